@@ -1,0 +1,179 @@
+"""Time one training step (forward + relative-L2 loss + backward + Adam) of muop's FNO against
+neuraloperator's FNO at matched shapes, and compare peak memory.
+
+Cases (BRIEF §5 and issue #2): 2-D 64², width 32, n_modes 16 (neuraloperator convention, muop
+modes (8, 9), the identical kept frequency set), 4 layers, batch 8; plus a 1-D and a 3-D case.
+
+Two neuraloperator configurations are timed:
+
+* ``matched``: the same architecture as muop's FNO (single-layer lifting, spectral conv + linear
+  1×1 skip per layer, no channel MLP, 2-layer projection with 2×width hidden channels, grid
+  coordinates as extra inputs). Parameter counts are printed so the match can be checked.
+  (Note: with ``use_channel_mlp=False`` neuraloperator 2.0.0 applies its activation twice per
+  layer; that costs it one extra elementwise pass.)
+* ``default``: ``neuralop.models.FNO`` with its defaults for everything but the shapes.
+
+Timing alternates the models step by step in one process and reports medians; the ratio is
+``median(neuraloperator) / median(muop)`` (> 1 means muop is faster). Peak memory is the growth
+of the process's peak RSS during the timed steps, measured in a fresh subprocess per model.
+
+Usage::
+
+    python benchmarks/fno_step.py [--repeats 30] [--threads 2] [--out results/bench/fno_step.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+warnings.filterwarnings("ignore")
+
+CASES = {
+    "1d": dict(n_modes=(32,), grid=(1024,), width=64, batch=16),
+    "2d": dict(n_modes=(16, 16), grid=(64, 64), width=32, batch=8),
+    "3d": dict(n_modes=(12, 12, 12), grid=(32, 32, 32), width=20, batch=2),
+}
+
+
+def build(lib: str, case: dict, seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    if lib == "muop":
+        from muop import FNO, FNOConfig, modes_from_neuralop
+
+        cfg = FNOConfig(modes=modes_from_neuralop(case["n_modes"]), width=case["width"], depth=4, projection_ratio=2.0)
+        return FNO(cfg)
+    from neuralop.models import FNO as NFNO
+
+    common = dict(n_modes=case["n_modes"], in_channels=1, out_channels=1, hidden_channels=case["width"], n_layers=4)
+    if lib == "neuralop-matched":
+        return NFNO(**common, lifting_channel_ratio=0, projection_channel_ratio=2, use_channel_mlp=False, fno_skip="linear")
+    if lib == "neuralop-default":
+        return NFNO(**common)
+    raise ValueError(lib)
+
+
+def make_step(model: torch.nn.Module, case: dict, seed: int = 1):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(case["batch"], 1, *case["grid"], generator=g)
+    y = torch.randn(case["batch"], 1, *case["grid"], generator=g)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step() -> float:
+        opt.zero_grad(set_to_none=True)
+        out = model(x)
+        diff = (out - y).flatten(1).norm(dim=1) / y.flatten(1).norm(dim=1)
+        loss = diff.mean()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def n_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters())
+
+
+def time_case(case: dict, libs: list[str], repeats: int, warmup: int = 3) -> dict:
+    steps = {lib: make_step(build(lib, case), case) for lib in libs}
+    times: dict[str, list[float]] = {lib: [] for lib in libs}
+    for _ in range(warmup):
+        for lib in libs:
+            steps[lib]()
+    for _ in range(repeats):
+        for lib in libs:
+            t0 = time.perf_counter()
+            steps[lib]()
+            times[lib].append(time.perf_counter() - t0)
+    return {lib: statistics.median(ts) for lib, ts in times.items()}
+
+
+def _peak_rss_child(lib: str, case_name: str, steps: int) -> None:
+    """Run in a subprocess: print the peak-RSS growth (MiB) of ``steps`` training steps."""
+    case = CASES[case_name]
+    step = make_step(build(lib, case), case)
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS high-water mark (Linux)
+    before = _status_kib("VmRSS")
+    for _ in range(steps):
+        step()
+    print(json.dumps({"peak_rss_growth_mib": (_status_kib("VmHWM") - before) / 1024}))
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status (Linux only)")
+
+
+def peak_memory(lib: str, case_name: str, threads: int, steps: int = 3) -> float:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fno_step as b; import torch; torch.set_num_threads({threads}); b._peak_rss_child({lib!r}, {case_name!r}, {steps})"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_growth_mib"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=30, help="timed steps per model (alternating)")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    ap.add_argument("--cases", default="1d,2d,3d", help="comma-separated subset of 1d,2d,3d")
+    ap.add_argument("--out", default="results/bench/fno_step.json", help="JSON output path")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    libs = ["muop", "neuralop-matched", "neuralop-default"]
+    rows = []
+    for name in args.cases.split(","):
+        case = CASES[name]
+        med = time_case(case, libs, args.repeats)
+        mem = {lib: peak_memory(lib, name, args.threads) for lib in libs}
+        params = {lib: n_params(build(lib, case)) for lib in libs}
+        row = {
+            "case": name,
+            **{k: (list(v) if isinstance(v, tuple) else v) for k, v in case.items()},
+            "median_step_s": med,
+            "peak_rss_growth_mib": mem,
+            "params": params,
+            "speedup_vs_matched": med["neuralop-matched"] / med["muop"],
+            "speedup_vs_default": med["neuralop-default"] / med["muop"],
+            "memory_ratio_vs_matched": mem["muop"] / max(mem["neuralop-matched"], 1e-9),
+        }
+        rows.append(row)
+    try:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title=f"FNO training step, {args.threads} CPU threads, median of {args.repeats}")
+        for col in ["case", "muop ms", "nop-matched ms", "nop-default ms", "speedup (matched)", "speedup (default)", "peak MiB muop / matched", "params muop / matched"]:
+            t.add_column(col, justify="right")
+        for r in rows:
+            m, p = r["median_step_s"], r["peak_rss_growth_mib"]
+            t.add_row(
+                r["case"], f"{m['muop']*1e3:.1f}", f"{m['neuralop-matched']*1e3:.1f}", f"{m['neuralop-default']*1e3:.1f}",
+                f"{r['speedup_vs_matched']:.2f}x", f"{r['speedup_vs_default']:.2f}x",
+                f"{p['muop']:.0f} / {p['neuralop-matched']:.0f}", f"{r['params']['muop']} / {r['params']['neuralop-matched']}",
+            )
+        Console().print(t)
+    except ImportError:  # pragma: no cover
+        print(json.dumps(rows, indent=1))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"torch": torch.__version__, "threads": args.threads, "repeats": args.repeats, "machine": platform.processor() or platform.machine(), "command": "python benchmarks/fno_step.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

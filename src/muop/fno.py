@@ -1,0 +1,162 @@
+"""The Fourier Neural Operator (Li et al., ICLR 2021), n-dimensional, configured by one dataclass.
+
+``G = Q ∘ σ(W_L + K_L) ∘ ... ∘ σ(W_1 + K_1) ∘ P`` with no activation after the last Fourier layer,
+as in the original FNO. P (lifting) maps ``in_channels`` (+ d grid coordinates) to ``width``;
+each layer adds a spectral convolution K_l and a pointwise map W_l; Q is a two-layer pointwise
+MLP ``width -> projection_ratio*width -> out_channels``.
+
+Every parameter declares its scaling (:mod:`muop.scaling`), so :func:`muop.parametrize` can
+apply SP or μP to it; ``FNO.muop_shape`` tells the engine the model's width and modes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import torch
+from torch import Tensor, nn
+
+from .layers import ACTIVATIONS, Pointwise, SpectralConv
+from .modes import normalize_modes
+from .parametrization import Shape
+from .rules import Role
+
+__all__ = ["FNOConfig", "FNO", "FourierLayer"]
+
+
+@dataclass(frozen=True)
+class FNOConfig:
+    """Shape and options of an FNO.
+
+    Attributes:
+        modes: K per spatial dim (muop convention, :mod:`muop.modes`); an int means the same K in
+            every dim, and then ``dim`` is required. A tuple's length sets ``dim``.
+        dim: number of spatial dimensions d (1, 2 or 3).
+        width: hidden channel width m.
+        depth: number of Fourier layers L.
+        in_channels, out_channels: channels of the input and output functions.
+        projection_ratio: hidden width of the projection MLP, as a multiple of ``width``.
+        activation: one of ``gelu``, ``tanh``, ``relu``, ``silu``.
+        grid: append the d coordinates in [0, 1) to the input (as the original FNO does).
+    """
+
+    modes: int | tuple[int, ...] = 8
+    dim: int | None = None
+    width: int = 32
+    depth: int = 4
+    in_channels: int = 1
+    out_channels: int = 1
+    projection_ratio: float = 2.0
+    activation: str = "gelu"
+    grid: bool = True
+
+    def __post_init__(self) -> None:
+        dim = self.dim if self.dim is not None else (None if isinstance(self.modes, int) else len(tuple(self.modes)))
+        if dim is None:
+            raise ValueError(f"modes={self.modes} is a single int; also give dim (1, 2 or 3)")
+        if dim not in (1, 2, 3):
+            raise ValueError(f"dim={dim}: expected 1, 2 or 3")
+        object.__setattr__(self, "modes", normalize_modes(self.modes, dim))
+        object.__setattr__(self, "dim", dim)
+        for name in ("width", "depth", "in_channels", "out_channels"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name}={v!r}: expected a positive integer")
+        if not self.projection_ratio > 0:
+            raise ValueError(f"projection_ratio={self.projection_ratio}: expected a positive number")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation={self.activation!r}: expected one of {sorted(ACTIVATIONS)}")
+
+    @property
+    def shape(self) -> Shape:
+        """The scaled axes of this config: ``Shape(width, modes)``."""
+        return Shape(self.width, self.modes)
+
+    def with_shape(self, width: int | None = None, modes: int | tuple[int, ...] | None = None) -> FNOConfig:
+        """A copy with another width and/or modes (ints broadcast to ``dim``)."""
+        return replace(self, width=self.width if width is None else width, modes=self.modes if modes is None else normalize_modes(modes, self.dim))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["modes"] = list(self.modes)
+        return d
+
+
+class FourierLayer(nn.Module):
+    """``v -> σ(K v + W v)``: spectral convolution (with bias) plus pointwise map (no bias)."""
+
+    def __init__(self, width: int, modes: tuple[int, ...], activation: str | None) -> None:
+        super().__init__()
+        self.spectral = SpectralConv(width, width, modes)
+        self.pointwise = Pointwise(width, width, Role.HIDDEN, width_in=True, width_out=True, bias=False)
+        self.act = ACTIVATIONS[activation] if activation else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, width, *grid) -> (B, width, *grid)."""
+        b, c, *grid = x.shape
+        s = self.spectral(x).reshape(b, c, -1)
+        # in place: irfft's backward does not need its output, so autograd allows this and it
+        # saves one full-size activation per layer
+        y = s.baddbmm_(self.pointwise.effective_weight().expand(b, -1, -1), x.reshape(b, c, -1))
+        y = y.reshape(b, c, *grid)
+        return self.act(y) if self.act is not None else y
+
+
+class FNO(nn.Module):
+    """Fourier Neural Operator. Input (B, in_channels, n_1, ..., n_d) -> (B, out_channels, n_1, ..., n_d).
+
+    Evaluates at any grid resolution: modes are clipped on coarse grids, zero beyond K on fine ones.
+    """
+
+    def __init__(self, config: FNOConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        lift_in = c.in_channels + (c.dim if c.grid else 0)
+        self.lifting = Pointwise(lift_in, c.width, Role.INPUT, width_in=False, width_out=True)
+        self.layers = nn.ModuleList(
+            FourierLayer(c.width, c.modes, c.activation if i < c.depth - 1 else None) for i in range(c.depth)
+        )
+        hidden = max(1, round(c.projection_ratio * c.width))
+        self.projection_hidden = Pointwise(c.width, hidden, Role.HIDDEN, width_in=True, width_out=True)
+        self.projection_out = Pointwise(hidden, c.out_channels, Role.OUTPUT, width_in=True, width_out=False)
+        self.act = ACTIVATIONS[c.activation]
+        self._grid_cache: dict[tuple, Tensor] = {}
+
+    @property
+    def muop_shape(self) -> Shape:
+        """Width and modes of this model (read by :func:`muop.parametrize`)."""
+        return self.config.shape
+
+    def grid_features(self, grid: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> Tensor:
+        """Coordinates in [0, 1), shape (d, n_1, ..., n_d)."""
+        key = (grid, device, dtype)
+        g = self._grid_cache.get(key)
+        if g is None:
+            axes = [torch.arange(n, device=device, dtype=dtype) / n for n in grid]
+            g = torch.stack(torch.meshgrid(*axes, indexing="ij"))
+            self._grid_cache = {key: g}
+        return g
+
+    def lift(self, x: Tensor) -> Tensor:
+        """Apply P, adding the grid coordinates' contribution without concatenating them."""
+        b, c, *grid = x.shape
+        if c != self.config.in_channels:
+            raise ValueError(f"input has {c} channels, the model expects in_channels={self.config.in_channels}")
+        if len(grid) != self.config.dim:
+            raise ValueError(f"input shape {tuple(x.shape)} is not (B, C, *grid) with {self.config.dim} spatial dims")
+        w = self.lifting.effective_weight()
+        const = self.lifting.bias[:, None]  # (width, 1): the batch-independent part, once
+        if self.config.grid:
+            g = self.grid_features(tuple(grid), x.device, x.dtype).reshape(self.config.dim, -1)
+            const = torch.addmm(const, w[:, c:], g)
+        y = torch.baddbmm(const, w[:, :c].expand(b, -1, -1), x.reshape(b, c, -1))
+        return y.reshape(b, -1, *grid)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, in_channels, *grid) -> (B, out_channels, *grid)."""
+        h = self.lift(x)
+        for layer in self.layers:
+            h = layer(h)
+        h = self.act(self.projection_hidden(h))
+        return self.projection_out(h)

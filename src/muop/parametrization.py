@@ -1,0 +1,229 @@
+"""The parametrization engine: from declared :class:`~muop.scaling.ParamSpec` to a :class:`Plan`.
+
+A plan holds, for each parameter, its init std, forward multiplier and learning-rate multipliers,
+computed from the rule table of :mod:`muop.rules`. It does not know about FNOs: any module whose
+parameters were declared with :func:`muop.scaling.declare` can be parametrized.
+
+Typical use::
+
+    model = FNO(FNOConfig(dim=2, width=128, modes=16))
+    plan = parametrize(model, "mup", base=Shape(width=32, modes=(4, 4)), seed=0)
+    opt = torch.optim.Adam(plan.param_groups(lr=3e-3, optimizer="adam"))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from .rules import OPTIMIZERS, TABLES, Role, mode_factor
+from .scaling import iter_specs, set_multiplier
+
+__all__ = ["Shape", "ParamPlan", "Plan", "make_plan", "parametrize"]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A model's size along the scaled axes.
+
+    Attributes:
+        width: channel width m of the hidden layers.
+        modes: Fourier modes K per spatial dimension, muop's convention (:mod:`muop.modes`).
+    """
+
+    width: int
+    modes: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.modes, int):
+            object.__setattr__(self, "modes", (self.modes,))
+        object.__setattr__(self, "modes", tuple(int(k) for k in self.modes))
+        if int(self.width) < 1:
+            raise ValueError(f"width={self.width} must be a positive integer")
+        if any(k < 1 for k in self.modes):
+            raise ValueError(f"modes={self.modes} must be positive integers")
+
+
+@dataclass(frozen=True)
+class ParamPlan:
+    """What the engine decided for one parameter (all multipliers relative to SP at this shape)."""
+
+    name: str
+    role: str
+    shape: tuple[int, ...]
+    fan_in: int
+    fan_out: int
+    m_in: float
+    m_out: float
+    g: float
+    init_std: float
+    mult: float
+    lr_mult: Mapping[str, float]
+    wd_mult: Mapping[str, float]
+
+
+@dataclass
+class Plan:
+    """Per-parameter init stds, forward multipliers and LR multipliers for one model."""
+
+    parametrization: str
+    base: Shape
+    shape: Shape
+    entries: list[ParamPlan]
+    _params: dict[str, nn.Parameter] = field(repr=False, default_factory=dict)
+    _owners: dict[str, tuple[nn.Module, str, bool]] = field(repr=False, default_factory=dict)
+
+    def __getitem__(self, name: str) -> ParamPlan:
+        for e in self.entries:
+            if e.name == name:
+                return e
+        raise KeyError(f"no parameter {name!r} in plan; have {[e.name for e in self.entries]}")
+
+    @torch.no_grad()
+    def apply(self, generator: torch.Generator | None = None) -> None:
+        """Initialise every parameter with its planned std and set the forward multipliers.
+
+        Weights are drawn N(0, init_std²) (complex-pair weights: each part with std/sqrt(2), so
+        E|w|² = init_std²); biases, whose SP init is zero, are zeroed.
+        """
+        for e in self.entries:
+            p = self._params[e.name]
+            owner, local, complex_pair = self._owners[e.name]
+            if e.init_std == 0.0:
+                p.zero_()
+            else:
+                std = e.init_std / math.sqrt(2.0) if complex_pair else e.init_std
+                noise = torch.randn(p.shape, generator=generator, dtype=torch.float64)
+                p.copy_((noise * std).to(p.dtype))
+            set_multiplier(owner, local, e.mult)
+
+    def param_groups(
+        self,
+        lr: float,
+        optimizer: str = "adam",
+        weight_decay: float = 0.0,
+        wd_scaling: str = "lr_invariant",
+    ) -> list[dict]:
+        """``torch.optim`` param groups with per-parameter LRs (see :func:`muop.optim.param_groups`)."""
+        from .optim import param_groups
+
+        return param_groups(self, lr, optimizer, weight_decay, wd_scaling)
+
+    def parameters(self, name: str) -> nn.Parameter:
+        """The live parameter behind plan entry ``name``."""
+        return self._params[name]
+
+    def table(self) -> list[dict]:
+        """Plain rows (JSON-serialisable) for reports."""
+        return [asdict(e) | {"lr_mult": dict(e.lr_mult), "wd_mult": dict(e.wd_mult)} for e in self.entries]
+
+
+def _as_shape(x: Shape | tuple | None, what: str) -> Shape | None:
+    if x is None or isinstance(x, Shape):
+        return x
+    raise TypeError(f"{what} must be a muop.Shape(width=..., modes=...), got {x!r}")
+
+
+def model_shape(model: nn.Module) -> Shape | None:
+    """The model's own :class:`Shape` if it advertises one as ``model.muop_shape``."""
+    inner = getattr(model, "_orig_mod", model)  # torch.compile wrapper
+    s = getattr(inner, "muop_shape", None)
+    return s if isinstance(s, Shape) else None
+
+
+def make_plan(
+    model: nn.Module,
+    parametrization: str = "mup",
+    base: Shape | None = None,
+    shape: Shape | None = None,
+) -> Plan:
+    """Compute the plan for ``model`` without touching it.
+
+    Args:
+        model: any module whose parameters were declared with :func:`muop.scaling.declare`.
+        parametrization: ``"sp"`` or ``"mup"``.
+        base: the base (proxy) shape; μP equals SP at ``base``. Defaults to the model's shape.
+        shape: the model's shape; defaults to ``model.muop_shape``.
+    """
+    if parametrization not in TABLES:
+        raise ValueError(f"parametrization={parametrization!r} is unknown; expected one of {sorted(TABLES)}")
+    table = TABLES[parametrization]
+    shape = _as_shape(shape, "shape") or model_shape(model)
+    if shape is None:
+        raise ValueError("model has no muop_shape attribute; pass shape=Shape(width=..., modes=...)")
+    base = _as_shape(base, "base") or shape
+
+    entries: list[ParamPlan] = []
+    params: dict[str, nn.Parameter] = {}
+    owners: dict[str, tuple[nn.Module, str, bool]] = {}
+    undeclared = []
+    for name, owner, local, p, spec in iter_specs(model):
+        if spec is None:
+            undeclared.append(name)
+            continue
+        width_ratio = shape.width / base.width
+        m_in = width_ratio if spec.width_in else 1.0
+        m_out = width_ratio if spec.width_out else 1.0
+        g = 1.0
+        if spec.role is Role.SPECTRAL:
+            if len(spec.mode_dims) != len(shape.modes) or len(base.modes) != len(shape.modes):
+                raise ValueError(
+                    f"{name} has {len(spec.mode_dims)} mode dims but shape.modes={shape.modes} "
+                    f"and base.modes={base.modes}; expected one K per spatial dimension"
+                )
+            g = mode_factor(shape.modes, base.modes) if parametrization != "sp" else 1.0
+        rule = table[spec.role]
+        shp = tuple(p.shape)
+        fan_in, fan_out = spec.fan_in(shp), spec.fan_out(shp)
+        sp_std = 0.0 if spec.role is Role.BIAS else 1.0 / math.sqrt(fan_in)
+        lr_mult = {opt: getattr(rule, col)(m_in, m_out, g) for opt, col in OPTIMIZERS.items()}
+        entries.append(
+            ParamPlan(
+                name=name,
+                role=spec.role.value,
+                shape=shp,
+                fan_in=fan_in,
+                fan_out=fan_out,
+                m_in=m_in,
+                m_out=m_out,
+                g=g,
+                init_std=sp_std * rule.init(m_in, m_out, g),
+                mult=rule.mult(m_in, m_out, g),
+                lr_mult=lr_mult,
+                # decoupled decay per step is lr*wd; keep it invariant (BRIEF §4) for AdamW and SGD
+                wd_mult={opt: 1.0 / v for opt, v in lr_mult.items()},
+            )
+        )
+        params[name] = p
+        owners[name] = (owner, local, spec.complex_pair)
+    if undeclared:
+        raise ValueError(
+            f"{len(undeclared)} parameter(s) have no ParamSpec: {undeclared[:8]}; "
+            "declare them with muop.scaling.declare(module, name, ParamSpec(...))"
+        )
+    return Plan(parametrization, base, shape, entries, params, owners)
+
+
+def parametrize(
+    model: nn.Module,
+    parametrization: str = "mup",
+    base: Shape | None = None,
+    *,
+    shape: Shape | None = None,
+    seed: int | None = None,
+    generator: torch.Generator | None = None,
+) -> Plan:
+    """Plan ``model``'s parametrization, then initialise it and set its forward multipliers.
+
+    ``seed`` (or ``generator``) makes the init reproducible. Returns the :class:`Plan`, whose
+    :meth:`Plan.param_groups` gives the optimizer's param groups.
+    """
+    plan = make_plan(model, parametrization, base, shape)
+    if generator is None and seed is not None:
+        generator = torch.Generator().manual_seed(int(seed))
+    plan.apply(generator)
+    return plan

@@ -1,0 +1,130 @@
+"""The parametrization rules: one table per parametrization, checkable against BRIEF §2 and §4.
+
+Every multiplier is a monomial in three numbers that the engine computes per parameter:
+
+* ``m_in``  = fan_in / base fan_in   (1 unless the parameter's fan-in dims grow with width)
+* ``m_out`` = fan_out / base fan_out (1 unless the fan-out dims grow with width)
+* ``g``     = sqrt( sum_i log K_base_i / sum_i log K_i )   (the Fourier-mode factor; 1 if no modes)
+
+``g`` is the μTransfer-FNO rule (Li, Yoo, Yang, ICML 2025): spectral weights need init std and Adam
+learning rate ∝ 1/sqrt(d log K); relative to a base with K_base modes that ratio is ``g``. For
+anisotropic modes ``d log K`` becomes ``sum_i log K_i`` (BRIEF §2, our generalisation).
+
+Columns (each relative to standard parametrization, SP, *at the model's own shape*):
+
+* ``init``: init std multiplier. SP's std is ``1/sqrt(fan_in)`` for weights, 0 for biases.
+* ``mult``: forward multiplier on the weight (the layer uses ``mult * W``).
+* ``adam``: learning-rate multiplier for Adam and AdamW.
+* ``sgd``:  learning-rate multiplier for SGD.
+
+Reading the μP table against Tensor Programs V (Table 3 / mup's MuReadout formulation):
+
+* input weights (fan-in fixed, fan-out ∝ width): SP init, Adam LR η, SGD LR η·m_out.
+* hidden weights: init var 1/fan_in (= SP), Adam LR η/m_in, SGD LR η·m_out/m_in.
+* output weights: the *effective* weight ``mult*W`` has init std ∝ 1/fan_in and Adam update
+  ∝ η/fan_in; we store ``W`` with std sqrt(m_in)/sqrt(fan_in) and multiply by 1/m_in, which is
+  mup's readout. SGD LR η·m_in.
+* biases: O(1) init (zero), Adam LR η, SGD LR η·m_out.
+* spectral weights: hidden-weight width rules on their channel dims, times ``g`` on init std and on
+  the Adam LR (BRIEF §2: b(K) = c(K) = Θ(1/sqrt(d log K))). For SGD no rule is published; our
+  heuristic keeps the SGD LR independent of K (see docs/parametrization.md for the derivation).
+
+With base shape = model shape, m_in = m_out = g = 1 and every μP multiplier is exactly 1: μP
+equals SP there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = [
+    "Role",
+    "Scaling",
+    "Rule",
+    "SP",
+    "MUP",
+    "TABLES",
+    "OPTIMIZERS",
+    "mode_factor",
+]
+
+
+class Role(str, Enum):
+    """What a parameter does in the network; decides which rule row applies."""
+
+    INPUT = "input"  # maps fixed-size inputs to width (lifting P)
+    HIDDEN = "hidden"  # width -> width (pointwise W, projection hidden layer)
+    SPECTRAL = "spectral"  # width -> width per Fourier mode (R)
+    OUTPUT = "output"  # width -> fixed-size outputs (readout Q)
+    BIAS = "bias"  # any bias or other vector-like parameter
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """The monomial ``m_in**m_in * m_out**m_out * g**g`` (the fields are the exponents)."""
+
+    m_in: float = 0.0
+    m_out: float = 0.0
+    g: float = 0.0
+
+    def __call__(self, m_in: float, m_out: float, g: float) -> float:
+        return float(m_in**self.m_in * m_out**self.m_out * g**self.g)
+
+    def __str__(self) -> str:
+        parts = [f"{k}^{v:g}" for k, v in (("m_in", self.m_in), ("m_out", self.m_out), ("g", self.g)) if v]
+        return " * ".join(parts) if parts else "1"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of a parametrization table (see module docstring for the columns)."""
+
+    init: Scaling
+    mult: Scaling
+    adam: Scaling
+    sgd: Scaling
+
+
+S = Scaling
+ONE = S()
+
+#: Standard parametrization: nothing depends on the base shape.
+SP: Mapping[Role, Rule] = {role: Rule(ONE, ONE, ONE, ONE) for role in Role}
+
+#: Maximal update parametrization over width (TP5) and Fourier modes (μTransfer-FNO).
+#:                 init std        forward mult      Adam/AdamW LR          SGD LR
+MUP: Mapping[Role, Rule] = {
+    Role.INPUT: Rule(ONE, ONE, ONE, S(m_out=1)),
+    Role.HIDDEN: Rule(ONE, ONE, S(m_in=-1), S(m_in=-1, m_out=1)),
+    Role.SPECTRAL: Rule(S(g=1), ONE, S(m_in=-1, g=1), S(m_in=-1, m_out=1)),
+    Role.OUTPUT: Rule(S(m_in=0.5), S(m_in=-1), ONE, S(m_in=1)),
+    Role.BIAS: Rule(ONE, ONE, ONE, S(m_out=1)),
+}
+
+TABLES: Mapping[str, Mapping[Role, Rule]] = {"sp": SP, "mup": MUP}
+
+#: Optimizers the rules cover, and which LR column each uses.
+OPTIMIZERS: Mapping[str, str] = {"adam": "adam", "adamw": "adam", "sgd": "sgd"}
+
+
+def mode_factor(modes: Sequence[int], base_modes: Sequence[int]) -> float:
+    """``g = sqrt(sum log K_base / sum log K)``: the spectral init-std and Adam-LR ratio.
+
+    ``modes``/``base_modes`` are K per spatial dimension in muop's convention (non-negative
+    frequencies kept per dimension, see :mod:`muop.modes`). Every K must be >= 2, since
+    log 1 = 0 makes the rule undefined.
+    """
+    if len(modes) != len(base_modes):
+        raise ValueError(
+            f"modes {tuple(modes)} and base modes {tuple(base_modes)} have different numbers of "
+            "dimensions; expected one K per spatial dimension for both"
+        )
+    for k in (*modes, *base_modes):
+        if int(k) < 2:
+            raise ValueError(f"Fourier modes K={k} is below 2; the log-K rule needs K >= 2")
+    if tuple(modes) == tuple(base_modes):
+        return 1.0
+    return math.sqrt(sum(math.log(k) for k in base_modes) / sum(math.log(k) for k in modes))
