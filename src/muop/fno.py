@@ -21,7 +21,7 @@ from .modes import normalize_modes
 from .parametrization import Shape
 from .rules import Role
 
-__all__ = ["FNOConfig", "FNO", "FourierLayer"]
+__all__ = ["FNOConfig", "FNO", "FourierLayer", "Lifting"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,44 @@ class FNOConfig:
         return d
 
 
+class Lifting(Pointwise):
+    """P: ``in_channels`` (+ ``n_coords`` grid coordinates in [0, 1)) -> ``width``, pointwise.
+
+    The coordinates' contribution does not depend on the batch, so it is computed once per call
+    and added with the bias instead of concatenating coordinate channels to every sample.
+    """
+
+    def __init__(self, in_channels: int, n_coords: int, width: int) -> None:
+        super().__init__(in_channels + n_coords, width, Role.INPUT, width_in=False, width_out=True)
+        self.in_channels, self.n_coords = in_channels, n_coords
+        self._grid_cache: dict[tuple, Tensor] = {}
+
+    def grid_features(self, grid: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> Tensor:
+        """Coordinates ``i/n`` per dimension, shape (d, n_1, ..., n_d)."""
+        key = (grid, device, dtype)
+        g = self._grid_cache.get(key)
+        if g is None:
+            axes = [torch.arange(n, device=device, dtype=dtype) / n for n in grid]
+            g = torch.stack(torch.meshgrid(*axes, indexing="ij"))
+            self._grid_cache = {key: g}
+        return g
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, in_channels, *grid) -> (B, width, *grid)."""
+        b, c, *grid = x.shape
+        if c != self.in_channels:
+            raise ValueError(f"input has {c} channels, the model expects in_channels={self.in_channels}")
+        if self.n_coords and len(grid) != self.n_coords:
+            raise ValueError(f"input shape {tuple(x.shape)} is not (B, C, *grid) with {self.n_coords} spatial dims")
+        w = self.effective_weight()
+        const = self.bias[:, None]  # (width, 1): the batch-independent part, once
+        if self.n_coords:
+            g = self.grid_features(tuple(grid), x.device, x.dtype).reshape(self.n_coords, -1)
+            const = torch.addmm(const, w[:, c:], g)
+        y = torch.baddbmm(const, w[:, :c].expand(b, -1, -1), x.reshape(b, c, -1))
+        return y.reshape(b, -1, *grid)
+
+
 class FourierLayer(nn.Module):
     """``v -> σ(K v + W v)``: spectral convolution (with bias) plus pointwise map (no bias)."""
 
@@ -112,8 +150,7 @@ class FNO(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        lift_in = c.in_channels + (c.dim if c.grid else 0)
-        self.lifting = Pointwise(lift_in, c.width, Role.INPUT, width_in=False, width_out=True)
+        self.lifting = Lifting(c.in_channels, c.dim if c.grid else 0, c.width)
         self.layers = nn.ModuleList(
             FourierLayer(c.width, c.modes, c.activation if i < c.depth - 1 else None) for i in range(c.depth)
         )
@@ -121,41 +158,15 @@ class FNO(nn.Module):
         self.projection_hidden = Pointwise(c.width, hidden, Role.HIDDEN, width_in=True, width_out=True)
         self.projection_out = Pointwise(hidden, c.out_channels, Role.OUTPUT, width_in=True, width_out=False)
         self.act = ACTIVATIONS[c.activation]
-        self._grid_cache: dict[tuple, Tensor] = {}
 
     @property
     def muop_shape(self) -> Shape:
         """Width and modes of this model (read by :func:`muop.parametrize`)."""
         return self.config.shape
 
-    def grid_features(self, grid: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> Tensor:
-        """Coordinates in [0, 1), shape (d, n_1, ..., n_d)."""
-        key = (grid, device, dtype)
-        g = self._grid_cache.get(key)
-        if g is None:
-            axes = [torch.arange(n, device=device, dtype=dtype) / n for n in grid]
-            g = torch.stack(torch.meshgrid(*axes, indexing="ij"))
-            self._grid_cache = {key: g}
-        return g
-
-    def lift(self, x: Tensor) -> Tensor:
-        """Apply P, adding the grid coordinates' contribution without concatenating them."""
-        b, c, *grid = x.shape
-        if c != self.config.in_channels:
-            raise ValueError(f"input has {c} channels, the model expects in_channels={self.config.in_channels}")
-        if len(grid) != self.config.dim:
-            raise ValueError(f"input shape {tuple(x.shape)} is not (B, C, *grid) with {self.config.dim} spatial dims")
-        w = self.lifting.effective_weight()
-        const = self.lifting.bias[:, None]  # (width, 1): the batch-independent part, once
-        if self.config.grid:
-            g = self.grid_features(tuple(grid), x.device, x.dtype).reshape(self.config.dim, -1)
-            const = torch.addmm(const, w[:, c:], g)
-        y = torch.baddbmm(const, w[:, :c].expand(b, -1, -1), x.reshape(b, c, -1))
-        return y.reshape(b, -1, *grid)
-
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, in_channels, *grid) -> (B, out_channels, *grid)."""
-        h = self.lift(x)
+        h = self.lifting(x)
         for layer in self.layers:
             h = layer(h)
         h = self.act(self.projection_hidden(h))

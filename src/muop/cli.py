@@ -1,0 +1,149 @@
+"""The ``muop`` command line. Each subcommand is a thin layer over the Python API.
+
+Bad input exits with code 2 and a one-line ``muop: error: ...`` message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A bad value on the command line; reported as one line, exit code 2."""
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        vals = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers (e.g. 4,8,16)") from None
+    if not vals:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return vals
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return v
+
+
+def _add_coord_check(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "coord-check",
+        help="coordinate check: per-layer output size vs model size over a few steps",
+        description="Train a few steps at several model sizes and record, per layer, the RMS of its output and of "
+        "its change since init. Writes coord.json and coord.png to --out.",
+    )
+    size = p.add_mutually_exclusive_group(required=True)
+    size.add_argument("--modes", type=_int_list, help="K values to compare (width fixed at --width), e.g. 4,8,16,32")
+    size.add_argument("--widths", type=_int_list, help="widths to compare (modes fixed at --fixed-modes), e.g. 16,32,64,128")
+    p.add_argument("--dim", type=int, choices=(1, 2, 3), default=1, help="spatial dimensions (default 1)")
+    p.add_argument("--parametrization", choices=("sp", "mup"), default="mup", help="default mup")
+    p.add_argument("--steps", type=int, default=5, help="optimizer steps (default 5)")
+    p.add_argument("--lr", type=_positive_float, default=1e-2, help="base learning rate (default 1e-2)")
+    p.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam")
+    p.add_argument("--width", type=int, default=32, help="fixed width for --modes (default 32)")
+    p.add_argument("--fixed-modes", type=int, default=8, help="fixed K per dim for --widths (default 8)")
+    p.add_argument("--depth", type=int, default=4, help="Fourier layers (default 4)")
+    p.add_argument("--grid", type=int, default=None, help="points per dim (default: 64, or enough for the largest K)")
+    p.add_argument("--batch", type=int, default=8, help="batch size (default 8)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds averaged (default 3)")
+    p.add_argument("--input-decay", type=float, default=2.0, help="input spectrum ∝ (1+|k|²)^-decay; smaller is rougher (default 2)")
+    p.add_argument("--out", required=True, help="output directory (coord.json, coord.png)")
+    p.set_defaults(func=_run_coord_check)
+
+
+def _run_coord_check(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from .coord_check import CoordCheckConfig, coord_check, save_coord
+    from .modes import max_modes
+
+    axis = "modes" if args.modes else "width"
+    sizes = args.modes or args.widths
+    grid = args.grid
+    if grid is None:
+        grid = 64
+        if axis == "modes":
+            while min(max_modes((grid,) * args.dim)) < max(sizes):
+                grid *= 2
+    cfg = CoordCheckConfig(
+        axis=axis, sizes=sizes, parametrization=args.parametrization, dim=args.dim, steps=args.steps, lr=args.lr,
+        optimizer=args.optimizer, width=args.width, modes=args.fixed_modes, depth=args.depth, grid=grid,
+        batch=args.batch, seeds=args.seeds, input_decay=args.input_decay,
+    )
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True) as prog:
+        task = prog.add_task(f"coord-check {cfg.parametrization} over {axis}", total=len(sizes) * cfg.seeds)
+        doc = coord_check(cfg, progress=lambda done, total: prog.update(task, completed=done))
+    j, png = save_coord(doc, args.out)
+    t = Table(title=f"{cfg.parametrization}: change of each layer's output at step {cfg.steps}, {axis} {sizes[0]} → {sizes[-1]}")
+    t.add_column("layer")
+    t.add_column("largest / smallest", justify="right")
+    t.add_column("max / min", justify="right")
+    for layer, g in doc["growth"].items():
+        t.add_row(layer, f"{g['last_over_first']:.2f}", f"{g['max_over_min']:.2f}")
+    Console().print(t)
+    print(f"wrote {j} and {png}")
+    return 0
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="the built-in default job: SP vs μP coordinate checks over width and modes")
+    p.add_argument("--out", default="demo_out", help="output directory (default demo_out)")
+    p.set_defaults(func=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    """Until the tune/transfer layer lands (issue 4), the demo runs the two coordinate checks."""
+    out = Path(args.out)
+    for par in ("sp", "mup"):
+        rc = main(["coord-check", "--widths", "16,32,64,128,256", "--parametrization", par, "--out", str(out / f"width_{par}")])
+        if rc:
+            return rc
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    ap = argparse.ArgumentParser(prog="muop", description="μP for Fourier Neural Operators: tune a small FNO, train the big one.")
+    ap.add_argument("--version", action="version", version=f"muop {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    _add_coord_check(sub)
+    _add_demo(sub)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``muop`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, UsageError, FileNotFoundError) as e:
+        msg = e.args[0] if e.args else str(e)
+        print(f"muop: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("muop: interrupted; nothing partial was written (outputs are written atomically at the end)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

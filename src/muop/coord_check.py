@@ -1,0 +1,248 @@
+"""The coordinate check (Tensor Programs V; microsoft/mup), for regression with relative L2.
+
+For each model size (width or modes), train a few optimizer steps from the same seed and record,
+for every layer, the RMS of its output on a fixed batch (``out_rms``) and the RMS of the change of
+that output since initialisation (``delta_rms``). Under a correct μP the curves are flat in size;
+a curve that grows or shrinks with size points at a wrong rule. A clean check is necessary, not
+sufficient: only an LR sweep shows transfer (BRIEF §4).
+
+The task is a fixed synthetic operator-learning problem: inputs are smooth Gaussian random fields
+on the periodic grid, targets a fixed nonlinear smoothing of them, so no data files are needed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from .fno import FNO, FNOConfig
+from .losses import rel_l2
+from .modes import max_modes
+from .optim import make_optimizer
+from .parametrization import Shape, parametrize
+
+__all__ = ["CoordCheckConfig", "coord_check", "smooth_field", "save_coord", "plot_coord", "growth"]
+
+AXES = ("modes", "width")
+
+
+@dataclass(frozen=True)
+class CoordCheckConfig:
+    """What to run.
+
+    Attributes:
+        axis: ``"modes"`` (K per dim varies, width fixed) or ``"width"`` (width varies, modes fixed).
+        sizes: the K values or widths, increasing; the first is the base shape.
+        parametrization: ``"sp"`` or ``"mup"``.
+        dim: spatial dimensions (1, 2, 3).
+        steps: optimizer steps (records are taken at steps 0..steps).
+        lr: base learning rate.
+        optimizer: ``adam``, ``adamw`` or ``sgd``.
+        width: the fixed width when ``axis="modes"``.
+        modes: the fixed K per dim when ``axis="width"``.
+        depth: Fourier layers.
+        grid: points per dimension.
+        batch: batch size of the fixed training batch.
+        seeds: number of seeds to average (the RMS values are averaged across seeds).
+        input_decay: input spectrum ∝ (1 + |k|²)^(-input_decay); smaller means rougher inputs
+            with more energy in high modes.
+    """
+
+    axis: str = "width"
+    sizes: tuple[int, ...] = (16, 32, 64, 128, 256)
+    parametrization: str = "mup"
+    dim: int = 1
+    steps: int = 5
+    lr: float = 1e-2
+    optimizer: str = "adam"
+    width: int = 32
+    modes: int = 8
+    depth: int = 4
+    grid: int = 64
+    batch: int = 8
+    seeds: int = 3
+    input_decay: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.axis not in AXES:
+            raise ValueError(f"axis={self.axis!r}: expected one of {AXES}")
+        sizes = tuple(int(s) for s in self.sizes)
+        object.__setattr__(self, "sizes", sizes)
+        if len(sizes) < 2 or any(s < 1 for s in sizes) or list(sizes) != sorted(set(sizes)):
+            raise ValueError(f"sizes={list(sizes)}: expected at least two distinct positive sizes in increasing order")
+        if self.axis == "modes":
+            if sizes[0] < 2:
+                raise ValueError(f"sizes={list(sizes)}: the log-K rule needs K >= 2")
+            kmax = min(max_modes((self.grid,) * self.dim))
+            if sizes[-1] > kmax:
+                raise ValueError(f"modes {sizes[-1]} exceed what a {self.grid}-point grid resolves (at most {kmax}); raise --grid")
+        elif self.modes > min(max_modes((self.grid,) * self.dim)):
+            raise ValueError(f"modes={self.modes} exceed what a {self.grid}-point grid resolves")
+        for name in ("steps", "grid", "batch", "seeds", "width", "depth"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}: expected a positive integer")
+        if self.input_decay < 0:
+            raise ValueError(f"input_decay={self.input_decay}: expected >= 0")
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr}: expected a positive learning rate")
+
+    def model_config(self, size: int) -> FNOConfig:
+        if self.axis == "width":
+            return FNOConfig(modes=self.modes, dim=self.dim, width=size, depth=self.depth)
+        return FNOConfig(modes=size, dim=self.dim, width=self.width, depth=self.depth)
+
+    def base_shape(self) -> Shape:
+        return self.model_config(self.sizes[0]).shape
+
+
+def smooth_field(n: int, grid: int, dim: int, generator: torch.Generator, decay: float = 2.0) -> Tensor:
+    """n periodic Gaussian random fields on ``grid``^dim points with spectrum ∝ (1 + |k|²)^(-decay).
+
+    Returns (n, 1, grid, ..., grid), normalised to unit RMS per sample.
+    """
+    k1 = torch.fft.fftfreq(grid, d=1.0 / grid)
+    ks = torch.meshgrid(*([k1] * dim), indexing="ij")
+    k2 = sum(k * k for k in ks)
+    amp = (1.0 + k2) ** (-decay / 2)
+    coef = torch.randn(n, 1, *([grid] * dim), dtype=torch.complex64, generator=generator) * amp
+    f = torch.fft.ifftn(coef, dim=tuple(range(2, 2 + dim))).real
+    return f / f.flatten(1).pow(2).mean(1).sqrt().view(-1, *([1] * (dim + 1)))
+
+
+def _task(cfg: CoordCheckConfig, seed: int) -> tuple[Tensor, Tensor]:
+    g = torch.Generator().manual_seed(10_000 + seed)
+    x = smooth_field(cfg.batch, cfg.grid, cfg.dim, g, decay=cfg.input_decay)
+    y = torch.tanh(2 * x) + 0.5 * torch.roll(x, shifts=cfg.grid // 4, dims=-1)
+    return x, y
+
+
+def _watched(model: FNO) -> dict[str, nn.Module]:
+    mods: dict[str, nn.Module] = {"lifting": model.lifting}
+    for i, layer in enumerate(model.layers):
+        mods[f"layers.{i}.spectral"] = layer.spectral
+        mods[f"layers.{i}"] = layer
+    mods["projection_hidden"] = model.projection_hidden
+    mods["output"] = model.projection_out
+    return mods
+
+
+def _rms(t: Tensor) -> float:
+    return float(t.double().pow(2).mean().sqrt())
+
+
+def run_one(cfg: CoordCheckConfig, size: int, seed: int) -> list[dict]:
+    """Records for one size and seed: ``{size, step, layer, out_rms, delta_rms}``."""
+    model = FNO(cfg.model_config(size))
+    plan = parametrize(model, cfg.parametrization, base=cfg.base_shape(), seed=seed)
+    opt = make_optimizer(plan, cfg.optimizer, lr=cfg.lr)
+    x, y = _task(cfg, seed)
+    outs: dict[str, Tensor] = {}
+    handles = [m.register_forward_hook(lambda _m, _i, o, n=name: outs.__setitem__(n, o.detach())) for name, m in _watched(model).items()]
+    records, init = [], {}
+    try:
+        for step in range(cfg.steps + 1):
+            if step > 0:
+                opt.zero_grad(set_to_none=True)
+                rel_l2(model(x), y).backward()
+                opt.step()
+            with torch.no_grad():
+                model(x)
+            for name, o in outs.items():
+                if step == 0:
+                    init[name] = o.clone()
+                records.append({"size": size, "step": step, "layer": name, "out_rms": _rms(o), "delta_rms": _rms(o - init[name])})
+    finally:
+        for h in handles:
+            h.remove()
+    return records
+
+
+def coord_check(cfg: CoordCheckConfig, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Run the check; returns the ``coord.json`` document (records averaged over seeds)."""
+    acc: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
+    total, done = len(cfg.sizes) * cfg.seeds, 0
+    for size in cfg.sizes:
+        for seed in range(cfg.seeds):
+            for r in run_one(cfg, size, seed):
+                acc[(r["size"], r["step"], r["layer"])].append((r["out_rms"], r["delta_rms"]))
+            done += 1
+            if progress:
+                progress(done, total)
+    records = [
+        {"size": s, "step": t, "layer": layer, "out_rms": sum(v[0] for v in vals) / len(vals), "delta_rms": sum(v[1] for v in vals) / len(vals)}
+        for (s, t, layer), vals in acc.items()
+    ]
+    cfg_dict = asdict(cfg)
+    cfg_dict["sizes"] = list(cfg.sizes)
+    return {"axis": cfg.axis, "sizes": list(cfg.sizes), "parametrization": cfg.parametrization, "config": cfg_dict, "records": records, "growth": growth(records, cfg.sizes)}
+
+
+def growth(records: Sequence[dict], sizes: Sequence[int]) -> dict[str, dict[str, float]]:
+    """Per layer, at the last step: ``delta_rms`` at the largest size / at the smallest, and the
+    max/min ratio of ``delta_rms`` across sizes. Flat curves give values near 1."""
+    last = max(r["step"] for r in records)
+    by_layer: dict[str, dict[int, float]] = defaultdict(dict)
+    for r in records:
+        if r["step"] == last:
+            by_layer[r["layer"]][r["size"]] = r["delta_rms"]
+    out = {}
+    for layer, d in by_layer.items():
+        vals = [d[s] for s in sizes]
+        lo = max(min(vals), 1e-30)
+        out[layer] = {"last_over_first": vals[-1] / max(vals[0], 1e-30), "max_over_min": max(vals) / lo}
+    return out
+
+
+def save_coord(doc: dict, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``coord.json`` and ``coord.png`` into ``out_dir`` (created if needed)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    j = out / "coord.json"
+    tmp = j.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=1))
+    tmp.replace(j)
+    png = out / "coord.png"
+    plot_coord(doc, png)
+    return j, png
+
+
+def plot_coord(doc: dict, path: str | Path) -> None:
+    """One column per step; top row ``out_rms``, bottom row ``delta_rms``; size on a log x-axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = sorted({r["step"] for r in doc["records"]})
+    layers = list(dict.fromkeys(r["layer"] for r in doc["records"]))
+    cmap = plt.get_cmap("viridis", len(layers))
+    fig, axes = plt.subplots(2, len(steps), figsize=(2.6 * len(steps), 5.2), sharex=True, squeeze=False)
+    for j, t in enumerate(steps):
+        for i, key in enumerate(("out_rms", "delta_rms")):
+            ax = axes[i][j]
+            for li, layer in enumerate(layers):
+                pts = sorted((r["size"], r[key]) for r in doc["records"] if r["step"] == t and r["layer"] == layer)
+                xs, ys = zip(*pts)
+                if key == "delta_rms" and t == 0:
+                    continue
+                ax.plot(xs, ys, marker="o", ms=3, color=cmap(li), label=layer)
+            ax.set_xscale("log", base=2)
+            if not (key == "delta_rms" and t == 0):
+                ax.set_yscale("log")
+            ax.set_title(f"step {t}" if i == 0 else "", fontsize=9)
+            if j == 0:
+                ax.set_ylabel(key)
+            if i == 1:
+                ax.set_xlabel(doc["axis"])
+    axes[0][-1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(f"coordinate check: {doc['parametrization']} over {doc['axis']}", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+

@@ -1,0 +1,44 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from muop.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "muop.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_help_and_version():
+    r = run_cli("--help")
+    assert r.returncode == 0 and "coord-check" in r.stdout
+    assert run_cli("--version").stdout.startswith("muop ")
+
+
+def test_coord_check_writes_json_and_png(tmp_path):
+    out = tmp_path / "cc"
+    rc = main(["coord-check", "--widths", "8,16", "--dim", "1", "--steps", "2", "--seeds", "1", "--grid", "16", "--depth", "2", "--out", str(out)])
+    assert rc == 0
+    doc = json.loads((out / "coord.json").read_text())
+    assert doc["axis"] == "width" and doc["sizes"] == [8, 16]
+    assert (out / "coord.png").exists()
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["coord-check", "--modes", "1,2", "--out", "x"], "K >= 2"),
+        (["coord-check", "--widths", "16,x", "--out", "x"], "comma-separated"),
+        (["coord-check", "--widths", "16,32", "--lr", "-1", "--out", "x"], "must be positive"),
+        (["coord-check", "--modes", "4,8", "--widths", "4,8", "--out", "x"], "not allowed with"),
+        (["coord-check", "--modes", "4,200", "--grid", "32", "--out", "x"], "exceed"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(args, needle, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "muop.cli", *args], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 2
+    assert needle in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "x").exists()  # nothing written on bad input

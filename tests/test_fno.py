@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from muop import FNO, FNOConfig
+
+
+@pytest.mark.parametrize("dim,modes,grid", [(1, 6, (32,)), (2, (4, 5), (16, 20)), (3, 3, (8, 8, 8))])
+def test_shapes_and_any_resolution(dim, modes, grid):
+    model = FNO(FNOConfig(modes=modes, dim=dim, width=8, depth=2, in_channels=2, out_channels=3))
+    for g in (grid, tuple(2 * n for n in grid), tuple(max(2, n // 2) for n in grid)):
+        y = model(torch.randn(2, 2, *g))
+        assert y.shape == (2, 3, *g)
+        assert torch.isfinite(y).all()
+
+
+def test_parameter_count_formula():
+    """P: (1+2)*w + w; per layer: spectral 2K1*K2*w*w*2 + w, pointwise w*w; Q: w*2w + 2w, 2w*1 + 1."""
+    w, k1, k2, depth = 32, 8, 9, 4
+    model = FNO(FNOConfig(modes=(k1, k2), width=w, depth=depth))
+    expected = 3 * w + w + depth * (2 * k1 * k2 * w * w * 2 + w + w * w) + (w * 2 * w + 2 * w) + (2 * w + 1)
+    assert sum(p.numel() for p in model.parameters()) == expected
+
+
+def test_output_resolution_consistency_is_approximate():
+    """Discretization invariance of the whole FNO: a smooth input on 32² and 64² gives close outputs."""
+    torch.manual_seed(0)
+    model = FNO(FNOConfig(modes=(4, 4), width=16, depth=2)).double()
+    def u(n):
+        t = torch.arange(n, dtype=torch.float64) / n
+        x1, x2 = torch.meshgrid(t, t, indexing="ij")
+        return (torch.sin(2 * torch.pi * x1) * torch.cos(2 * torch.pi * x2))[None, None]
+    y32, y64 = model(u(32)), model(u(64))
+    rel = (y64[..., ::2, ::2] - y32).norm() / y32.norm()
+    assert rel < 0.05
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(modes=8), "also give dim"),
+        (dict(modes=(4, 4), dim=3), "entries"),
+        (dict(modes=4, dim=4), "dim=4"),
+        (dict(modes=4, dim=1, width=0), "width=0"),
+        (dict(modes=4, dim=1, activation="swish"), "activation='swish'"),
+    ],
+)
+def test_config_errors_name_the_field(kw, match):
+    with pytest.raises(ValueError, match=match):
+        FNOConfig(**kw)
+
+
+def test_wrong_channel_count_is_a_clear_error():
+    model = FNO(FNOConfig(modes=4, dim=1, width=8, depth=1, in_channels=2))
+    with pytest.raises(ValueError, match="in_channels=2"):
+        model(torch.randn(1, 3, 16))

@@ -1,0 +1,123 @@
+"""The rule table against the formulas of BRIEF §2 (μTransfer-FNO) and §4 (width μP, TP5).
+
+``expected`` below is written from the brief, independently of muop.rules; ``check_table``
+compares any table with it. The real table must pass and deliberately wrong ones must fail.
+"""
+
+import math
+
+import pytest
+
+from muop import FNO, FNOConfig, Shape, make_plan, mode_factor
+from muop.rules import MUP, SP, Role, Rule, Scaling
+
+# (m_in, m_out, g) points to probe the monomials at
+POINTS = [(1.0, 1.0, 1.0), (4.0, 4.0, 0.7), (0.5, 2.0, 0.9), (8.0, 1.0, 0.588)]
+
+
+def expected(role: Role, m_in: float, m_out: float, g: float) -> dict[str, float]:
+    """Brief §2/§4: init std (× SP std), forward multiplier, Adam LR, SGD LR multipliers."""
+    if role is Role.INPUT:  # fan-in fixed: SP init, Adam η, SGD η·fan_out
+        return dict(init=1, mult=1, adam=1, sgd=m_out)
+    if role is Role.HIDDEN:  # var 1/fan_in, Adam η/fan_in, SGD η·fan_out/fan_in
+        return dict(init=1, mult=1, adam=1 / m_in, sgd=m_out / m_in)
+    if role is Role.SPECTRAL:  # hidden in width, × sqrt(log K_base / log K) on init std and Adam LR
+        return dict(init=g, mult=1, adam=g / m_in, sgd=m_out / m_in)
+    if role is Role.OUTPUT:  # effective weight mult*W: std ∝ 1/fan_in and Adam update ∝ η/fan_in
+        return dict(init=math.sqrt(m_in), mult=1 / m_in, adam=1, sgd=m_in)
+    return dict(init=1, mult=1, adam=1, sgd=m_out)  # bias
+
+
+def check_table(table) -> None:
+    for role in Role:
+        rule = table[role]
+        for m_in, m_out, g in POINTS:
+            exp = expected(role, m_in, m_out, g)
+            got = {k: getattr(rule, k)(m_in, m_out, g) for k in exp}
+            for k in exp:
+                assert got[k] == pytest.approx(exp[k], rel=1e-12), f"{role.value}.{k} at {(m_in, m_out, g)}: {got[k]} != {exp[k]}"
+        # the effective readout (mult * init std) must scale like 1/fan_in, i.e. 1/m_in relative to SP's 1/sqrt(fan_in)
+        if role is Role.OUTPUT:
+            m = 16.0
+            assert rule.mult(m, 1, 1) * rule.init(m, 1, 1) * math.sqrt(1 / m) == pytest.approx(1 / m)
+
+
+def test_mup_table_matches_brief():
+    check_table(MUP)
+
+
+def test_sp_table_is_all_ones():
+    for role in Role:
+        for pt in POINTS:
+            r = SP[role]
+            assert (r.init(*pt), r.mult(*pt), r.adam(*pt), r.sgd(*pt)) == (1, 1, 1, 1)
+
+
+WRONG = {
+    "spectral Adam LR ~ 1/log K (no sqrt)": (Role.SPECTRAL, "adam", Scaling(m_in=-1, g=2)),
+    "spectral Adam LR without the mode factor": (Role.SPECTRAL, "adam", Scaling(m_in=-1)),
+    "spectral init without the mode factor": (Role.SPECTRAL, "init", Scaling()),
+    "hidden Adam LR not divided by width": (Role.HIDDEN, "adam", Scaling()),
+    "readout without 1/width multiplier": (Role.OUTPUT, "mult", Scaling()),
+    "input SGD LR not scaled with fan-out": (Role.INPUT, "sgd", Scaling()),
+}
+
+
+@pytest.mark.parametrize("what", list(WRONG))
+def test_wrong_rule_is_caught(what):
+    role, col, bad = WRONG[what]
+    table = dict(MUP)
+    fields = {k: getattr(MUP[role], k) for k in ("init", "mult", "adam", "sgd")}
+    fields[col] = bad
+    table[role] = Rule(**fields)
+    with pytest.raises(AssertionError):
+        check_table(table)
+
+
+def test_mode_factor_brief_example():
+    # BRIEF §2: K 3 -> 24 multiplies R's learning rate by 0.588; d cancels for equal d
+    assert mode_factor((24,), (3,)) == pytest.approx(0.588, abs=5e-4)
+    assert mode_factor((24, 24, 24), (3, 3, 3)) == pytest.approx(math.sqrt(math.log(3) / math.log(24)))
+    # anisotropic: sum of log K_i
+    assert mode_factor((8, 32), (4, 4)) == pytest.approx(math.sqrt(2 * math.log(4) / (math.log(8) + math.log(32))))
+    assert mode_factor((5, 7), (5, 7)) == 1.0
+
+
+@pytest.mark.parametrize("bad", [((1,), (4,)), ((4,), (1,)), ((4, 4), (4,))])
+def test_mode_factor_rejects_bad_modes(bad):
+    with pytest.raises(ValueError):
+        mode_factor(*bad)
+
+
+def test_fno_plan_numbers_against_formulas():
+    """A concrete model: width 32 -> 128 (m = 4), modes (4, 4) -> (16, 16)."""
+    cfg = FNOConfig(modes=(16, 16), width=128, depth=2)
+    plan = make_plan(FNO(cfg), "mup", base=Shape(32, (4, 4)))
+    g = math.sqrt(2 * math.log(4) / (2 * math.log(16)))
+    m = 4.0
+    sp = plan["layers.0.spectral.weight"]
+    assert sp.init_std == pytest.approx(g / math.sqrt(128))
+    assert sp.lr_mult["adam"] == pytest.approx(g / m)
+    assert sp.lr_mult["sgd"] == pytest.approx(1.0)
+    pw = plan["layers.0.pointwise.weight"]
+    assert pw.init_std == pytest.approx(1 / math.sqrt(128)) and pw.lr_mult["adam"] == pytest.approx(1 / m)
+    out = plan["projection_out.weight"]  # fan_in = 2*width = 256, base 64
+    assert out.mult == pytest.approx(1 / m)
+    assert out.init_std == pytest.approx(math.sqrt(m) / math.sqrt(256))
+    assert out.lr_mult["adam"] == 1.0 and out.lr_mult["sgd"] == pytest.approx(m)
+    lift = plan["lifting.weight"]  # fan_in = 1 + 2 grid coordinates
+    assert lift.init_std == pytest.approx(1 / math.sqrt(3)) and lift.lr_mult["adam"] == 1.0 and lift.lr_mult["sgd"] == pytest.approx(m)
+    assert plan["layers.0.spectral.bias"].init_std == 0.0
+    assert plan["projection_out.bias"].lr_mult["sgd"] == 1.0  # output bias does not grow with width
+
+
+@pytest.mark.parametrize("dim,modes", [(1, 12), (2, (6, 9)), (3, 4)])
+def test_mup_equals_sp_at_base_shape(dim, modes):
+    cfg = FNOConfig(modes=modes, dim=dim, width=24, depth=2)
+    model = FNO(cfg)
+    sp = make_plan(model, "sp")
+    mup = make_plan(model, "mup", base=cfg.shape)
+    for a, b in zip(sp.entries, mup.entries):
+        assert a.name == b.name
+        assert a.init_std == b.init_std and a.mult == b.mult  # exactly, not approximately
+        assert dict(a.lr_mult) == dict(b.lr_mult) and dict(a.wd_mult) == dict(b.wd_mult)
