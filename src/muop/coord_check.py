@@ -226,15 +226,17 @@ def plot_coord(doc: dict, path: str | Path) -> None:
     for j, t in enumerate(steps):
         for i, key in enumerate(("out_rms", "delta_rms")):
             ax = axes[i][j]
+            if key == "delta_rms" and t == 0:
+                ax.text(0.5, 0.5, "no change at init", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+                ax.set_yticks([])
+                ax.set_xlabel(doc["axis"])
+                continue
             for li, layer in enumerate(layers):
                 pts = sorted((r["size"], r[key]) for r in doc["records"] if r["step"] == t and r["layer"] == layer)
                 xs, ys = zip(*pts)
-                if key == "delta_rms" and t == 0:
-                    continue
                 ax.plot(xs, ys, marker="o", ms=3, color=cmap(li), label=layer)
             ax.set_xscale("log", base=2)
-            if not (key == "delta_rms" and t == 0):
-                ax.set_yscale("log")
+            ax.set_yscale("log")
             ax.set_title(f"step {t}" if i == 0 else "", fontsize=9)
             if j == 0:
                 ax.set_ylabel(key)
