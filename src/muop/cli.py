@@ -116,6 +116,101 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="generate PDE datasets and inspect data files")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    g = dsub.add_parser("generate", help="generate a dataset with muop's solvers (HDF5)")
+    g.add_argument("problem", choices=("burgers", "darcy", "navier-stokes"))
+    g.add_argument("--n-train", type=int, required=True, help="training samples")
+    g.add_argument("--n-test", type=int, required=True, help="test samples")
+    g.add_argument("--resolution", type=int, required=True, help="grid points per dimension")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="override a physical/solver parameter, e.g. --param nu=0.01 (repeatable)")
+    g.add_argument("--chunk-size", type=int, default=100, help="samples generated at once (bounds memory)")
+    g.add_argument("--workers", type=int, default=2, help="threads per chunk (default 2)")
+    g.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    g.add_argument("--device", default="cpu", help="torch device for the spectral solvers (cpu, cuda)")
+    g.add_argument("--out", required=True, help="output .h5 file (never overwritten; an interrupted run resumes)")
+    g.set_defaults(func=_run_data_generate)
+    i = dsub.add_parser("info", help="shapes, parameters, checksum and value ranges of a data file")
+    i.add_argument("file")
+    i.add_argument("--verify", action="store_true", help="recompute the checksum (muop files)")
+    i.set_defaults(func=_run_data_info)
+
+
+def _parse_params(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param {item!r}: expected KEY=VALUE")
+        for conv in (int, float):
+            try:
+                out[key] = conv(val)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = {"true": True, "false": False}.get(val.lower(), val)
+    return out
+
+
+def _run_data_generate(args: argparse.Namespace) -> int:
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    from .data import generate
+
+    params = _parse_params(args.param)
+    total = args.n_train + args.n_test
+    with Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total}", TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True) as prog:
+        task = prog.add_task(f"{args.problem} at {args.resolution}", total=total)
+        path = generate(
+            args.problem, args.out, args.n_train, args.n_test, args.resolution, seed=args.seed, params=params,
+            chunk_size=args.chunk_size, workers=args.workers, dtype=getattr(torch, args.dtype), device=args.device,
+            progress=lambda done, tot: prog.update(task, completed=done),
+        )
+    print(f"wrote {path}")
+    return 0
+
+
+def _run_data_info(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .data import load
+    from .data.store import FORMAT
+
+    splits = ["train", "test"]
+    first = load(args.file, split="train")
+    if first.meta.get("format") == FORMAT:
+        if args.verify:
+            from .data import read_dataset
+
+            read_dataset(args.file, verify=True)
+        datasets = {s: (first if s == "train" else load(args.file, split=s)) for s in splits}
+    else:
+        datasets = {"all": first}
+    t = Table(title=str(args.file))
+    for col in ("split", "array", "shape", "min", "max", "mean", "std"):
+        t.add_column(col, justify="right" if col not in ("split", "array") else "left")
+    for split, d in datasets.items():
+        for name, arr in (("inputs", d.x), ("outputs", d.y)):
+            a = arr.double()
+            stats = (f"{a.min():.4g}", f"{a.max():.4g}", f"{a.mean():.4g}", f"{a.std():.4g}") if a.numel() else ("-",) * 4
+            t.add_row(split, name, str(tuple(arr.shape)), *stats)
+    con = Console()
+    con.print(t)
+    meta = {k: v for k, v in first.meta.items() if k not in ("ident", "split")}
+    con.print_json(json.dumps(meta, default=str))
+    if args.verify and first.meta.get("format") == FORMAT:
+        print("checksum verified")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -124,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     _add_coord_check(sub)
     _add_demo(sub)
+    _add_data(sub)
     return ap
 
 
@@ -136,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, UsageError, FileNotFoundError) as e:
+    except (ValueError, UsageError, FileNotFoundError, FileExistsError) as e:
         msg = e.args[0] if e.args else str(e)
         print(f"muop: error: {msg}", file=sys.stderr)
         return 2

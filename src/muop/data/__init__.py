@@ -1,0 +1,15 @@
+"""PDE data: offline generators (Burgers, Darcy, Navier–Stokes), one HDF5 format, loaders, normalisers."""
+
+from .burgers import BurgersParams, burgers_generate, burgers_solve
+from .darcy import DarcyParams, darcy_generate, darcy_solve
+from .loaders import OperatorData, load
+from .navier_stokes import NSParams, ns_generate, ns_solve
+from .normalize import ChannelNormalizer
+from .problems import PROBLEMS, generate
+from .store import DataError, read_dataset
+
+__all__ = [
+    "BurgersParams", "DarcyParams", "NSParams",
+    "burgers_generate", "burgers_solve", "darcy_generate", "darcy_solve", "ns_generate", "ns_solve",
+    "generate", "PROBLEMS", "load", "OperatorData", "read_dataset", "DataError", "ChannelNormalizer",
+]

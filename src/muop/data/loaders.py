@@ -1,0 +1,183 @@
+"""Read files users already have into one layout: inputs (N, C_in, *grid), outputs (N, C_out, *grid).
+
+Formats (chosen by content, not only by extension):
+
+* muop HDF5 (:mod:`muop.data.store`): ``split`` picks train or test.
+* FNO ``.mat`` files: MATLAB v7.3 (HDF5; MATLAB's column-major axes are reversed on reading) or
+  older (scipy.io). Keys ``a``/``u`` or ``coeff``/``sol``; an output with one more trailing axis
+  than the input (Navier–Stokes ``u`` (N, s, s, T)) has that axis moved to the channel position.
+* PDEBench HDF5: ``tensor`` (N, T, *grid); input = frame ``t_in`` (default 0), output = frame
+  ``t_out`` (default last).
+* neuraloperator ``.pt`` dicts ``x``/``y``, loaded with ``torch.load(weights_only=True)``; arrays
+  are (N, *grid) or channels-first (N, C, *grid).
+* plain ``.npz``/``.h5`` with named arrays, channels-first, keys given or one of the known pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from torch import Tensor
+
+from .store import FORMAT, DataError, read_dataset
+
+__all__ = ["OperatorData", "load", "KEY_PAIRS"]
+
+KEY_PAIRS = (("x", "y"), ("a", "u"), ("coeff", "sol"), ("input", "output"), ("inputs", "outputs"))
+
+
+@dataclass
+class OperatorData:
+    """Input/output function samples on a grid: x (N, C_in, *grid), y (N, C_out, *grid)."""
+
+    x: Tensor
+    y: Tensor
+    source: str
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[2:])
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+def _pick(keys: list[str], input_key: str | None, output_key: str | None, path: Path) -> tuple[str, str]:
+    if input_key or output_key:
+        missing = [k for k in (input_key, output_key) if k is None or k not in keys]
+        if missing:
+            raise DataError(f"{path}: key(s) {missing} not found; keys found: {sorted(keys)}")
+        return input_key, output_key  # type: ignore[return-value]
+    for a, b in KEY_PAIRS:
+        if a in keys and b in keys:
+            return a, b
+    raise DataError(f"{path}: no known input/output keys {[list(p) for p in KEY_PAIRS]}; keys found: {sorted(keys)}; pass input_key/output_key")
+
+
+def _channels_first(x: np.ndarray, y: np.ndarray, path: Path, channels_last_extra: bool = False, grid_dims: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bring (N, *grid) / (N, C, *grid) [/ (N, *grid, C) for .mat outputs] to (N, C, *grid).
+
+    With equal ranks, arrays that differ only in axis 1 are read as channels-first (the grids must
+    agree); otherwise the lower-rank array has no channel axis. ``grid_dims`` overrides the guess.
+    """
+    gdim = min(x.ndim, y.ndim) - 1
+    if grid_dims is not None:
+        gdim = int(grid_dims)
+    elif x.ndim == y.ndim and x.ndim >= 3 and x.shape[1] != y.shape[1] and x.shape[2:] == y.shape[2:] and not channels_last_extra:
+        gdim = x.ndim - 2
+    if gdim < 1:
+        raise DataError(f"{path}: arrays of shapes {x.shape} and {y.shape} have no grid axes; expected (N, *grid)")
+
+    def fix(a: np.ndarray) -> np.ndarray:
+        if a.ndim == gdim + 1:
+            return a[:, None]
+        if a.ndim == gdim + 2:
+            return np.moveaxis(a, -1, 1) if channels_last_extra else a
+        raise DataError(f"{path}: array of shape {a.shape} is not (N, *grid) or (N, C, *grid) with {gdim} grid axes")
+
+    return fix(x), fix(y)
+
+
+def _finish(x: np.ndarray, y: np.ndarray, path: Path, fmt: str, meta: dict, stride: int, dtype: torch.dtype) -> OperatorData:
+    if x.shape[0] != y.shape[0]:
+        raise DataError(f"{path}: inputs have {x.shape[0]} samples but outputs {y.shape[0]}")
+    if x.shape[2:] != y.shape[2:]:
+        raise DataError(f"{path}: input grid {x.shape[2:]} differs from output grid {y.shape[2:]}")
+    sl = (slice(None), slice(None), *[slice(None, None, stride)] * (x.ndim - 2))
+    tx = torch.as_tensor(np.asarray(x[sl], dtype=np.float64)).to(dtype)
+    ty = torch.as_tensor(np.asarray(y[sl], dtype=np.float64)).to(dtype)
+    for name, t in (("inputs", tx), ("outputs", ty)):
+        if not torch.isfinite(t).all():
+            raise DataError(f"{path}: {name} contain NaN or inf values ({int((~torch.isfinite(t)).sum())} entries)")
+    return OperatorData(tx, ty, str(path), {"format": fmt, **meta})
+
+
+def load(
+    path: str | Path,
+    input_key: str | None = None,
+    output_key: str | None = None,
+    split: str = "train",
+    stride: int = 1,
+    t_in: int = 0,
+    t_out: int = -1,
+    dtype: torch.dtype = torch.float32,
+    grid_dims: int | None = None,
+) -> OperatorData:
+    """Load a dataset file of any supported format (see module docstring).
+
+    ``stride`` subsamples every grid axis; ``grid_dims`` fixes the number of spatial axes when the
+    layout is ambiguous (e.g. (N, 2, 8) could be a 2-D grid or 2 channels on a 1-D grid).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"data file {path} does not exist")
+    if int(stride) < 1:
+        raise DataError(f"stride={stride}: expected an integer >= 1")
+    suffix = path.suffix.lower()
+    if suffix == ".pt":
+        try:
+            d = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
+            raise DataError(f"{path}: not a readable weights-only torch file: {e}") from None
+        if not isinstance(d, dict):
+            raise DataError(f"{path}: expected a dict of tensors, got {type(d).__name__}")
+        a, b = _pick(list(d), input_key, output_key, path)
+        x, y = _channels_first(np.asarray(d[a]), np.asarray(d[b]), path, grid_dims=grid_dims)
+        return _finish(x, y, path, "neuraloperator-pt", {"keys": [a, b]}, stride, dtype)
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            a, b = _pick(list(z.files), input_key, output_key, path)
+            x, y = _channels_first(z[a], z[b], path, grid_dims=grid_dims)
+        return _finish(x, y, path, "npz", {"keys": [a, b]}, stride, dtype)
+    if h5py.is_hdf5(path):
+        try:
+            f = h5py.File(path, "r")
+        except OSError as e:
+            raise DataError(f"{path} is not a readable HDF5 file (truncated or corrupted?): {e}") from None
+        with f:
+            if f.attrs.get("format") == FORMAT:
+                is_muop = True
+            else:
+                is_muop = False
+                keys = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
+                try:
+                    if "tensor" in keys:
+                        t = f["tensor"]
+                        x, y = t[:, t_in], t[:, t_out]
+                        x, y = _channels_first(x, y, path, grid_dims=grid_dims)
+                        return _finish(x, y, path, "pdebench", {"frames": [t_in, t_out], "shape": list(t.shape)}, stride, dtype)
+                    a, b = _pick(keys, input_key, output_key, path)
+                    xa, ya = f[a][()], f[b][()]
+                except OSError as e:
+                    raise DataError(f"{path}: cannot read its arrays (truncated or corrupted?): {e}") from None
+                if suffix == ".mat":  # MATLAB v7.3: column-major, so axes come reversed
+                    xa, ya = np.transpose(xa), np.transpose(ya)
+                    x, y = _channels_first(xa, ya, path, channels_last_extra=True, grid_dims=grid_dims)
+                    return _finish(x, y, path, "fno-mat-v7.3", {"keys": [a, b]}, stride, dtype)
+                x, y = _channels_first(xa, ya, path, grid_dims=grid_dims)
+                return _finish(x, y, path, "hdf5", {"keys": [a, b]}, stride, dtype)
+        if is_muop:
+            if split not in ("train", "test"):
+                raise DataError(f"split={split!r}: expected 'train' or 'test'")
+            s = read_dataset(path, stride=stride)
+            x, y = (s.train_x, s.train_y) if split == "train" else (s.test_x, s.test_y)
+            return OperatorData(x.to(dtype), y.to(dtype), str(path), {"format": FORMAT, "split": split, **s.attrs})
+    if suffix == ".mat":
+        import scipy.io
+
+        try:
+            m = scipy.io.loadmat(path)
+        except Exception as e:  # noqa: BLE001
+            raise DataError(f"{path}: not a readable MATLAB file: {e}") from None
+        keys = [k for k in m if not k.startswith("__")]
+        a, b = _pick(keys, input_key, output_key, path)
+        x, y = _channels_first(m[a], m[b], path, channels_last_extra=True, grid_dims=grid_dims)
+        return _finish(x, y, path, "fno-mat", {"keys": [a, b]}, stride, dtype)
+    if suffix in (".h5", ".hdf5"):
+        raise DataError(f"{path} is not a readable HDF5 file (truncated or corrupted?)")
+    raise DataError(f"{path}: unknown format {suffix!r}; expected .h5/.hdf5, .mat, .pt or .npz")

@@ -1,0 +1,137 @@
+"""The built-in PDE problems: how a chunk of (inputs, outputs) is made, and the dataset layout."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .burgers import BurgersParams, burgers_initial, burgers_solve
+from .darcy import DarcyParams, darcy_generate
+from .navier_stokes import NSParams, ns_initial, ns_solve
+from .parallel import map_batch
+from .store import write_dataset
+
+__all__ = ["PROBLEMS", "Problem", "generate"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A generator: parameters dataclass, chunk maker, coordinates and layout text."""
+
+    name: str
+    params_type: type
+    make: Callable[..., tuple[torch.Tensor, torch.Tensor]]  # (params, n, s, generator, workers, dtype, device)
+    coords: Callable[[object, int], list[np.ndarray]]
+    shapes: Callable[[object, int], tuple[tuple[int, ...], tuple[int, ...]]]
+    layout: str
+    min_resolution: int = 8
+
+
+def _burgers(p: BurgersParams, n: int, s: int, g: torch.Generator, workers: int, dtype, device):
+    u0 = burgers_initial(n, s, p, g, dtype=dtype, device=device)
+    uT = map_batch(lambda u: burgers_solve(u, p), u0, workers)
+    return u0[:, None], uT[:, None]
+
+
+def _darcy(p: DarcyParams, n: int, s: int, g: torch.Generator, workers: int, dtype, device):
+    a, u = darcy_generate(n, s, p, g, dtype=dtype)  # scipy's sparse solve runs on the CPU
+    return a[:, None].to(device), u[:, None].to(device)
+
+
+@dataclass(frozen=True)
+class NSTask(NSParams):
+    """NS parameters plus the task split: the first ``input_frames`` frames -> the rest."""
+
+    input_frames: int = 10
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.input_frames < self.n_frames:
+            raise ValueError(f"input_frames={self.input_frames}: expected 1 .. {self.n_frames - 1} (T={self.T} gives {self.n_frames} frames)")
+
+
+def _ns(p: NSTask, n: int, s: int, g: torch.Generator, workers: int, dtype, device):
+    w0 = ns_initial(n, s, p, g, dtype=dtype, device=device)
+    frames = map_batch(lambda w: ns_solve(w, p), w0, workers)
+    return frames[:, : p.input_frames], frames[:, p.input_frames :]
+
+
+PROBLEMS: dict[str, Problem] = {
+    "burgers": Problem(
+        "burgers", BurgersParams, _burgers,
+        lambda p, s: [np.arange(s) * p.length / s],
+        lambda p, s: ((1, s), (1, s)),
+        "inputs: u0 (N, 1, s); outputs: u(T) (N, 1, s); periodic grid x_j = j L / s",
+    ),
+    "darcy": Problem(
+        "darcy", DarcyParams, _darcy,
+        lambda p, s: [np.linspace(0, 1, s)] * 2,
+        lambda p, s: ((1, s, s), (1, s, s)),
+        "inputs: coefficient a (N, 1, s, s); outputs: pressure u (N, 1, s, s); nodes i/(s-1), boundary included (u = 0 there)",
+        min_resolution=3,
+    ),
+    "navier-stokes": Problem(
+        "navier-stokes", NSTask, _ns,
+        lambda p, s: [np.arange(s) / s] * 2,
+        lambda p, s: ((p.input_frames, s, s), (p.n_frames - p.input_frames, s, s)),
+        "inputs: vorticity frames t = 0 .. input_frames-1 as channels (N, input_frames, s, s); outputs: the following frames to T (N, n_frames - input_frames, s, s); torus grid j/s",
+    ),
+}
+
+
+def make_params(problem: str, overrides: dict | None = None):
+    """The problem's parameters dataclass with ``overrides`` applied (unknown keys are an error)."""
+    if problem not in PROBLEMS:
+        raise ValueError(f"problem {problem!r} is unknown; expected one of {sorted(PROBLEMS)}")
+    pt = PROBLEMS[problem].params_type
+    overrides = dict(overrides or {})
+    known = {f.name for f in fields(pt)}
+    bad = sorted(set(overrides) - known)
+    if bad:
+        raise ValueError(f"unknown {problem} parameter(s) {bad}; known: {sorted(known)}")
+    return replace(pt(), **overrides)
+
+
+def generate(
+    problem: str,
+    out: str | Path,
+    n_train: int,
+    n_test: int,
+    resolution: int,
+    seed: int = 0,
+    params: dict | None = None,
+    chunk_size: int = 100,
+    workers: int = 2,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Generate ``problem`` and write it to ``out`` (muop HDF5 format, :mod:`muop.data.store`).
+
+    Samples are made ``chunk_size`` at a time (bounded memory), each chunk split over ``workers``
+    threads, in ``dtype`` on ``device``; the file stores ``dtype``.
+    """
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype={dtype}: expected torch.float32 or torch.float64")
+    prob = PROBLEMS.get(problem)
+    if prob is None:
+        raise ValueError(f"problem {problem!r} is unknown; expected one of {sorted(PROBLEMS)}")
+    p = make_params(problem, params)
+    if n_train < 0 or n_test < 0 or n_train + n_test == 0:
+        raise ValueError(f"n_train={n_train}, n_test={n_test}: expected non-negative counts, not both zero")
+    if resolution < prob.min_resolution:
+        raise ValueError(f"resolution={resolution}: expected at least {prob.min_resolution} for {problem}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size}: expected a positive integer")
+
+    def make_chunk(n: int, chunk_seed: int):
+        return prob.make(p, n, resolution, torch.Generator().manual_seed(chunk_seed), workers, dtype, device)
+
+    record = asdict(p) | {"resolution": resolution, "dtype": str(dtype).removeprefix("torch.")}
+    record = {k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in record.items()}
+    return write_dataset(out, problem, record, seed, {"train": n_train, "test": n_test}, prob.shapes(p, resolution), prob.coords(p, resolution), make_chunk, chunk_size, prob.layout, progress, dtype=np.dtype(str(dtype).removeprefix("torch.")))

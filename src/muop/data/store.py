@@ -1,0 +1,170 @@
+"""muop's one on-disk dataset format: HDF5 (h5py).
+
+Layout::
+
+    /train/inputs   (n_train, C_in,  *grid)    /train/outputs  (n_train, C_out, *grid)
+    /test/inputs    (n_test,  C_in,  *grid)    /test/outputs   (n_test,  C_out, *grid)
+    /coords/x0, /coords/x1, ...                (1-D coordinates of each grid axis)
+    attrs: format="muop-dataset", format_version, problem, params (JSON: every physical and solver
+           parameter), seed, chunk_size, muop_version, created, checksum ("sha256:..." over all
+           datasets in a fixed order), complete (bool), description of the input/output layout.
+
+Writing goes to ``FILE.partial`` and is renamed to ``FILE`` only once complete, so an interrupted
+run never leaves a file that looks finished. Samples are generated in chunks, each with its own
+seed derived from (seed, chunk index); rerunning the same command resumes a ``.partial`` file whose
+parameters match, and gives the same bytes as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+__all__ = ["FORMAT", "DataError", "write_dataset", "read_dataset", "checksum", "StoredData"]
+
+FORMAT = "muop-dataset"
+FORMAT_VERSION = 1
+SPLITS = ("train", "test")
+
+
+class DataError(ValueError):
+    """A data file that cannot be used, with a message that names the problem."""
+
+
+@dataclass
+class StoredData:
+    """Arrays from a muop HDF5 file (torch tensors, (N, C, *grid)) and its attributes."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    coords: list[np.ndarray]
+    attrs: dict
+
+
+def checksum(f: h5py.File) -> str:
+    """sha256 over every dataset's name, shape, dtype and bytes, in sorted order."""
+    h = hashlib.sha256()
+    names: list[str] = []
+    f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+    for n in sorted(names):
+        d = f[n]
+        h.update(f"{n}|{d.shape}|{d.dtype}".encode())
+        for i in range(0, d.shape[0] if d.ndim else 1, 256):
+            h.update(np.ascontiguousarray(d[i : i + 256] if d.ndim else d[()]).tobytes())
+    return "sha256:" + h.hexdigest()
+
+
+def write_dataset(
+    path: str | Path,
+    problem: str,
+    params: dict,
+    seed: int,
+    counts: dict[str, int],
+    sample_shapes: tuple[tuple[int, ...], tuple[int, ...]],
+    coords: Sequence[np.ndarray],
+    make_chunk: Callable[[int, int], tuple[torch.Tensor, torch.Tensor]],
+    chunk_size: int,
+    layout: str,
+    progress: Callable[[int, int], None] | None = None,
+    dtype: np.dtype = np.dtype("float32"),
+) -> Path:
+    """Generate and write a dataset; ``make_chunk(n, chunk_seed)`` returns (inputs, outputs).
+
+    Resumes a matching ``path.partial``; refuses to overwrite an existing complete ``path``.
+    """
+    from .. import __version__
+
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} already exists; remove it or choose another --out (existing results are never overwritten)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    ident = json.dumps({"problem": problem, "params": params, "seed": seed, "counts": counts, "chunk_size": chunk_size, "shapes": sample_shapes, "dtype": str(dtype)}, sort_keys=True)
+    if partial.exists():
+        try:
+            with h5py.File(partial, "r") as f:
+                same = f.attrs.get("ident") == ident
+        except OSError:
+            same = False
+        if not same:
+            partial.unlink()
+    plan = [(split, start, min(chunk_size, counts[split] - start)) for split in SPLITS for start in range(0, counts[split], chunk_size)]
+    with h5py.File(partial, "a") as f:
+        if "ident" not in f.attrs:
+            f.attrs.update(ident=ident, format=FORMAT, format_version=FORMAT_VERSION, complete=False, chunks_done=0)
+            for split in SPLITS:
+                g = f.create_group(split)
+                g.create_dataset("inputs", shape=(counts[split], *sample_shapes[0]), dtype=dtype)
+                g.create_dataset("outputs", shape=(counts[split], *sample_shapes[1]), dtype=dtype)
+            c = f.create_group("coords")
+            for i, x in enumerate(coords):
+                c.create_dataset(f"x{i}", data=np.asarray(x, dtype=np.float64))
+        done = int(f.attrs["chunks_done"])
+        for ci in range(done, len(plan)):
+            split, start, n = plan[ci]
+            x, y = make_chunk(n, seed * 1_000_003 + ci)
+            f[split]["inputs"][start : start + n] = x.detach().cpu().numpy().astype(dtype)
+            f[split]["outputs"][start : start + n] = y.detach().cpu().numpy().astype(dtype)
+            f.attrs["chunks_done"] = ci + 1
+            f.flush()
+            if progress:
+                progress(sum(p[2] for p in plan[: ci + 1]), sum(counts.values()))
+        f.attrs.update(
+            problem=problem,
+            params=json.dumps(params, sort_keys=True),
+            seed=seed,
+            chunk_size=chunk_size,
+            muop_version=__version__,
+            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            layout=layout,
+        )
+        f.attrs["checksum"] = checksum(f)
+        f.attrs["complete"] = True
+    os.replace(partial, path)
+    return path
+
+
+def read_dataset(path: str | Path, verify: bool = False, stride: int = 1) -> StoredData:
+    """Read a muop HDF5 dataset; ``stride`` subsamples every grid axis (coarser resolution)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"data file {path} does not exist")
+    if int(stride) < 1:
+        raise DataError(f"stride={stride}: expected an integer >= 1")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise DataError(f"{path} is not a readable HDF5 file (truncated or corrupted?): {e}") from None
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            raise DataError(f"{path} is not a muop dataset (no format={FORMAT!r} attribute); use muop.data.load for other layouts")
+        if not bool(f.attrs.get("complete", False)):
+            raise DataError(f"{path} is incomplete (generation was interrupted); rerun the same command to resume")
+        if verify:
+            got = checksum(f)
+            if got != f.attrs["checksum"]:
+                raise DataError(f"{path}: checksum mismatch ({got} != {f.attrs['checksum']}); the file is corrupted")
+        try:
+            arrays = {}
+            for split in SPLITS:
+                for key in ("inputs", "outputs"):
+                    d = f[split][key]
+                    sl = (slice(None), slice(None), *[slice(None, None, stride)] * (d.ndim - 2))
+                    arrays[(split, key)] = torch.from_numpy(d[sl])
+            coords = [f["coords"][f"x{i}"][::stride] for i in range(len(f["coords"]))]
+        except (OSError, KeyError) as e:
+            raise DataError(f"{path}: cannot read its arrays (truncated or corrupted?): {e}") from None
+        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+    attrs["params"] = json.loads(attrs.get("params", "{}"))
+    return StoredData(arrays[("train", "inputs")], arrays[("train", "outputs")], arrays[("test", "inputs")], arrays[("test", "outputs")], coords, attrs)

@@ -1,0 +1,213 @@
+"""HDF5 store, loaders for real and synthetic files, normalisers, and the data CLI."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+import torch
+
+from muop.data import ChannelNormalizer, DataError, generate, load, read_dataset
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "neuralop"
+
+
+# ---------------------------------------------------------------- store
+def test_generate_roundtrip_and_checksum(tmp_path):
+    out = generate("darcy", tmp_path / "d.h5", 6, 3, 17, seed=5, chunk_size=4)
+    s = read_dataset(out, verify=True)
+    assert s.train_x.shape == (6, 1, 17, 17) and s.test_y.shape == (3, 1, 17, 17)
+    assert s.attrs["problem"] == "darcy" and s.attrs["seed"] == 5 and s.attrs["params"]["a_hi"] == 12.0
+    assert s.attrs["checksum"].startswith("sha256:") and s.attrs["muop_version"]
+    assert len(s.coords) == 2 and s.coords[0][-1] == 1.0
+    coarse = read_dataset(out, stride=2)
+    assert coarse.train_x.shape == (6, 1, 9, 9)
+    torch.testing.assert_close(coarse.train_y, s.train_y[..., ::2, ::2])
+    # same seed, same bytes
+    again = generate("darcy", tmp_path / "d2.h5", 6, 3, 17, seed=5, chunk_size=4)
+    assert read_dataset(again).attrs["checksum"] == s.attrs["checksum"]
+
+
+def test_existing_results_are_never_overwritten(tmp_path):
+    out = generate("burgers", tmp_path / "b.h5", 2, 1, 32, params={"T": 0.01})
+    before = out.read_bytes()
+    with pytest.raises(FileExistsError):
+        generate("burgers", out, 2, 1, 32)
+    assert out.read_bytes() == before
+
+
+def test_corruption_and_truncation_are_detected(tmp_path):
+    out = generate("burgers", tmp_path / "b.h5", 8, 2, 64, params={"T": 0.01})
+    with h5py.File(out, "r+") as f:  # flip one value, keep the stored checksum
+        f["train/outputs"][0, 0, 0] += 1.0
+    with pytest.raises(DataError, match="checksum mismatch"):
+        read_dataset(out, verify=True)
+    trunc = tmp_path / "t.h5"
+    trunc.write_bytes(out.read_bytes()[: out.stat().st_size // 3])
+    with pytest.raises(DataError, match="truncated or corrupted"):
+        read_dataset(trunc)
+    with pytest.raises(DataError, match="truncated or corrupted"):
+        load(trunc)
+
+
+def test_interrupted_generation_resumes_to_identical_file(tmp_path):
+    """Kill a real generation process mid-run, rerun the same command: same file as uninterrupted."""
+    args = ["data", "generate", "navier-stokes", "--n-train", "8", "--n-test", "2", "--resolution", "16", "--seed", "3", "--chunk-size", "1", "--param", "T=10"]
+    out = tmp_path / "ns.h5"
+    partial = tmp_path / "ns.h5.partial"
+    proc = subprocess.Popen([sys.executable, "-m", "muop.cli", *args, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait until at least one chunk is on disk, then kill
+        if partial.exists():
+            try:
+                with h5py.File(partial, "r", locking=False) as f:  # the writer holds the HDF5 lock
+                    if int(f.attrs.get("chunks_done", 0)) >= 2:
+                        break
+            except (OSError, KeyError):
+                pass
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and partial.exists()  # nothing that looks complete
+    with pytest.raises(DataError):
+        read_dataset(partial)
+    r = subprocess.run([sys.executable, "-m", "muop.cli", *args, "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert out.exists() and not partial.exists()
+    ref = tmp_path / "ref.h5"
+    r = subprocess.run([sys.executable, "-m", "muop.cli", *args, "--out", str(ref)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert read_dataset(out, verify=True).attrs["checksum"] == read_dataset(ref).attrs["checksum"]
+
+
+# ---------------------------------------------------------------- loaders
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/neuralop not present")
+@pytest.mark.parametrize(
+    "name,xshape,yshape",
+    [
+        ("darcy_train_16.pt", (1000, 1, 16, 16), (1000, 1, 16, 16)),
+        ("darcy_test_16.pt", (50, 1, 16, 16), (50, 1, 16, 16)),
+        ("darcy_test_32.pt", (50, 1, 32, 32), (50, 1, 32, 32)),
+        ("burgers_train_16.pt", (800, 1, 16), (800, 17, 16)),
+        ("burgers_test_16.pt", (400, 1, 16), (400, 17, 16)),
+    ],
+)
+def test_shared_neuraloperator_files(name, xshape, yshape):
+    d = load(SHARED / name)
+    assert tuple(d.x.shape) == xshape and tuple(d.y.shape) == yshape
+    assert d.x.dtype == torch.float32 and d.meta["format"] == "neuraloperator-pt"
+    if name.startswith("darcy"):
+        assert set(torch.unique(d.x).tolist()) <= {0.0, 1.0}  # the bool mask became 0/1
+
+
+def test_fno_mat_v73_layout(tmp_path):
+    """MATLAB v7.3 is HDF5 with reversed axes: NS u (N, s, s, T) is stored as (T, s, s, N)."""
+    a = np.random.rand(5, 8, 8)
+    u = np.random.rand(5, 8, 8, 3)
+    path = tmp_path / "ns_data.mat"
+    with h5py.File(path, "w") as f:
+        f["a"] = a.T
+        f["u"] = u.T
+    d = load(path)
+    assert d.meta["format"] == "fno-mat-v7.3"
+    assert d.x.shape == (5, 1, 8, 8) and d.y.shape == (5, 3, 8, 8)
+    np.testing.assert_allclose(d.y[:, 2].numpy(), u[..., 2], rtol=1e-6)
+
+
+def test_fno_mat_v5_darcy_keys(tmp_path):
+    coeff, sol = np.random.rand(4, 9, 9), np.random.rand(4, 9, 9)
+    path = tmp_path / "darcy.mat"
+    scipy.io.savemat(path, {"coeff": coeff, "sol": sol, "Kcoeff": np.zeros(3)})
+    d = load(path, stride=2)
+    assert d.meta["format"] == "fno-mat" and d.x.shape == (4, 1, 5, 5)
+    np.testing.assert_allclose(d.y[:, 0].numpy(), sol[:, ::2, ::2], rtol=1e-6)
+
+
+def test_pdebench_layout(tmp_path):
+    t = np.random.rand(6, 11, 32).astype(np.float32)
+    path = tmp_path / "1D_Burgers.hdf5"
+    with h5py.File(path, "w") as f:
+        f["tensor"] = t
+        f["x-coordinate"] = np.linspace(0, 1, 32)
+        f["t-coordinate"] = np.linspace(0, 2, 12)
+    d = load(path)
+    assert d.meta["format"] == "pdebench" and d.x.shape == (6, 1, 32)
+    np.testing.assert_array_equal(d.x[:, 0].numpy(), t[:, 0])
+    np.testing.assert_array_equal(d.y[:, 0].numpy(), t[:, -1])
+
+
+def test_npz_named_arrays_and_errors(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez(path, inputs=np.random.rand(3, 2, 8), outputs=np.random.rand(3, 1, 8))
+    d = load(path)
+    assert d.x.shape == (3, 2, 8) and d.y.shape == (3, 1, 8)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, foo=np.zeros((2, 4)), bar=np.zeros((2, 4)))
+    with pytest.raises(DataError, match=r"keys found: \['bar', 'foo'\]"):
+        load(bad)
+    with pytest.raises(DataError, match=r"\['baz'\] not found"):
+        load(bad, input_key="foo", output_key="baz")
+    nan = tmp_path / "nan.npz"
+    x = np.zeros((2, 4))
+    x[1, 2] = np.nan
+    np.savez(nan, x=x, y=np.zeros((2, 4)))
+    with pytest.raises(DataError, match="NaN"):
+        load(nan)
+    mism = tmp_path / "mism.npz"
+    np.savez(mism, x=np.zeros((2, 4)), y=np.zeros((3, 4)))
+    with pytest.raises(DataError, match="2 samples but outputs 3"):
+        load(mism)
+
+
+def test_pt_loading_refuses_pickled_objects(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"x": torch.zeros(2, 4), "y": torch.zeros(2, 4), "obj": Path("/")}, path)
+    with pytest.raises(DataError, match="weights-only"):
+        load(path)
+
+
+# ---------------------------------------------------------------- normaliser
+def test_channel_normalizer_fit_inverse_and_state_dict():
+    x = torch.randn(50, 3, 16) * torch.tensor([1.0, 10.0, 0.1])[None, :, None] + torch.tensor([0.0, 5.0, -2.0])[None, :, None]
+    n = ChannelNormalizer.fit(x)
+    z = n.encode(x)
+    torch.testing.assert_close(z.mean((0, 2)), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(z.std((0, 2), unbiased=False), torch.ones(3), atol=1e-4, rtol=0)
+    torch.testing.assert_close(n.decode(z), x, atol=1e-4, rtol=1e-5)
+    m = ChannelNormalizer(3)
+    m.load_state_dict(n.state_dict())
+    torch.testing.assert_close(m.encode(x), z)
+
+
+# ---------------------------------------------------------------- CLI
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "muop.cli", *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_cli_generate_and_info(tmp_path):
+    out = tmp_path / "b.h5"
+    r = cli("data", "generate", "burgers", "--n-train", "4", "--n-test", "2", "--resolution", "64", "--param", "T=0.05", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    r = cli("data", "info", str(out), "--verify")
+    assert r.returncode == 0 and "(4, 1, 64)" in r.stdout and "checksum verified" in r.stdout and '"nu": 0.1' in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--resolution", "64", "--param", "nuu=1", "--out", "x.h5"], "unknown burgers parameter"),
+        (["data", "generate", "darcy", "--n-train", "-1", "--n-test", "1", "--resolution", "17", "--out", "x.h5"], "n_train=-1"),
+        (["data", "generate", "darcy", "--n-train", "1", "--n-test", "1", "--resolution", "2", "--out", "x.h5"], "resolution=2"),
+        (["data", "info", "missing.h5"], "does not exist"),
+    ],
+)
+def test_cli_bad_input(args, needle, tmp_path):
+    r = cli(*args, cwd=tmp_path)
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.h5").exists() and not (tmp_path / "x.h5.partial").exists()
