@@ -147,6 +147,8 @@ def test_npz_named_arrays_and_errors(tmp_path):
     np.savez(path, inputs=np.random.rand(3, 2, 8), outputs=np.random.rand(3, 1, 8))
     d = load(path)
     assert d.x.shape == (3, 2, 8) and d.y.shape == (3, 1, 8)
+    xb, yb = next(iter(torch.utils.data.DataLoader(d, batch_size=2)))  # a torch Dataset
+    assert xb.shape == (2, 2, 8) and yb.shape == (2, 1, 8)
     bad = tmp_path / "bad.npz"
     np.savez(bad, foo=np.zeros((2, 4)), bar=np.zeros((2, 4)))
     with pytest.raises(DataError, match=r"keys found: \['bar', 'foo'\]"):

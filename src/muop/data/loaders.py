@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 import torch
 from torch import Tensor
+from torch.utils.data import Dataset
 
 from .store import FORMAT, DataError, read_dataset
 
@@ -31,8 +32,11 @@ KEY_PAIRS = (("x", "y"), ("a", "u"), ("coeff", "sol"), ("input", "output"), ("in
 
 
 @dataclass
-class OperatorData:
-    """Input/output function samples on a grid: x (N, C_in, *grid), y (N, C_out, *grid)."""
+class OperatorData(Dataset):
+    """Input/output function samples on a grid: x (N, C_in, *grid), y (N, C_out, *grid).
+
+    A ``torch.utils.data.Dataset``: item i is ``(x[i], y[i])``.
+    """
 
     x: Tensor
     y: Tensor
@@ -45,6 +49,9 @@ class OperatorData:
 
     def __len__(self) -> int:
         return self.x.shape[0]
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        return self.x[i], self.y[i]
 
 
 def _pick(keys: list[str], input_key: str | None, output_key: str | None, path: Path) -> tuple[str, str]:
