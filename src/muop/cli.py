@@ -211,6 +211,97 @@ def _run_data_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser("train", help="train one FNO as a YAML config says")
+    t.add_argument("--config", help="YAML run config (default: built-in defaults)")
+    t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field, e.g. --set optimizer.lr=3e-3 (repeatable)")
+    t.add_argument("--out", required=True, help="run directory (config.yaml, metrics.jsonl, checkpoint.pt, result.json)")
+    t.set_defaults(func=_run_train)
+    w = sub.add_parser("sweep", help="transfer check: test error vs LR at several sizes, SP vs μP")
+    w.add_argument("--config", help="YAML run config (default: built-in defaults)")
+    w.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field (repeatable)")
+    size = w.add_mutually_exclusive_group(required=True)
+    size.add_argument("--modes", type=_int_list, help="K values (the first is the μP base)")
+    size.add_argument("--widths", type=_int_list, help="widths (the first is the μP base)")
+    w.add_argument("--lrs", required=True, help="LO,HI,N: N learning rates log-spaced from LO to HI")
+    w.add_argument("--parametrization", default="sp,mup", help="comma-separated subset of sp,mup (default both)")
+    w.add_argument("--seeds", default="1", help="number of seeds N (seeds 0..N-1) or a comma list (default 1)")
+    w.add_argument("--out", required=True, help="output directory (runs.jsonl, sweep.json, sweep.png); rerun to resume")
+    w.set_defaults(func=_run_sweep)
+
+
+def _parse_lrs(text: str) -> list[float]:
+    from .sweep import log_grid
+
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise UsageError(f"--lrs {text!r}: expected LO,HI,N, e.g. 1e-4,1e-1,7")
+    try:
+        lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise UsageError(f"--lrs {text!r}: expected LO,HI,N with numbers LO < HI and an integer N") from None
+    try:
+        return log_grid(lo, hi, n)
+    except ValueError as e:
+        raise UsageError(f"--lrs {text!r}: {e}") from None
+
+
+def _parse_seeds(text: str) -> tuple[int, ...]:
+    try:
+        vals = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: expected a count or a comma-separated list of integers") from None
+    if len(vals) == 1:
+        if vals[0] < 1:
+            raise UsageError(f"--seeds {text!r}: expected at least 1")
+        return tuple(range(vals[0]))
+    return tuple(vals)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from .config import load_config
+    from .train import train_run
+
+    cfg = load_config(args.config, args.set)
+    res = train_run(cfg, out_dir=args.out)
+    print(json.dumps(asdict(res), indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from .config import load_config
+    from .sweep import SweepSpec, run_sweep
+
+    cfg = load_config(args.config, args.set)
+    spec = SweepSpec(
+        axis="modes" if args.modes else "width", sizes=tuple(args.modes or args.widths), lrs=tuple(_parse_lrs(args.lrs)),
+        parametrizations=tuple(p.strip() for p in args.parametrization.split(",") if p.strip()), seeds=_parse_seeds(args.seeds),
+    )
+    con = Console(stderr=True)
+    with Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total}", TimeElapsedColumn(), TimeRemainingColumn(), console=con) as prog:
+        task = prog.add_task("sweep", total=1)
+        doc = run_sweep(cfg, spec, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {spec.axis}={r['size']} lr={r['lr']:.1e}"))
+    t = Table(title=f"best learning rate per {spec.axis}")
+    t.add_column(spec.axis, justify="right")
+    for p in spec.parametrizations:
+        t.add_column(p, justify="right")
+    for s in spec.sizes:
+        t.add_row(str(s), *[f"{doc['best_lr'][p][str(s)]:.2e}" + ("*" if doc["best_lr_at_grid_edge"][p][str(s)] else "") for p in spec.parametrizations])
+    t.add_row("drift", *[f"{doc['drift'][p]:.2f}x" for p in spec.parametrizations])
+    Console().print(t)
+    print("(* = minimum at the edge of the LR grid: widen --lrs)")
+    print(f"wrote {args.out}/sweep.json and sweep.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -220,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_coord_check(sub)
     _add_demo(sub)
     _add_data(sub)
+    _add_train_and_sweep(sub)
     return ap
 
 

@@ -1,0 +1,272 @@
+"""One training run, described by a YAML file: data, model, parametrization, optimizer, schedule, training.
+
+Every section is a small dataclass; unknown keys and bad values raise :class:`ConfigError` naming the
+field (``model.width``), the value and what is allowed. ``apply_overrides`` takes CLI-style
+``section.field=value`` strings. Example (``experiments/burgers_modes.yaml``)::
+
+    data:  {problem: burgers, n_train: 200, n_test: 50, resolution: 256}
+    model: {modes: [16], width: 32, depth: 4}
+    parametrization: {kind: mup, base_width: 32, base_modes: [4]}
+    optimizer: {name: adam, lr: 3.0e-3}
+    schedule: {name: cosine}
+    train: {epochs: 20, batch_size: 20, seed: 0}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from .data.problems import PROBLEMS
+from .fno import FNOConfig
+from .modes import normalize_modes
+from .parametrization import Shape
+
+__all__ = ["ConfigError", "DataConfig", "ModelConfig", "ParamConfig", "OptimConfig", "ScheduleConfig", "TrainConfig", "RunConfig", "load_config", "apply_overrides"]
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message names the field, the value and what is allowed."""
+
+
+def _check(cond: bool, where: str, value: Any, expected: str) -> None:
+    if not cond:
+        raise ConfigError(f"{where}={value!r}: expected {expected}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data comes from: a built-in ``problem`` (generated once, cached) or a ``path``.
+
+    ``stride`` subsamples the stored grid for training; ``eval_strides`` lists extra strides for
+    evaluation (e.g. ``[1]`` with ``stride: 2`` tests zero-shot super-resolution at 2× the training grid).
+    """
+
+    problem: str | None = "burgers"
+    path: str | None = None
+    n_train: int = 200
+    n_test: int = 50
+    resolution: int = 256
+    seed: int = 0
+    params: dict = field(default_factory=dict)
+    input_key: str | None = None
+    output_key: str | None = None
+    stride: int = 1
+    eval_strides: list = field(default_factory=list)
+    cache_dir: str = ".muop_cache"
+
+    def validate(self) -> None:
+        _check((self.problem is None) != (self.path is None), "data.problem/data.path", (self.problem, self.path), "exactly one of problem or path")
+        if self.problem is not None:
+            _check(self.problem in PROBLEMS, "data.problem", self.problem, f"one of {sorted(PROBLEMS)}")
+        for name in ("n_train", "n_test", "resolution", "stride"):
+            v = getattr(self, name)
+            _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"data.{name}", v, "a positive integer")
+        _check(isinstance(self.params, dict), "data.params", self.params, "a mapping of parameter overrides")
+        _check(all(isinstance(s, int) and s >= 1 for s in self.eval_strides), "data.eval_strides", self.eval_strides, "a list of positive integers")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """FNO shape (muop mode convention, see muop.modes)."""
+
+    modes: list = field(default_factory=lambda: [16])
+    width: int = 32
+    depth: int = 4
+    projection_ratio: float = 2.0
+    activation: str = "gelu"
+    grid: bool = True
+
+    def validate(self) -> None:
+        try:
+            normalize_modes(tuple(self.modes) if isinstance(self.modes, list) else self.modes)
+        except ValueError as e:
+            raise ConfigError(f"model.modes={self.modes!r}: {e}") from None
+        for name in ("width", "depth"):
+            v = getattr(self, name)
+            _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"model.{name}", v, "a positive integer")
+
+    def fno(self, in_channels: int, out_channels: int) -> FNOConfig:
+        modes = tuple(self.modes) if isinstance(self.modes, list) else self.modes
+        try:
+            return FNOConfig(modes=modes, width=self.width, depth=self.depth, in_channels=in_channels, out_channels=out_channels, projection_ratio=self.projection_ratio, activation=self.activation, grid=self.grid)
+        except ValueError as e:
+            raise ConfigError(f"model: {e}") from None
+
+
+@dataclass(frozen=True)
+class ParamConfig:
+    """``kind``: sp or mup; the base (proxy) shape μP is relative to (defaults: the model's own)."""
+
+    kind: str = "mup"
+    base_width: int | None = None
+    base_modes: list | None = None
+
+    def validate(self) -> None:
+        _check(self.kind in ("sp", "mup"), "parametrization.kind", self.kind, "'sp' or 'mup'")
+        if self.base_width is not None:
+            _check(isinstance(self.base_width, int) and self.base_width >= 1, "parametrization.base_width", self.base_width, "a positive integer")
+        if self.base_modes is not None:
+            _check(isinstance(self.base_modes, list) and all(isinstance(k, int) and k >= 2 for k in self.base_modes), "parametrization.base_modes", self.base_modes, "a list of integers >= 2 (one per dimension)")
+
+    def base_shape(self, model: FNOConfig) -> Shape:
+        modes = tuple(self.base_modes) if self.base_modes is not None else model.modes
+        if len(modes) != len(model.modes):
+            raise ConfigError(f"parametrization.base_modes={list(modes)}: expected {len(model.modes)} entries like model.modes={list(model.modes)}")
+        return Shape(self.base_width or model.width, modes)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    name: str = "adam"
+    lr: float = 1e-3
+    betas: list = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    grad_clip: float | None = None  # element-wise gradient clipping (the paper reportedly used 0.01)
+
+    def validate(self) -> None:
+        _check(self.name in ("adam", "adamw", "sgd"), "optimizer.name", self.name, "one of adam, adamw, sgd")
+        _check(isinstance(self.lr, (int, float)) and self.lr > 0, "optimizer.lr", self.lr, "a positive number")
+        _check(isinstance(self.betas, list) and len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "optimizer.betas", self.betas, "two numbers in [0, 1)")
+        _check(self.weight_decay >= 0, "optimizer.weight_decay", self.weight_decay, ">= 0")
+        _check(self.grad_clip is None or self.grad_clip > 0, "optimizer.grad_clip", self.grad_clip, "a positive number or null")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    name: str = "cosine"  # constant | cosine | step
+    step_size: int = 10
+    gamma: float = 0.5
+
+    def validate(self) -> None:
+        _check(self.name in ("constant", "cosine", "step"), "schedule.name", self.name, "one of constant, cosine, step")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 20
+    seed: int = 0
+    normalize: bool = True
+    diverge_factor: float = 1e3  # stop when the loss exceeds this multiple of the first epoch's
+
+    def validate(self) -> None:
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"train.{name}", v, "a positive integer")
+        _check(self.diverge_factor > 1, "train.diverge_factor", self.diverge_factor, "a number > 1")
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "parametrization": ParamConfig, "optimizer": OptimConfig, "schedule": ScheduleConfig, "train": TrainConfig}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    parametrization: ParamConfig = field(default_factory=ParamConfig)
+    optimizer: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> RunConfig:
+        for name in SECTIONS:
+            getattr(self, name).validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping | None) -> RunConfig:
+        d = dict(d or {})
+        unknown = sorted(set(d) - set(SECTIONS))
+        if unknown:
+            raise ConfigError(f"unknown section(s) {unknown}; allowed: {sorted(SECTIONS)}")
+        parts = {}
+        for name, typ in SECTIONS.items():
+            sec = d.get(name) or {}
+            if not isinstance(sec, Mapping):
+                raise ConfigError(f"{name}={sec!r}: expected a mapping of fields")
+            allowed = {f.name for f in fields(typ)}
+            bad = sorted(set(sec) - allowed)
+            if bad:
+                raise ConfigError(f"unknown key(s) {[f'{name}.{b}' for b in bad]}; allowed in {name}: {sorted(allowed)}")
+            parts[name] = _coerce(typ, name, dict(sec))
+        return cls(**parts).validate()
+
+
+def _coerce(typ: type, section: str, values: dict) -> Any:
+    """Build a section, converting YAML scalars to the declared field types where unambiguous."""
+    hints = get_type_hints(typ)
+    out = {}
+    for k, v in values.items():
+        h = str(hints[k])
+        if v is not None and "float" in h and isinstance(v, (int, str)) and not isinstance(v, bool):
+            try:
+                v = float(v)
+            except ValueError:
+                raise ConfigError(f"{section}.{k}={v!r}: expected a number") from None
+        if "list" in h and isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = [v]
+        out[k] = v
+    return typ(**out)
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    """Read a YAML run config (``None``: the defaults) and apply ``section.field=value`` overrides."""
+    d: dict = {}
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            raise FileNotFoundError(f"config file {p} does not exist")
+        try:
+            d = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML: {str(e).splitlines()[0]}") from None
+        if not isinstance(d, dict):
+            raise ConfigError(f"{p}: expected a mapping of sections, got {type(d).__name__}")
+    cfg = RunConfig.from_dict(d)
+    return apply_overrides(cfg, overrides or [])
+
+
+def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
+    """Apply ``section.field=value`` strings (values parsed as YAML: ``lr=3e-3``, ``modes=[8,8]``)."""
+    d = cfg.to_dict()
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        sec, dot, name = key.partition(".")
+        if not sep or not dot:
+            raise ConfigError(f"override {item!r}: expected section.field=value, e.g. optimizer.lr=3e-3")
+        if sec not in d:
+            raise ConfigError(f"override {item!r}: unknown section {sec!r}; allowed: {sorted(SECTIONS)}")
+        try:
+            d[sec][name] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f"override {item!r}: cannot parse value {raw!r}") from None
+        if name not in {f.name for f in fields(SECTIONS[sec])}:
+            raise ConfigError(f"unknown key {key!r}; allowed in {sec}: {sorted(f.name for f in fields(SECTIONS[sec]))}")
+    return RunConfig.from_dict(d)
+
+
+def with_fields(cfg: RunConfig, **sections: dict) -> RunConfig:
+    """A copy with some fields of some sections replaced, e.g. ``with_fields(cfg, optimizer={"lr": 1e-3})``."""
+    parts = {name: replace(getattr(cfg, name), **vals) for name, vals in sections.items()}
+    return dataclasses.replace(cfg, **parts).validate()
+
+
+def config_hash(d: Mapping) -> str:
+    """A short stable hash of a JSON-able mapping (cache keys)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]

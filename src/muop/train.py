@@ -1,0 +1,218 @@
+"""Train one FNO run from a :class:`~muop.config.RunConfig`.
+
+The loss and the reported metric are the relative L2 error averaged per sample
+(:func:`muop.losses.rel_l2`) **in physical units**: the model works on normalised inputs/outputs,
+and its prediction is decoded before the loss. A run whose loss becomes NaN/inf, or grows past
+``train.diverge_factor`` × its first epoch's, stops early and is recorded as ``diverged`` (no
+exception). Runs write ``metrics.jsonl`` (one line per epoch) and ``checkpoint.pt`` (weights-only:
+model and normaliser tensors plus the config as plain data).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from .config import DataConfig, RunConfig, config_hash
+from .data import ChannelNormalizer, OperatorData, generate, load
+from .fno import FNO, FNOConfig
+from .losses import rel_l2
+from .optim import make_optimizer
+from .parametrization import parametrize
+
+__all__ = ["Datasets", "prepare_data", "RunResult", "train_run", "fno_flops", "evaluate"]
+
+
+@dataclass
+class Datasets:
+    """Training data, test data at the training grid, and test data at extra evaluation strides."""
+
+    train: OperatorData
+    test: OperatorData
+    extra_test: dict[int, OperatorData] = field(default_factory=dict)  # stride -> data
+
+
+def _cached_file(cfg: DataConfig) -> Path:
+    key = config_hash({"problem": cfg.problem, "n_train": cfg.n_train, "n_test": cfg.n_test, "resolution": cfg.resolution, "seed": cfg.seed, "params": cfg.params})
+    path = Path(cfg.cache_dir) / f"{cfg.problem}-{cfg.resolution}-{key}.h5"
+    if not path.exists():
+        generate(cfg.problem, path, cfg.n_train, cfg.n_test, cfg.resolution, seed=cfg.seed, params=cfg.params)
+    return path
+
+
+def prepare_data(cfg: DataConfig) -> Datasets:
+    """Load (or generate once into ``cache_dir``) the data a run needs."""
+    if cfg.problem is not None:
+        path = _cached_file(cfg)
+        get = lambda split, stride: load(path, split=split, stride=stride)  # noqa: E731
+    else:
+        path = Path(cfg.path)
+        first = load(path, cfg.input_key, cfg.output_key, split="train")
+        if first.meta.get("format") == "muop-dataset":
+            get = lambda split, stride: load(path, split=split, stride=stride)  # noqa: E731
+        else:  # a single array set: the first n_train samples train, the next n_test test
+            need = cfg.n_train + cfg.n_test
+            if len(first) < need:
+                raise ValueError(f"data.path {path} has {len(first)} samples; n_train + n_test = {need}")
+
+            def get(split: str, stride: int) -> OperatorData:
+                d = load(path, cfg.input_key, cfg.output_key, stride=stride)
+                sl = slice(0, cfg.n_train) if split == "train" else slice(cfg.n_train, need)
+                return OperatorData(d.x[sl], d.y[sl], d.source, d.meta)
+
+    train = get("train", cfg.stride)
+    extra = {s: get("test", s) for s in cfg.eval_strides if s != cfg.stride}
+    return Datasets(train, get("test", cfg.stride), extra)
+
+
+@dataclass
+class RunResult:
+    """Outcome of one run. Errors are relative L2 (per-sample mean) in physical units."""
+
+    test_rel_l2: float
+    train_loss: float
+    diverged: bool
+    epochs_run: int
+    seconds: float
+    extra_test_rel_l2: dict = field(default_factory=dict)  # "grid" -> error at that resolution
+    n_params: int = 0
+    train_flops: float = 0.0
+
+
+def fno_flops(cfg: FNOConfig, grid: tuple[int, ...]) -> float:
+    """Approximate floating-point operations of one forward pass for one sample.
+
+    Counts the pointwise maps (2·N·in·out), the per-mode real contraction (8·M·w²) and the FFTs
+    (≈ 2.5·N·log2 N per channel and direction). A training step costs about 3× the forward.
+    """
+    n = math.prod(grid)
+    w, d = cfg.width, cfg.dim
+    modes = math.prod([2 * k for k in cfg.modes[:-1]]) * cfg.modes[-1]
+    lift = 2 * n * (cfg.in_channels + d) * w
+    layer = 2 * n * w * w + 8 * modes * w * w + 2 * 2.5 * n * math.log2(max(n, 2)) * w
+    hidden = round(cfg.projection_ratio * w)
+    proj = 2 * n * w * hidden + 2 * n * hidden * cfg.out_channels
+    return float(lift + cfg.depth * layer + proj)
+
+
+@torch.no_grad()
+def evaluate(model: FNO, data: OperatorData, xn: ChannelNormalizer | None, yn: ChannelNormalizer | None, batch_size: int = 64) -> float:
+    """Mean per-sample relative L2 error (physical units) of ``model`` on ``data``."""
+    model.eval()
+    total, count = 0.0, 0
+    for i in range(0, len(data), batch_size):
+        x, y = data.x[i : i + batch_size], data.y[i : i + batch_size]
+        pred = model(xn.encode(x) if xn else x)
+        pred = yn.decode(pred) if yn else pred
+        total += float(rel_l2(pred, y)) * x.shape[0]
+        count += x.shape[0]
+    model.train()
+    return total / max(count, 1)
+
+
+def train_run(
+    cfg: RunConfig,
+    out_dir: str | Path | None = None,
+    data: Datasets | None = None,
+    on_epoch: Callable[[int, float], bool | None] | None = None,
+) -> RunResult:
+    """Train one model as ``cfg`` says; returns a :class:`RunResult`.
+
+    ``on_epoch(epoch, train_loss)`` is called after each epoch; returning True stops the run
+    (used for pruning). ``data`` skips loading when the caller already holds it.
+    """
+    t0 = time.perf_counter()
+    data = data or prepare_data(cfg.data)
+    tr = data.train
+    torch.manual_seed(cfg.train.seed)
+    fcfg = cfg.model.fno(tr.x.shape[1], tr.y.shape[1])
+    if len(fcfg.modes) != tr.x.dim() - 2:
+        raise ValueError(f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial dims")
+    model = FNO(fcfg)
+    plan = parametrize(model, cfg.parametrization.kind, base=cfg.parametrization.base_shape(fcfg), seed=cfg.train.seed)
+    o = cfg.optimizer
+    kw = {"betas": tuple(o.betas)} if o.name in ("adam", "adamw") else {"momentum": o.momentum}
+    opt = make_optimizer(plan, o.name, lr=o.lr, weight_decay=o.weight_decay, **kw)
+    xn = ChannelNormalizer.fit(tr.x) if cfg.train.normalize else None
+    yn = ChannelNormalizer.fit(tr.y) if cfg.train.normalize else None
+    n = len(tr)
+    bs = min(cfg.train.batch_size, n)
+    steps_per_epoch = math.ceil(n / bs)
+    s = cfg.schedule
+    if s.name == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.train.epochs * steps_per_epoch)
+    elif s.name == "step":
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=s.step_size * steps_per_epoch, gamma=s.gamma)
+    else:
+        sched = None
+    x_all = xn.encode(tr.x) if xn else tr.x
+    g = torch.Generator().manual_seed(cfg.train.seed)
+    out = Path(out_dir) if out_dir is not None else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(cfg.to_yaml())
+        metrics = (out / "metrics.jsonl").open("w")
+    diverged, first, loss_epoch, epoch = False, None, float("nan"), 0
+    try:
+        for epoch in range(1, cfg.train.epochs + 1):
+            perm = torch.randperm(n, generator=g)
+            total = 0.0
+            for i in range(0, n, bs):
+                idx = perm[i : i + bs]
+                pred = model(x_all[idx])
+                pred = yn.decode(pred) if yn else pred
+                loss = rel_l2(pred, tr.y[idx])
+                if not torch.isfinite(loss):
+                    diverged = True
+                    break
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if o.grad_clip:
+                    torch.nn.utils.clip_grad_value_(model.parameters(), o.grad_clip)
+                opt.step()
+                if sched:
+                    sched.step()
+                total += loss.item() * idx.numel()
+            if diverged:
+                loss_epoch = float("nan")
+            else:
+                loss_epoch = total / n
+                first = loss_epoch if first is None else first
+                diverged = not math.isfinite(loss_epoch) or loss_epoch > cfg.train.diverge_factor * first
+            if out:
+                metrics.write(json.dumps({"epoch": epoch, "train_loss": loss_epoch, "lr": opt.param_groups[0]["lr"], "diverged": diverged, "seconds": time.perf_counter() - t0}) + "\n")
+                metrics.flush()
+            if diverged or (on_epoch and on_epoch(epoch, loss_epoch)):
+                break
+    finally:
+        if out:
+            metrics.close()
+    test = float("nan") if diverged else evaluate(model, data.test, xn, yn)
+    extra = {} if diverged else {"x".join(map(str, d.grid)): evaluate(model, d, xn, yn) for d in data.extra_test.values()}
+    if diverged or not math.isfinite(test):
+        diverged, test = True, float("nan")
+    result = RunResult(
+        test_rel_l2=test,
+        train_loss=loss_epoch,
+        diverged=diverged,
+        epochs_run=epoch,
+        seconds=time.perf_counter() - t0,
+        extra_test_rel_l2=extra,
+        n_params=sum(p.numel() for p in model.parameters()),
+        train_flops=3 * fno_flops(fcfg, tr.grid) * n * epoch,
+    )
+    if out:
+        ckpt = {"model": model.state_dict(), "config": cfg.to_dict(), "result": asdict(result)}
+        if xn:
+            ckpt["x_normalizer"], ckpt["y_normalizer"] = xn.state_dict(), yn.state_dict()
+        tmp = out / "checkpoint.pt.tmp"
+        torch.save(ckpt, tmp)
+        tmp.replace(out / "checkpoint.pt")
+        (out / "result.json").write_text(json.dumps(asdict(result), indent=1))
+    return result
