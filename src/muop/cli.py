@@ -101,18 +101,38 @@ def _run_coord_check(args: argparse.Namespace) -> int:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="the built-in default job: SP vs μP coordinate checks over width and modes")
-    p.add_argument("--out", default="demo_out", help="output directory (default demo_out)")
+    p = sub.add_parser("demo", help="the built-in default job: data, SP-vs-μP sweep, tune a proxy, transfer to a target")
+    p.add_argument("--out", default="demo_out", help="output directory (default demo_out); rerun to reuse finished work")
+    p.add_argument("--trials", type=int, default=10, help="Optuna trials for the proxy and for direct tuning (default 10)")
     p.set_defaults(func=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    """Until the tune/transfer layer lands (issue 4), the demo runs the two coordinate checks."""
-    out = Path(args.out)
-    for par in ("sp", "mup"):
-        rc = main(["coord-check", "--widths", "16,32,64,128,256", "--parametrization", par, "--out", str(out / f"width_{par}")])
-        if rc:
-            return rc
+    import time
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .demo import run_demo
+
+    con = Console()
+    t0 = time.perf_counter()
+    s = run_demo(args.out, args.trials, say=lambda m: con.print(f"[bold]{m}[/bold]"))
+    t = Table(title=f"muop demo ({time.perf_counter() - t0:.0f} s)")
+    t.add_column("")
+    t.add_column("SP", justify="right")
+    t.add_column("μP", justify="right")
+    t.add_row("best-LR drift over K = 4, 8, 16", f"{s['sweep_drift']['sp']:.2f}x", f"{s['sweep_drift']['mup']:.2f}x")
+    con.print(t)
+    t2 = Table()
+    t2.add_column("target (K 16, width 48)")
+    t2.add_column("test rel. L2", justify="right")
+    t2.add_row("transferred from the proxy (1 run)", f"{s['target_test_rel_l2']:.4g}")
+    t2.add_row(f"tuned directly ({args.trials} trials)", f"{s['direct_test_rel_l2']:.4g}")
+    con.print(t2)
+    tr = s["transfer"]
+    con.print(f"cost of transfer / direct tuning: {tr['cost_ratio_seconds']:.2f} (seconds), {tr['cost_ratio_flops']:.2f} (FLOPs)")
+    con.print(f"report: {Path(args.out) / 'report.md'}")
     return 0
 
 
@@ -302,6 +322,70 @@ def _run_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser("tune", help="Optuna study on the proxy over the config's tune search space")
+    t.add_argument("--config", help="YAML run config; its model section is the proxy")
+    t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    t.add_argument("--trials", type=int, required=True, help="finished trials the study should hold (reruns continue)")
+    t.add_argument("--study", default="muop", help="study name (default muop)")
+    t.add_argument("--storage", default=None, help="Optuna storage URL (sqlite:///..., postgresql://...) or journal:PATH; default RUN_DIR/optuna.journal")
+    t.add_argument("--run-dir", default="runs/tune", help="where the default journal lives (default runs/tune)")
+    t.set_defaults(func=_run_tune)
+    r = sub.add_parser("transfer", help="train the target once with the proxy study's best hyperparameters")
+    r.add_argument("--config", help="the same YAML run config as for tune (its model is the proxy)")
+    r.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    r.add_argument("--study", default="muop")
+    r.add_argument("--storage", default=None)
+    r.add_argument("--run-dir", default="runs/tune", help="where the default journal lives (default runs/tune)")
+    r.add_argument("--target-modes", type=_int_list, help="target K (one value for all dims, or one per dim)")
+    r.add_argument("--target-width", type=int, help="target width")
+    r.add_argument("--compare-direct", action="store_true", help="also run the same search at the target and measure the cost ratio")
+    r.add_argument("--out", required=True, help="output directory (transfer.json, target/)")
+    r.set_defaults(func=_run_transfer)
+
+
+def _run_tune(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .config import load_config
+    from .tune import study_summary, tune
+
+    cfg = load_config(args.config, args.set)
+    with Progress(console=Console(stderr=True)) as prog:
+        task = prog.add_task(f"tuning study {args.study}", total=args.trials)
+        study = tune(cfg, args.trials, args.study, args.storage, args.run_dir, progress=lambda i, n: prog.update(task, completed=i))
+    print(json.dumps(study_summary(study), indent=1))
+    return 0
+
+
+def _run_transfer(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .config import load_config
+    from .tune import transfer
+
+    cfg = load_config(args.config, args.set)
+    doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct)
+    t = Table(title="tune small, train big")
+    for c in ("", "modes", "width", "test rel. L2", "seconds"):
+        t.add_column(c, justify="right")
+    p, g = doc["proxy"], doc["target"]
+    t.add_row("proxy (best trial)", str(p["modes"]), str(p["width"]), f"{p['best_test_rel_l2']:.4g}", f"{p['seconds']:.1f} (tuning)")
+    t.add_row("target (transferred)", str(g["modes"]), str(g["width"]), f"{g['test_rel_l2']:.4g}", f"{g['seconds']:.1f}")
+    if "direct" in doc:
+        d = doc["direct"]
+        t.add_row("target (tuned directly)", str(g["modes"]), str(g["width"]), f"{d['best_test_rel_l2']:.4g}", f"{d['seconds']:.1f} (tuning)")
+    Console().print(t)
+    if "direct" in doc:
+        print(f"cost ratio (proxy tuning + target run) / direct tuning: {doc['cost_ratio_seconds']:.2f} (seconds), {doc['cost_ratio_flops']:.2f} (FLOPs)")
+    print(f"wrote {args.out}/transfer.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -312,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_data(sub)
     _add_train_and_sweep(sub)
+    _add_tune_transfer(sub)
     return ap
 
 

@@ -28,7 +28,7 @@ from .fno import FNOConfig
 from .modes import normalize_modes
 from .parametrization import Shape
 
-__all__ = ["ConfigError", "DataConfig", "ModelConfig", "ParamConfig", "OptimConfig", "ScheduleConfig", "TrainConfig", "RunConfig", "load_config", "apply_overrides"]
+__all__ = ["ConfigError", "DataConfig", "ModelConfig", "ParamConfig", "OptimConfig", "ScheduleConfig", "TrainConfig", "TuneConfig", "RunConfig", "load_config", "apply_overrides"]
 
 
 class ConfigError(ValueError):
@@ -52,6 +52,7 @@ class DataConfig:
     path: str | None = None
     n_train: int = 200
     n_test: int = 50
+    n_val: int = 0  # held out from the end of the training samples; tuning selects on it
     resolution: int = 256
     seed: int = 0
     params: dict = field(default_factory=dict)
@@ -68,6 +69,7 @@ class DataConfig:
         for name in ("n_train", "n_test", "resolution", "stride"):
             v = getattr(self, name)
             _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"data.{name}", v, "a positive integer")
+        _check(isinstance(self.n_val, int) and 0 <= self.n_val < self.n_train, "data.n_val", self.n_val, f"an integer in [0, n_train={self.n_train})")
         _check(isinstance(self.params, dict), "data.params", self.params, "a mapping of parameter overrides")
         _check(all(isinstance(s, int) and s >= 1 for s in self.eval_strides), "data.eval_strides", self.eval_strides, "a list of positive integers")
 
@@ -164,7 +166,39 @@ class TrainConfig:
         _check(self.diverge_factor > 1, "train.diverge_factor", self.diverge_factor, "a number > 1")
 
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "parametrization": ParamConfig, "optimizer": OptimConfig, "schedule": ScheduleConfig, "train": TrainConfig}
+@dataclass(frozen=True)
+class TuneConfig:
+    """The proxy search space (Optuna, define-by-run). ``null`` leaves a hyperparameter fixed.
+
+    ``lr``: [low, high], log-uniform; ``batch_size``: choices; ``beta1``/``beta2``: [low, high],
+    uniform (Adam/AdamW); ``weight_decay``: [low, high], log-uniform (0 allowed as low: then uniform).
+    """
+
+    lr: list | None = field(default_factory=lambda: [1e-4, 1e-1])
+    batch_size: list | None = None
+    beta1: list | None = None
+    beta2: list | None = None
+    weight_decay: list | None = None
+    sampler: str = "tpe"  # tpe | random
+    diverged_value: float = 10.0  # objective reported for a diverged trial (a zero prediction scores 1.0)
+
+    def validate(self) -> None:
+        for name in ("lr", "beta1", "beta2", "weight_decay"):
+            v = getattr(self, name)
+            if v is not None:
+                _check(isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v) and v[0] < v[1], f"tune.{name}", v, "[low, high] with low < high, or null")
+        if self.lr is not None:
+            _check(self.lr[0] > 0, "tune.lr", self.lr, "positive bounds (log-uniform)")
+        for name in ("beta1", "beta2"):
+            v = getattr(self, name)
+            if v is not None:
+                _check(0 <= v[0] and v[1] < 1, f"tune.{name}", v, "bounds in [0, 1)")
+        if self.batch_size is not None:
+            _check(isinstance(self.batch_size, list) and self.batch_size and all(isinstance(b, int) and b >= 1 for b in self.batch_size), "tune.batch_size", self.batch_size, "a non-empty list of positive integers, or null")
+        _check(self.sampler in ("tpe", "random"), "tune.sampler", self.sampler, "'tpe' or 'random'")
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "parametrization": ParamConfig, "optimizer": OptimConfig, "schedule": ScheduleConfig, "train": TrainConfig, "tune": TuneConfig}
 
 
 @dataclass(frozen=True)
@@ -175,6 +209,7 @@ class RunConfig:
     optimizer: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
 
     def validate(self) -> RunConfig:
         for name in SECTIONS:

@@ -36,6 +36,7 @@ class Datasets:
     train: OperatorData
     test: OperatorData
     extra_test: dict[int, OperatorData] = field(default_factory=dict)  # stride -> data
+    val: OperatorData | None = None
 
 
 def _cached_file(cfg: DataConfig) -> Path:
@@ -67,8 +68,13 @@ def prepare_data(cfg: DataConfig) -> Datasets:
                 return OperatorData(d.x[sl], d.y[sl], d.source, d.meta)
 
     train = get("train", cfg.stride)
+    val = None
+    if cfg.n_val:
+        k = len(train) - cfg.n_val
+        val = OperatorData(train.x[k:], train.y[k:], train.source, train.meta)
+        train = OperatorData(train.x[:k], train.y[:k], train.source, train.meta)
     extra = {s: get("test", s) for s in cfg.eval_strides if s != cfg.stride}
-    return Datasets(train, get("test", cfg.stride), extra)
+    return Datasets(train, get("test", cfg.stride), extra, val)
 
 
 @dataclass
@@ -83,6 +89,7 @@ class RunResult:
     extra_test_rel_l2: dict = field(default_factory=dict)  # "grid" -> error at that resolution
     n_params: int = 0
     train_flops: float = 0.0
+    val_rel_l2: float | None = None
 
 
 def fno_flops(cfg: FNOConfig, grid: tuple[int, ...]) -> float:
@@ -194,6 +201,7 @@ def train_run(
         if out:
             metrics.close()
     test = float("nan") if diverged else evaluate(model, data.test, xn, yn)
+    val = None if data.val is None else (float("nan") if diverged else evaluate(model, data.val, xn, yn))
     extra = {} if diverged else {"x".join(map(str, d.grid)): evaluate(model, d, xn, yn) for d in data.extra_test.values()}
     if diverged or not math.isfinite(test):
         diverged, test = True, float("nan")
@@ -206,6 +214,7 @@ def train_run(
         extra_test_rel_l2=extra,
         n_params=sum(p.numel() for p in model.parameters()),
         train_flops=3 * fno_flops(fcfg, tr.grid) * n * epoch,
+        val_rel_l2=val,
     )
     if out:
         ckpt = {"model": model.state_dict(), "config": cfg.to_dict(), "result": asdict(result)}

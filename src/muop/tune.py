@@ -1,0 +1,243 @@
+"""Tune on a small proxy, transfer to the big target (μTransfer-FNO, generalised to width).
+
+* :func:`tune` runs an Optuna study (define-by-run, TPE by default) on the proxy described by the
+  config's ``model`` section, over its ``tune`` search space, minimising the *validation*
+  relative L2 (``data.n_val`` samples held out of the training set; 20% if unset). Diverged trials
+  are recorded (user attribute ``diverged``) with ``tune.diverged_value`` and never stop the study.
+  Rerunning finishes the requested number of trials without redoing completed ones.
+* :func:`transfer` trains the target once with the proxy's best hyperparameters. Under μP the base
+  LR η is kept and the rules map every parameter's LR and init relative to the proxy shape (which
+  becomes the μP base shape): e.g. the spectral LR is multiplied by sqrt(log K_p / log K*) and by
+  width_p / width*. With ``compare_direct`` the same search also runs at the target, and the cost
+  ratio (proxy tuning + one target run) / (direct tuning) is measured in wall seconds and FLOPs.
+
+Storage is chosen by a URL, as in Optuna: ``sqlite:///study.db``, ``postgresql://...``, or a
+journal file (``journal:PATH`` or a path ending in ``.journal``/``.log``); the default is
+``RUN_DIR/optuna.journal``, so nothing has to be set up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import optuna
+
+from .config import RunConfig, with_fields
+from .parametrization import make_plan
+from .rules import mode_factor
+from .train import Datasets, prepare_data, train_run
+
+__all__ = ["resolve_storage", "redact", "suggest", "tune", "transfer", "study_summary"]
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def redact(url: str) -> str:
+    """``scheme://user:secret@host`` -> ``scheme://user:***@host`` (never log passwords)."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def resolve_storage(url: str | None, run_dir: str | Path):
+    """An Optuna storage from a URL (see module docstring); ``None`` -> ``run_dir/optuna.journal``."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    if url is None or url.startswith("journal:") or url.endswith((".journal", ".log")):
+        path = Path(run_dir) / "optuna.journal" if url is None else Path(url.removeprefix("journal:"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    if "://" not in url:
+        raise ValueError(f"storage {url!r}: expected an Optuna URL (sqlite:///..., postgresql://...) or journal:PATH")
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=120)
+    except Exception as e:  # noqa: BLE001 - unreachable server, bad driver, ...
+        raise ValueError(f"storage {redact(url)} cannot be opened: {type(e).__name__}: {redact(str(e)).splitlines()[0]}") from None
+
+
+def suggest(trial: optuna.Trial, cfg: RunConfig) -> RunConfig:
+    """The config with this trial's choices from ``cfg.tune`` applied."""
+    t, o = cfg.tune, cfg.optimizer
+    opt: dict = {}
+    if t.lr is not None:
+        opt["lr"] = trial.suggest_float("lr", t.lr[0], t.lr[1], log=True)
+    betas = list(o.betas)
+    if t.beta1 is not None:
+        betas[0] = trial.suggest_float("beta1", *t.beta1)
+    if t.beta2 is not None:
+        betas[1] = trial.suggest_float("beta2", *t.beta2)
+    opt["betas"] = betas
+    if t.weight_decay is not None:
+        lo, hi = t.weight_decay
+        opt["weight_decay"] = trial.suggest_float("weight_decay", lo, hi, log=lo > 0)
+    train = {}
+    if t.batch_size is not None:
+        train["batch_size"] = trial.suggest_categorical("batch_size", t.batch_size)
+    return with_fields(cfg, optimizer=opt, train=train)
+
+
+def apply_params(cfg: RunConfig, params: dict) -> RunConfig:
+    """``cfg`` with a study's best ``params`` (names as in :func:`suggest`)."""
+    opt = {k: params[k] for k in ("lr", "weight_decay") if k in params}
+    betas = list(cfg.optimizer.betas)
+    betas[0] = params.get("beta1", betas[0])
+    betas[1] = params.get("beta2", betas[1])
+    opt["betas"] = betas
+    train = {"batch_size": params["batch_size"]} if "batch_size" in params else {}
+    return with_fields(cfg, optimizer=opt, train=train)
+
+
+def _with_val(cfg: RunConfig) -> RunConfig:
+    if cfg.data.n_val:
+        return cfg
+    return with_fields(cfg, data={"n_val": max(1, cfg.data.n_train // 5)})
+
+
+def tune(
+    cfg: RunConfig,
+    n_trials: int,
+    study_name: str,
+    storage: str | None = None,
+    run_dir: str | Path = "runs/tune",
+    data: Datasets | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> optuna.Study:
+    """Run (or continue) the study until it holds ``n_trials`` finished trials; returns it."""
+    if n_trials < 1:
+        raise ValueError(f"trials={n_trials}: expected a positive number")
+    cfg = _with_val(cfg)
+    sampler = optuna.samplers.TPESampler(seed=cfg.train.seed) if cfg.tune.sampler == "tpe" else optuna.samplers.RandomSampler(seed=cfg.train.seed)
+    study = optuna.create_study(study_name=study_name, storage=resolve_storage(storage, run_dir), direction="minimize", sampler=sampler, load_if_exists=True)
+    study.set_user_attr("config", cfg.to_dict())
+    data = data or prepare_data(cfg.data)
+
+    def objective(trial: optuna.Trial) -> float:
+        run_cfg = suggest(trial, cfg)
+        res = train_run(run_cfg, data=data)
+        for k in ("test_rel_l2", "val_rel_l2", "diverged", "seconds", "train_flops", "epochs_run"):
+            v = getattr(res, k)
+            trial.set_user_attr(k, None if isinstance(v, float) and math.isnan(v) else v)
+        return cfg.tune.diverged_value if res.diverged else float(res.val_rel_l2)
+
+    def finished() -> int:
+        return sum(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for t in study.get_trials(deepcopy=False))
+
+    while finished() < n_trials:
+        study.optimize(objective, n_trials=1, catch=(RuntimeError, ValueError))
+        if progress:
+            progress(finished(), n_trials)
+    return study
+
+
+def study_summary(study: optuna.Study) -> dict:
+    """Best params and value, trial counts, and the study's total cost (seconds, FLOPs)."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    if not trials:
+        raise ValueError(f"study {study.study_name!r} has no completed trials; run `muop tune` first")
+    best = study.best_trial
+    return {
+        "study": study.study_name,
+        "n_trials": len(trials),
+        "best_params": best.params,
+        "best_val_rel_l2": best.value,
+        "best_test_rel_l2": best.user_attrs.get("test_rel_l2"),
+        "diverged_trials": sum(bool(t.user_attrs.get("diverged")) for t in trials),
+        "seconds": sum(t.user_attrs.get("seconds") or 0.0 for t in trials),
+        "train_flops": sum(t.user_attrs.get("train_flops") or 0.0 for t in trials),
+    }
+
+
+def target_config(cfg: RunConfig, params: dict, target_modes: list[int] | None, target_width: int | None) -> RunConfig:
+    """The target run: the proxy's best hyperparameters, the target shape, μP base = the proxy shape."""
+    proxy_modes = list(cfg.model.modes)
+    modes = list(target_modes) if target_modes else proxy_modes
+    if len(modes) == 1 and len(proxy_modes) > 1:
+        modes = modes * len(proxy_modes)
+    if len(modes) != len(proxy_modes):
+        raise ValueError(f"target modes {modes}: expected {len(proxy_modes)} entries like the proxy's {proxy_modes}")
+    out = apply_params(cfg, params)
+    return with_fields(
+        out,
+        model={"modes": modes, "width": target_width or cfg.model.width},
+        parametrization={"base_width": cfg.model.width, "base_modes": proxy_modes},
+    )
+
+
+def _lr_map(cfg_target: RunConfig) -> dict:
+    """Per-role LR and init multipliers of the target relative to the proxy (the μP mapping)."""
+    from .fno import FNO
+
+    fcfg = cfg_target.model.fno(1, 1)
+    import torch
+
+    with torch.device("meta"):
+        model = FNO(fcfg)
+    plan = make_plan(model, cfg_target.parametrization.kind, base=cfg_target.parametrization.base_shape(fcfg))
+    roles: dict[str, dict] = {}
+    for e in plan.entries:
+        roles.setdefault(e.role, {"lr_mult": e.lr_mult[cfg_target.optimizer.name], "init_std": e.init_std, "example": e.name})
+    base = cfg_target.parametrization.base_shape(fcfg)
+    g = mode_factor(fcfg.modes, base.modes) if cfg_target.parametrization.kind == "mup" else 1.0
+    return {"roles": roles, "mode_factor_g": g, "width_ratio": fcfg.width / base.width}
+
+
+def transfer(
+    cfg: RunConfig,
+    study_name: str,
+    target_modes: list[int] | None = None,
+    target_width: int | None = None,
+    out_dir: str | Path = "runs/transfer",
+    storage: str | None = None,
+    run_dir: str | Path | None = None,
+    compare_direct: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
+    """Train the target with the proxy study's best hyperparameters; write ``transfer.json``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(run_dir) if run_dir is not None else out
+    if not target_modes and not target_width:
+        raise ValueError("give a target: --target-modes and/or --target-width")
+    cfg = _with_val(cfg)
+    store = resolve_storage(storage, run_dir)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=store)
+    except KeyError:
+        where = redact(storage) if storage else str(run_dir / "optuna.journal")
+        raise ValueError(f"study {study_name!r} not found in {where}; run `muop tune --study {study_name}` first (same --storage/--run-dir)") from None
+    proxy = study_summary(study)
+    tcfg = target_config(cfg, proxy["best_params"], target_modes, target_width)
+    data = prepare_data(cfg.data)
+    t0 = time.perf_counter()
+    target = train_run(tcfg, out_dir=out / "target", data=data)
+    doc = {
+        "proxy": {"modes": list(cfg.model.modes), "width": cfg.model.width, **proxy},
+        "target": {"modes": list(tcfg.model.modes), "width": tcfg.model.width, "hyperparameters": proxy["best_params"], **asdict(target)},
+        "mapping": _lr_map(tcfg),
+        "parametrization": tcfg.parametrization.kind,
+        "storage": redact(storage) if storage else str(run_dir / "optuna.journal"),
+        "metric": "relative L2, per-sample mean, physical units; tuning on the validation split, errors reported on the test split",
+    }
+    target_seconds = time.perf_counter() - t0
+    if compare_direct:
+        direct_cfg = replace(tcfg, parametrization=tcfg.parametrization)  # same parametrization, tuned at the target
+        direct_study = tune(direct_cfg, proxy["n_trials"], f"{study_name}-direct", storage, run_dir, data=data, progress=(lambda i, n: progress("direct", i, n)) if progress else None)
+        direct = study_summary(direct_study)
+        doc["direct"] = direct
+        doc["cost_ratio_seconds"] = (proxy["seconds"] + target_seconds) / direct["seconds"]
+        doc["cost_ratio_flops"] = (proxy["train_flops"] + target.train_flops) / direct["train_flops"]
+        if direct["best_test_rel_l2"]:
+            doc["error_ratio_transfer_over_direct"] = target.test_rel_l2 / direct["best_test_rel_l2"]
+    tmp = out / "transfer.json.tmp"
+    tmp.write_text(json.dumps(doc, indent=1, default=str))
+    tmp.replace(out / "transfer.json")
+    return doc
