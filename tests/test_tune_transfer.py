@@ -55,6 +55,16 @@ def test_mapping_follows_the_formulas(cfg):
     assert m["roles"]["input"]["lr_mult"] == 1.0 and m["roles"]["output"]["lr_mult"] == 1.0
 
 
+def test_coarse_grid_proxy_target_uses_the_full_grid(cfg, tmp_path):
+    from muop.config import with_fields
+
+    coarse = with_fields(cfg, data={"stride": 2})
+    tune(coarse, 2, "coarse", run_dir=tmp_path / "t")
+    doc = transfer(coarse, "coarse", target_modes=[8], out_dir=tmp_path / "tr", run_dir=tmp_path / "t", target_overrides=["data.stride=1"])
+    assert doc["proxy"]["data_stride"] == 2 and doc["target"]["data_stride"] == 1
+    assert doc["target"]["grid"] == [64]
+
+
 def test_diverged_trials_are_recorded_and_do_not_stop_the_study(cfg, tmp_path):
     from muop.config import with_fields
 

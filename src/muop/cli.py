@@ -340,6 +340,7 @@ def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--target-modes", type=_int_list, help="target K (one value for all dims, or one per dim)")
     r.add_argument("--target-width", type=int, help="target width")
     r.add_argument("--compare-direct", action="store_true", help="also run the same search at the target and measure the cost ratio")
+    r.add_argument("--target-set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a field for the target only, e.g. data.stride=1 after a coarse-grid proxy")
     r.add_argument("--out", required=True, help="output directory (transfer.json, target/)")
     r.set_defaults(func=_run_transfer)
 
@@ -369,7 +370,7 @@ def _run_transfer(args: argparse.Namespace) -> int:
     from .tune import transfer
 
     cfg = load_config(args.config, args.set)
-    doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct)
+    doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, target_overrides=args.target_set)
     t = Table(title="tune small, train big")
     for c in ("", "modes", "width", "test rel. L2", "seconds"):
         t.add_column(c, justify="right")

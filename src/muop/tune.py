@@ -28,7 +28,7 @@ from pathlib import Path
 
 import optuna
 
-from .config import RunConfig, with_fields
+from .config import RunConfig, apply_overrides, with_fields
 from .parametrization import make_plan
 from .rules import mode_factor
 from .train import Datasets, prepare_data, train_run
@@ -156,8 +156,12 @@ def study_summary(study: optuna.Study) -> dict:
     }
 
 
-def target_config(cfg: RunConfig, params: dict, target_modes: list[int] | None, target_width: int | None) -> RunConfig:
-    """The target run: the proxy's best hyperparameters, the target shape, μP base = the proxy shape."""
+def target_config(cfg: RunConfig, params: dict, target_modes: list[int] | None, target_width: int | None, overrides: list[str] | None = None) -> RunConfig:
+    """The target run: the proxy's best hyperparameters, the target shape, μP base = the proxy shape.
+
+    ``overrides`` (``section.field=value``) change anything else about the target, e.g.
+    ``data.stride=1`` when the proxy was tuned on a coarser grid (``data.stride: 2``).
+    """
     proxy_modes = list(cfg.model.modes)
     modes = list(target_modes) if target_modes else proxy_modes
     if len(modes) == 1 and len(proxy_modes) > 1:
@@ -165,11 +169,12 @@ def target_config(cfg: RunConfig, params: dict, target_modes: list[int] | None, 
     if len(modes) != len(proxy_modes):
         raise ValueError(f"target modes {modes}: expected {len(proxy_modes)} entries like the proxy's {proxy_modes}")
     out = apply_params(cfg, params)
-    return with_fields(
+    out = with_fields(
         out,
         model={"modes": modes, "width": target_width or cfg.model.width},
         parametrization={"base_width": cfg.model.width, "base_modes": proxy_modes},
     )
+    return apply_overrides(out, overrides or [])
 
 
 def _lr_map(cfg_target: RunConfig) -> dict:
@@ -200,6 +205,7 @@ def transfer(
     run_dir: str | Path | None = None,
     compare_direct: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    target_overrides: list[str] | None = None,
 ) -> dict:
     """Train the target with the proxy study's best hyperparameters; write ``transfer.json``."""
     out = Path(out_dir)
@@ -215,13 +221,13 @@ def transfer(
         where = redact(storage) if storage else str(run_dir / "optuna.journal")
         raise ValueError(f"study {study_name!r} not found in {where}; run `muop tune --study {study_name}` first (same --storage/--run-dir)") from None
     proxy = study_summary(study)
-    tcfg = target_config(cfg, proxy["best_params"], target_modes, target_width)
-    data = prepare_data(cfg.data)
+    tcfg = target_config(cfg, proxy["best_params"], target_modes, target_width, target_overrides)
+    data = prepare_data(tcfg.data)
     t0 = time.perf_counter()
     target = train_run(tcfg, out_dir=out / "target", data=data)
     doc = {
-        "proxy": {"modes": list(cfg.model.modes), "width": cfg.model.width, **proxy},
-        "target": {"modes": list(tcfg.model.modes), "width": tcfg.model.width, "hyperparameters": proxy["best_params"], **asdict(target)},
+        "proxy": {"modes": list(cfg.model.modes), "width": cfg.model.width, "grid": list(data.train.grid) if cfg.data == tcfg.data else None, "data_stride": cfg.data.stride, **proxy},
+        "target": {"modes": list(tcfg.model.modes), "width": tcfg.model.width, "grid": list(data.train.grid), "data_stride": tcfg.data.stride, "hyperparameters": proxy["best_params"], "overrides": list(target_overrides or []), **asdict(target)},
         "mapping": _lr_map(tcfg),
         "parametrization": tcfg.parametrization.kind,
         "storage": redact(storage) if storage else str(run_dir / "optuna.journal"),
