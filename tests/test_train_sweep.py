@@ -159,6 +159,11 @@ def test_sweep_end_to_end_and_resume(tiny, tmp_path):
     keys = [(r["parametrization"], r["size"], r["lr"], r["seed"]) for r in recs]
     assert len(set(keys)) == 12 and len(keys) == 12  # none lost, none duplicated
     assert doc2["best_lr"] == doc["best_lr"]  # deterministic runs: the same answer
+    # another base config (more epochs): old records are not reused
+    more = with_fields(tiny, train={"epochs": 4})
+    run_sweep(more, spec, out)
+    recs = [json.loads(x) for x in runs_file.read_text().splitlines() if x.startswith("{") and x.endswith("}")]
+    assert len(recs) == 24 and len({r["config_hash"] for r in recs}) == 2
 
 
 def test_sweep_spec_validation():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RunConfig, with_fields
+from .config import RunConfig, config_hash, with_fields
 from .train import prepare_data, train_run
 
 __all__ = ["SweepSpec", "run_sweep", "best_lr", "summarise", "plot_sweep", "log_grid"]
@@ -70,17 +70,25 @@ def _key(par: str, size: int, lr: float, seed: int) -> str:
     return f"{par}|{size}|{lr:.6e}|{seed}"
 
 
+def _base_hash(base: RunConfig, spec: SweepSpec) -> str:
+    """Identifies what a record was trained with: the base config and the sweep's axis/base size."""
+    return config_hash({"base": base.to_dict(), "axis": spec.axis, "base_size": spec.sizes[0]})
+
+
 def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: Callable[[int, int, dict], None] | None = None) -> dict:
     """Train every run of ``spec`` (skipping those already in ``out_dir/runs.jsonl``), write the summary."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs_file = out / "runs.jsonl"
+    ident = _base_hash(base, spec)
     done: dict[str, dict] = {}
     if runs_file.exists():
         for line in runs_file.read_text().splitlines():
             try:
                 r = json.loads(line)
             except json.JSONDecodeError:  # a line cut by a kill: that run is redone
+                continue
+            if r.get("config_hash") != ident:  # trained with another base config: not reused
                 continue
             done[_key(r["parametrization"], r["size"], r["lr"], r["seed"])] = r
     jobs = [(p, s, lr, seed) for p in spec.parametrizations for s in spec.sizes for lr in spec.lrs for seed in spec.seeds]
@@ -94,7 +102,7 @@ def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: C
             if k not in done:
                 data = data or prepare_data(base.data)
                 res = train_run(spec.run_config(base, p, s, lr, seed), data=data)
-                rec = {"parametrization": p, "size": s, "lr": lr, "seed": seed, "test_rel_l2": res.test_rel_l2, "train_loss": res.train_loss, "diverged": res.diverged, "seconds": res.seconds, "n_params": res.n_params, "train_flops": res.train_flops}
+                rec = {"parametrization": p, "size": s, "lr": lr, "seed": seed, "test_rel_l2": res.test_rel_l2, "train_loss": res.train_loss, "diverged": res.diverged, "seconds": res.seconds, "n_params": res.n_params, "train_flops": res.train_flops, "config_hash": ident}
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
                 done[k] = rec
