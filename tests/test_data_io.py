@@ -1,6 +1,5 @@
 """HDF5 store, loaders for real and synthetic files, normalisers, and the data CLI."""
 
-import os
 import signal
 import subprocess
 import sys

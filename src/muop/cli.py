@@ -17,6 +17,14 @@ class UsageError(Exception):
     """A bad value on the command line; reported as one line, exit code 2."""
 
 
+def _progress():
+    """A rich progress bar on stderr (description, bar, count, elapsed, remaining)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total}", TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+
+
 def _int_list(text: str) -> tuple[int, ...]:
     try:
         vals = tuple(int(v) for v in text.split(",") if v.strip())
@@ -65,7 +73,6 @@ def _add_coord_check(sub: argparse._SubParsersAction) -> None:
 
 def _run_coord_check(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import Progress
     from rich.table import Table
 
     from .coord_check import CoordCheckConfig, coord_check, save_coord
@@ -84,8 +91,7 @@ def _run_coord_check(args: argparse.Namespace) -> int:
         optimizer=args.optimizer, width=args.width, modes=args.fixed_modes, depth=args.depth, grid=grid,
         batch=args.batch, seeds=args.seeds, input_decay=args.input_decay,
     )
-    console = Console(stderr=True)
-    with Progress(console=console, transient=True) as prog:
+    with _progress() as prog:
         task = prog.add_task(f"coord-check {cfg.parametrization} over {axis}", total=len(sizes) * cfg.seeds)
         doc = coord_check(cfg, progress=lambda done, total: prog.update(task, completed=done))
     j, png = save_coord(doc, args.out)
@@ -177,14 +183,12 @@ def _parse_params(items: list[str]) -> dict:
 
 def _run_data_generate(args: argparse.Namespace) -> int:
     import torch
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
     from .data import generate
 
     params = _parse_params(args.param)
     total = args.n_train + args.n_test
-    with Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total}", TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True) as prog:
+    with _progress() as prog:
         task = prog.add_task(f"{args.problem} at {args.resolution}", total=total)
         path = generate(
             args.problem, args.out, args.n_train, args.n_test, args.resolution, seed=args.seed, params=params,
@@ -294,7 +298,6 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _run_sweep(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
     from .config import load_config
@@ -305,8 +308,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
         axis="modes" if args.modes else "width", sizes=tuple(args.modes or args.widths), lrs=tuple(_parse_lrs(args.lrs)),
         parametrizations=tuple(p.strip() for p in args.parametrization.split(",") if p.strip()), seeds=_parse_seeds(args.seeds),
     )
-    con = Console(stderr=True)
-    with Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total}", TimeElapsedColumn(), TimeRemainingColumn(), console=con) as prog:
+    with _progress() as prog:
         task = prog.add_task("sweep", total=1)
         doc = run_sweep(cfg, spec, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {spec.axis}={r['size']} lr={r['lr']:.1e}"))
     t = Table(title=f"best learning rate per {spec.axis}")
@@ -348,14 +350,11 @@ def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
 def _run_tune(args: argparse.Namespace) -> int:
     import json
 
-    from rich.console import Console
-    from rich.progress import Progress
-
     from .config import load_config
     from .tune import study_summary, tune
 
     cfg = load_config(args.config, args.set)
-    with Progress(console=Console(stderr=True)) as prog:
+    with _progress() as prog:
         task = prog.add_task(f"tuning study {args.study}", total=args.trials)
         study = tune(cfg, args.trials, args.study, args.storage, args.run_dir, progress=lambda i, n: prog.update(task, completed=i))
     print(json.dumps(study_summary(study), indent=1))

@@ -8,7 +8,6 @@ on uniform grids, so numbers at different resolutions compare directly.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 __all__ = ["rel_l2"]
