@@ -188,3 +188,14 @@ def test_train_cli(tmp_path):
     assert r.returncode == 2 and "model.widht" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([sys.executable, "-m", "muop.cli", "sweep", "--config", str(cfg), "--modes", "4,8", "--lrs", "1e-2,1e-3,3", "--out", str(tmp_path / "s")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "--lrs" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_committed_experiment_configs_are_valid():
+    from pathlib import Path
+
+    files = sorted((Path(__file__).resolve().parents[1] / "experiments").glob("*.yaml"))
+    assert files
+    for f in files:
+        cfg = load_config(f)
+        fcfg = cfg.model.fno(1, 1)
+        assert len(cfg.parametrization.base_shape(fcfg).modes) == fcfg.dim, f
