@@ -59,7 +59,8 @@ def _report(sweep: dict, tr: dict) -> str:
     lines = [
         "# muop demo report",
         "",
-        "Burgers 1-D (ν = 0.1, s = 128, 200 training samples), FNO depth 3. Errors are relative L2, per-sample",
+        "Burgers 1-D (ν = 0.1, s = 128, 200 training samples of which 40 are held out for validation), FNO depth 3.",
+        "Errors are relative L2, per-sample",
         "mean, physical units, on the test split; tuning selects on a validation split.",
         "",
         "## Transfer check: test error vs learning rate",
