@@ -53,3 +53,12 @@ def test_wrong_channel_count_is_a_clear_error():
     model = FNO(FNOConfig(modes=4, dim=1, width=8, depth=1, in_channels=2))
     with pytest.raises(ValueError, match="in_channels=2"):
         model(torch.randn(1, 3, 16))
+
+
+def test_with_shape_builds_proxy_and_target_configs():
+    from muop import Shape
+
+    cfg = FNOConfig(modes=(8, 8), width=32, depth=3, in_channels=2)
+    proxy = cfg.with_shape(width=16, modes=4)
+    assert proxy.shape == Shape(16, (4, 4)) and proxy.depth == 3 and proxy.in_channels == 2
+    assert cfg.with_shape(modes=(6, 9)).modes == (6, 9)

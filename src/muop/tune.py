@@ -23,7 +23,7 @@ import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import optuna
@@ -235,7 +235,7 @@ def transfer(
     }
     target_seconds = time.perf_counter() - t0
     if compare_direct:
-        direct_cfg = replace(tcfg, parametrization=tcfg.parametrization)  # same parametrization, tuned at the target
+        direct_cfg = tcfg  # the same target config (parametrization included), tuned directly
         direct_study = tune(direct_cfg, proxy["n_trials"], f"{study_name}-direct", storage, run_dir, data=data, progress=(lambda i, n: progress("direct", i, n)) if progress else None)
         direct = study_summary(direct_study)
         doc["direct"] = direct
