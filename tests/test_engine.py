@@ -88,7 +88,7 @@ def test_init_std_matches_plan(par):
     model = FNO(FNOConfig(modes=(6, 6), width=96, depth=2))
     plan = parametrize(model, par, base=Shape(24, (3, 3)), seed=3)
     for e in plan.entries:
-        p = plan.parameters(e.name).detach().double()
+        p = plan.parameter(e.name).detach().double()
         if e.init_std == 0:
             assert p.abs().max() == 0
             continue
@@ -132,3 +132,14 @@ def test_output_multiplier_is_applied_in_forward():
         model.projection_out.__dict__["_muop_mults"]["weight"] = 0.5
         y2 = model(x)
     torch.testing.assert_close(y2, 0.5 * y1)
+
+
+def test_plan_table_is_plain_json_and_sp_allows_one_mode():
+    import json
+
+    model = FNO(FNOConfig(modes=1, dim=1, width=8, depth=1))  # K = 1: fine for SP (no log-K factor)
+    rows = make_plan(model, "sp").table()
+    assert {r["name"] for r in rows} == {n for n, _ in model.named_parameters()}
+    assert json.loads(json.dumps(rows)) == rows
+    with pytest.raises(ValueError, match="K >= 2"):
+        make_plan(model, "mup", base=Shape(4, (1,)), shape=Shape(8, (2,)))

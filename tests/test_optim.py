@@ -21,7 +21,7 @@ def test_every_parameter_gets_lr_times_its_multiplier(plan_and_model, opt):
     assert set(seen) == {n for n, _ in model.named_parameters()}
     for e in plan.entries:
         lr, wd, p = seen[e.name]
-        assert p is plan.parameters(e.name)
+        assert p is plan.parameter(e.name)
         assert lr == pytest.approx(1e-3 * e.lr_mult[opt])
         if opt == "adam":
             assert wd == pytest.approx(0.1)

@@ -5,6 +5,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -199,3 +200,17 @@ def test_committed_experiment_configs_are_valid():
         cfg = load_config(f)
         fcfg = cfg.model.fno(1, 1)
         assert len(cfg.parametrization.base_shape(fcfg).modes) == fcfg.dim, f
+
+
+def test_user_file_is_split_and_subsampled(tmp_path):
+    """data.path with a plain array file: first n_train train, next n_test test, last n_val validation."""
+    x = torch.arange(10 * 16, dtype=torch.float32).reshape(10, 1, 16)
+    np.savez(tmp_path / "u.npz", x=x.numpy(), y=(2 * x).numpy())
+    cfg = RunConfig.from_dict({"data": {"problem": None, "path": str(tmp_path / "u.npz"), "n_train": 6, "n_test": 3, "n_val": 2, "stride": 2, "eval_strides": [1], "grid_dims": 1}, "model": {"modes": [4]}})
+    d = prepare_data(cfg.data)
+    torch.testing.assert_close(d.train.x, x[:4, :, ::2])
+    torch.testing.assert_close(d.val.x, x[4:6, :, ::2])
+    torch.testing.assert_close(d.test.y, 2 * x[6:9, :, ::2])
+    torch.testing.assert_close(d.extra_test[1].x, x[6:9])
+    with pytest.raises(ValueError, match="has 10 samples"):
+        prepare_data(with_fields(cfg, data={"n_train": 9, "n_val": 0}).data)

@@ -58,6 +58,7 @@ class DataConfig:
     params: dict = field(default_factory=dict)
     input_key: str | None = None
     output_key: str | None = None
+    grid_dims: int | None = None  # spatial dims of a user file, when its layout is ambiguous (see muop.data.load)
     stride: int = 1
     eval_strides: list = field(default_factory=list)
     cache_dir: str = ".muop_cache"
@@ -70,6 +71,7 @@ class DataConfig:
             v = getattr(self, name)
             _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"data.{name}", v, "a positive integer")
         _check(isinstance(self.n_val, int) and 0 <= self.n_val < self.n_train, "data.n_val", self.n_val, f"an integer in [0, n_train={self.n_train})")
+        _check(self.grid_dims in (None, 1, 2, 3), "data.grid_dims", self.grid_dims, "1, 2, 3 or null")
         _check(isinstance(self.params, dict), "data.params", self.params, "a mapping of parameter overrides")
         _check(all(isinstance(s, int) and s >= 1 for s in self.eval_strides), "data.eval_strides", self.eval_strides, "a list of positive integers")
 

@@ -11,7 +11,7 @@ apply SP or μP to it; ``FNO.muop_shape`` tells the engine the model's width and
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -76,10 +76,6 @@ class FNOConfig:
         """A copy with another width and/or modes (ints broadcast to ``dim``)."""
         return replace(self, width=self.width if width is None else width, modes=self.modes if modes is None else normalize_modes(modes, self.dim))
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["modes"] = list(self.modes)
-        return d
 
 
 class Lifting(Pointwise):

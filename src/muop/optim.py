@@ -52,7 +52,7 @@ def param_groups(
         lr_mult = e.lr_mult[opt]
         wd_mult = e.wd_mult[opt] if (wd_scaling == "lr_invariant" and opt != "adam") else 1.0
         g = buckets[(lr_mult, wd_mult)]
-        g["params"].append(plan.parameters(e.name))
+        g["params"].append(plan.parameter(e.name))
         g["muop_names"].append(e.name)
     groups = []
     for (lr_mult, wd_mult), g in buckets.items():

@@ -113,13 +113,13 @@ class Plan:
 
         return param_groups(self, lr, optimizer, weight_decay, wd_scaling)
 
-    def parameters(self, name: str) -> nn.Parameter:
+    def parameter(self, name: str) -> nn.Parameter:
         """The live parameter behind plan entry ``name``."""
         return self._params[name]
 
     def table(self) -> list[dict]:
         """Plain rows (JSON-serialisable) for reports."""
-        return [asdict(e) | {"lr_mult": dict(e.lr_mult), "wd_mult": dict(e.wd_mult)} for e in self.entries]
+        return [asdict(e) | {"shape": list(e.shape), "lr_mult": dict(e.lr_mult), "wd_mult": dict(e.wd_mult)} for e in self.entries]
 
 
 def _as_shape(x: Shape | tuple | None, what: str) -> Shape | None:
@@ -168,6 +168,7 @@ def make_plan(
         width_ratio = shape.width / base.width
         m_in = width_ratio if spec.width_in else 1.0
         m_out = width_ratio if spec.width_out else 1.0
+        rule = table[spec.role]
         g = 1.0
         if spec.role is Role.SPECTRAL:
             if len(spec.mode_dims) != len(shape.modes) or len(base.modes) != len(shape.modes):
@@ -175,8 +176,8 @@ def make_plan(
                     f"{name} has {len(spec.mode_dims)} mode dims but shape.modes={shape.modes} "
                     f"and base.modes={base.modes}; expected one K per spatial dimension"
                 )
-            g = mode_factor(shape.modes, base.modes) if parametrization != "sp" else 1.0
-        rule = table[spec.role]
+            if any(getattr(rule, col).g for col in ("init", "mult", "adam", "sgd")):  # SP never needs it (and allows K = 1)
+                g = mode_factor(shape.modes, base.modes)
         shp = tuple(p.shape)
         fan_in, fan_out = spec.fan_in(shp), spec.fan_out(shp)
         sp_std = 0.0 if spec.role is Role.BIAS else 1.0 / math.sqrt(fan_in)

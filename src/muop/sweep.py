@@ -113,16 +113,10 @@ def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: C
     doc["spec"] = asdict(spec)
     doc["base_config"] = base.to_dict()
     tmp = out / "sweep.json.tmp"
-    tmp.write_text(json.dumps(doc, indent=1, default=_json_default))
+    tmp.write_text(json.dumps(doc, indent=1))
     tmp.replace(out / "sweep.json")
     plot_sweep(doc, out / "sweep.png")
     return doc
-
-
-def _json_default(o):  # NaN-safe JSON for numpy scalars
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(type(o))
 
 
 def best_lr(lrs: Sequence[float], losses: Sequence[float]) -> tuple[float, bool]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -54,25 +53,23 @@ def prepare_data(cfg: DataConfig) -> Datasets:
         get = lambda split, stride: load(path, split=split, stride=stride)  # noqa: E731
     else:
         path = Path(cfg.path)
-        first = load(path, cfg.input_key, cfg.output_key, split="train")
-        if first.meta.get("format") == "muop-dataset":
-            get = lambda split, stride: load(path, split=split, stride=stride)  # noqa: E731
+        full = load(path, cfg.input_key, cfg.output_key, split="train", grid_dims=cfg.grid_dims)  # read once, sliced below
+        if full.meta.get("format") == "muop-dataset":
+            test = load(path, split="test")
+            get = lambda split, stride: (full if split == "train" else test).subsample(stride)  # noqa: E731
         else:  # a single array set: the first n_train samples train, the next n_test test
             need = cfg.n_train + cfg.n_test
-            if len(first) < need:
-                raise ValueError(f"data.path {path} has {len(first)} samples; n_train + n_test = {need}")
-
-            def get(split: str, stride: int) -> OperatorData:
-                d = load(path, cfg.input_key, cfg.output_key, stride=stride)
-                sl = slice(0, cfg.n_train) if split == "train" else slice(cfg.n_train, need)
-                return OperatorData(d.x[sl], d.y[sl], d.source, d.meta)
+            if len(full) < need:
+                raise ValueError(f"data.path {path} has {len(full)} samples; n_train + n_test = {need}")
+            parts = {"train": slice(0, cfg.n_train), "test": slice(cfg.n_train, need)}
+            get = lambda split, stride: full.subsample(stride, parts[split])  # noqa: E731
 
     train = get("train", cfg.stride)
     val = None
     if cfg.n_val:
         k = len(train) - cfg.n_val
-        val = OperatorData(train.x[k:], train.y[k:], train.source, train.meta)
-        train = OperatorData(train.x[:k], train.y[:k], train.source, train.meta)
+        val = train.subsample(samples=slice(k, None))
+        train = train.subsample(samples=slice(0, k))
     extra = {s: get("test", s) for s in cfg.eval_strides if s != cfg.stride}
     return Datasets(train, get("test", cfg.stride), extra, val)
 
@@ -127,12 +124,10 @@ def train_run(
     cfg: RunConfig,
     out_dir: str | Path | None = None,
     data: Datasets | None = None,
-    on_epoch: Callable[[int, float], bool | None] | None = None,
 ) -> RunResult:
     """Train one model as ``cfg`` says; returns a :class:`RunResult`.
 
-    ``on_epoch(epoch, train_loss)`` is called after each epoch; returning True stops the run
-    (used for pruning). ``data`` skips loading when the caller already holds it.
+    ``data`` skips loading when the caller already holds it.
     """
     t0 = time.perf_counter()
     data = data or prepare_data(cfg.data)
@@ -195,7 +190,7 @@ def train_run(
             if out:
                 metrics.write(json.dumps({"epoch": epoch, "train_loss": loss_epoch, "lr": opt.param_groups[0]["lr"], "diverged": diverged, "seconds": time.perf_counter() - t0}) + "\n")
                 metrics.flush()
-            if diverged or (on_epoch and on_epoch(epoch, loss_epoch)):
+            if diverged:
                 break
     finally:
         if out:

@@ -28,9 +28,11 @@ from pathlib import Path
 
 import optuna
 
+import torch
+
 from .config import RunConfig, apply_overrides, with_fields
+from .fno import FNO
 from .parametrization import make_plan
-from .rules import mode_factor
 from .train import Datasets, prepare_data, train_run
 
 __all__ = ["resolve_storage", "redact", "suggest", "tune", "transfer", "study_summary"]
@@ -179,20 +181,15 @@ def target_config(cfg: RunConfig, params: dict, target_modes: list[int] | None, 
 
 def _lr_map(cfg_target: RunConfig) -> dict:
     """Per-role LR and init multipliers of the target relative to the proxy (the μP mapping)."""
-    from .fno import FNO
-
     fcfg = cfg_target.model.fno(1, 1)
-    import torch
-
-    with torch.device("meta"):
+    with torch.device("meta"):  # shapes only, no memory
         model = FNO(fcfg)
-    plan = make_plan(model, cfg_target.parametrization.kind, base=cfg_target.parametrization.base_shape(fcfg))
+    base = cfg_target.parametrization.base_shape(fcfg)
+    plan = make_plan(model, cfg_target.parametrization.kind, base=base)
     roles: dict[str, dict] = {}
     for e in plan.entries:
         roles.setdefault(e.role, {"lr_mult": e.lr_mult[cfg_target.optimizer.name], "init_std": e.init_std, "example": e.name})
-    base = cfg_target.parametrization.base_shape(fcfg)
-    g = mode_factor(fcfg.modes, base.modes) if cfg_target.parametrization.kind == "mup" else 1.0
-    return {"roles": roles, "mode_factor_g": g, "width_ratio": fcfg.width / base.width}
+    return {"roles": roles, "mode_factor_g": plan[roles["spectral"]["example"]].g, "width_ratio": fcfg.width / base.width}
 
 
 def transfer(

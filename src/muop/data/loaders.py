@@ -53,6 +53,11 @@ class OperatorData(Dataset):
     def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
         return self.x[i], self.y[i]
 
+    def subsample(self, stride: int = 1, samples: slice = slice(None)) -> OperatorData:
+        """Every ``stride``-th grid point of the chosen ``samples`` (views, no copy)."""
+        sl = (samples, slice(None), *[slice(None, None, stride)] * (self.x.dim() - 2))
+        return OperatorData(self.x[sl], self.y[sl], self.source, self.meta)
+
 
 def _pick(keys: list[str], input_key: str | None, output_key: str | None, path: Path) -> tuple[str, str]:
     if input_key or output_key:

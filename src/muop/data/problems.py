@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -132,6 +131,6 @@ def generate(
     def make_chunk(n: int, chunk_seed: int):
         return prob.make(p, n, resolution, torch.Generator().manual_seed(chunk_seed), workers, dtype, device)
 
-    record = asdict(p) | {"resolution": resolution, "dtype": str(dtype).removeprefix("torch.")}
-    record = {k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in record.items()}
-    return write_dataset(out, problem, record, seed, {"train": n_train, "test": n_test}, prob.shapes(p, resolution), prob.coords(p, resolution), make_chunk, chunk_size, prob.layout, progress, dtype=np.dtype(str(dtype).removeprefix("torch.")))
+    dtype_name = str(dtype).removeprefix("torch.")
+    record = asdict(p) | {"resolution": resolution, "dtype": dtype_name}
+    return write_dataset(out, problem, record, seed, {"train": n_train, "test": n_test}, prob.shapes(p, resolution), prob.coords(p, resolution), make_chunk, chunk_size, prob.layout, progress, dtype=np.dtype(dtype_name))
