@@ -45,6 +45,20 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer")
+    return v
+
+
+def _add_workers(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=_positive_int, default=1, help="local worker processes sharing the work (default 1)")
+
+
 def _add_coord_check(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "coord-check",
@@ -251,6 +265,7 @@ def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--parametrization", default="sp,mup", help="comma-separated subset of sp,mup (default both)")
     w.add_argument("--seeds", default="1", help="number of seeds N (seeds 0..N-1) or a comma list (default 1)")
     w.add_argument("--out", required=True, help="output directory (runs.jsonl, sweep.json, sweep.png); rerun to resume")
+    _add_workers(w)
     w.set_defaults(func=_run_sweep)
 
 
@@ -310,7 +325,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     )
     with _progress() as prog:
         task = prog.add_task("sweep", total=1)
-        doc = run_sweep(cfg, spec, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {spec.axis}={r['size']} lr={r['lr']:.1e}"))
+        doc = run_sweep(cfg, spec, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {spec.axis}={r['size']} lr={r['lr']:.1e}"), workers=args.workers)
     t = Table(title=f"best learning rate per {spec.axis}")
     t.add_column(spec.axis, justify="right")
     for p in spec.parametrizations:
@@ -332,6 +347,12 @@ def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--study", default="muop", help="study name (default muop)")
     t.add_argument("--storage", default=None, help="Optuna storage URL (sqlite:///..., postgresql://...) or journal:PATH; default RUN_DIR/optuna.journal")
     t.add_argument("--run-dir", default="runs/tune", help="where the default journal lives (default runs/tune)")
+    _add_workers(t)
+    t.add_argument("--heartbeat", type=_positive_float, default=10.0, help="seconds between a running trial's heartbeats; a trial silent for 6 heartbeats is failed and retried (default 10)")
+    t.add_argument("--backend", choices=("optuna", "ray"), default="optuna", help="optuna: local workers on the storage (default); ray: Ray Tune with OptunaSearch and ASHA (pip install 'muop[ray]')")
+    t.add_argument("--address", default=None, help="Ray cluster address (--backend ray; default: start a local Ray)")
+    t.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs per trial, fractions allowed (--backend ray; default 0)")
+    t.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs per trial (--backend ray; default 1)")
     t.set_defaults(func=_run_tune)
     r = sub.add_parser("transfer", help="train the target once with the proxy study's best hyperparameters")
     r.add_argument("--config", help="the same YAML run config as for tune (its model is the proxy)")
@@ -353,10 +374,20 @@ def _run_tune(args: argparse.Namespace) -> int:
     from .config import load_config
     from .tune import study_summary, tune
 
+    from .workers import WorkerOptions
+
     cfg = load_config(args.config, args.set)
+    if args.backend == "ray":
+        from .ray_backend import RayOptions, tune_ray
+
+        if args.workers != 1:
+            raise UsageError("--workers is for --backend optuna; Ray runs as many trials at once as its resources allow (--cpus-per-trial, --gpus-per-trial)")
+        study = tune_ray(cfg, args.trials, args.study, args.storage, args.run_dir, RayOptions(address=args.address, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial))
+        print(json.dumps(study_summary(study), indent=1))
+        return 0
     with _progress() as prog:
         task = prog.add_task(f"tuning study {args.study}", total=args.trials)
-        study = tune(cfg, args.trials, args.study, args.storage, args.run_dir, progress=lambda i, n: prog.update(task, completed=i))
+        study = tune(cfg, args.trials, args.study, args.storage, args.run_dir, progress=lambda i, n: prog.update(task, completed=i), workers=args.workers, options=WorkerOptions(heartbeat_s=args.heartbeat, grace_s=6 * args.heartbeat))
     print(json.dumps(study_summary(study), indent=1))
     return 0
 
@@ -402,6 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``muop`` console script; returns the exit code."""
+    from .workers import TrialsFailing, WorkersLost
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -413,8 +446,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = e.args[0] if e.args else str(e)
         print(f"muop: error: {msg}", file=sys.stderr)
         return 2
+    except (TrialsFailing, WorkersLost) as e:  # trials that keep raising, workers that keep dying
+        print(f"muop: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("muop: interrupted; nothing partial was written (outputs are written atomically at the end)", file=sys.stderr)
+        from .tune import redact
+
+        again = " ".join(redact(a) for a in (argv if argv is not None else sys.argv[1:]))
+        print(f"muop: interrupted. Finished work is kept (trials in the study, runs in runs.jsonl, training checkpoints); run `muop {again}` again to resume.", file=sys.stderr)
         return 130
 
 

@@ -75,8 +75,82 @@ def _base_hash(base: RunConfig, spec: SweepSpec) -> str:
     return config_hash({"base": base.to_dict(), "axis": spec.axis, "base_size": spec.sizes[0]})
 
 
-def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: Callable[[int, int, dict], None] | None = None) -> dict:
-    """Train every run of ``spec`` (skipping those already in ``out_dir/runs.jsonl``), write the summary."""
+def _train_job(base: RunConfig, spec: SweepSpec, job: tuple, ident: str, data=None) -> dict:
+    p, s, lr, seed = job
+    res = train_run(spec.run_config(base, p, s, lr, seed), data=data)
+    return {"parametrization": p, "size": s, "lr": lr, "seed": seed, "test_rel_l2": res.test_rel_l2, "train_loss": res.train_loss, "diverged": res.diverged, "seconds": res.seconds, "n_params": res.n_params, "train_flops": res.train_flops, "config_hash": ident}
+
+
+_WORKER_DATA: dict = {}
+
+
+def _pool_init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _pool_job(base_dict: dict, spec: SweepSpec, job: tuple, ident: str) -> dict:
+    """One run in a worker process; the data set is loaded once per process (from the cache)."""
+    base = RunConfig.from_dict(base_dict)
+    key = config_hash(base_dict["data"])
+    if key not in _WORKER_DATA:
+        _WORKER_DATA[key] = prepare_data(base.data)
+    return _train_job(base, spec, job, ident, _WORKER_DATA[key])
+
+
+def _run_pool(base: RunConfig, spec: SweepSpec, todo: list, ident: str, workers: int, record: Callable[[dict], None]) -> None:
+    """Runs ``todo`` in ``workers`` spawned processes; records come back to this process as they finish.
+
+    A worker that dies (crash, SIGKILL) breaks the pool: it is rebuilt and the unfinished runs are
+    submitted again, at most twice per run. Ctrl-C cancels what has not started.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .workers import WorkersLost, threads_per_worker
+
+    if base.data.problem is not None:
+        prepare_data(base.data)  # generate the cached data once, before the workers read it
+    tries: dict[tuple, int] = defaultdict(int)
+    left = list(todo)
+    while left:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_pool_init, initargs=(threads_per_worker(workers),))
+        try:
+            futures = {pool.submit(_pool_job, base.to_dict(), spec, job, ident): job for job in left}
+            pending = set(futures)
+            broken = False
+            while pending and not broken:
+                ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in ready:
+                    try:
+                        rec = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        continue
+                    record(rec)
+                    left.remove(futures[fut])
+            if broken:
+                for job in left:
+                    tries[job] += 1
+                    if tries[job] > 2:
+                        raise WorkersLost(f"sweep run {job} was lost 3 times (a worker process died each time); giving up")
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: Callable[[int, int, dict], None] | None = None, workers: int = 1) -> dict:
+    """Train every run of ``spec`` (skipping those already in ``out_dir/runs.jsonl``), write the summary.
+
+    ``workers > 1`` trains that many runs at once in local processes; records are appended by this
+    process only, as each run finishes, so a kill loses only the runs in flight.
+    """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r}: expected a positive integer")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs_file = out / "runs.jsonl"
@@ -92,22 +166,29 @@ def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: C
                 continue
             done[_key(r["parametrization"], r["size"], r["lr"], r["seed"])] = r
     jobs = [(p, s, lr, seed) for p in spec.parametrizations for s in spec.sizes for lr in spec.lrs for seed in spec.seeds]
-    data = None
     if runs_file.exists() and runs_file.stat().st_size and not runs_file.read_bytes().endswith(b"\n"):
         with runs_file.open("a") as f:  # a line cut by a kill: end it so the next record starts clean
             f.write("\n")
+    todo = [j for j in jobs if _key(*j) not in done]
+    finished = len(jobs) - len(todo)
     with runs_file.open("a") as f:
-        for i, (p, s, lr, seed) in enumerate(jobs):
-            k = _key(p, s, lr, seed)
-            if k not in done:
-                data = data or prepare_data(base.data)
-                res = train_run(spec.run_config(base, p, s, lr, seed), data=data)
-                rec = {"parametrization": p, "size": s, "lr": lr, "seed": seed, "test_rel_l2": res.test_rel_l2, "train_loss": res.train_loss, "diverged": res.diverged, "seconds": res.seconds, "n_params": res.n_params, "train_flops": res.train_flops, "config_hash": ident}
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
-                done[k] = rec
+
+        def record(rec: dict) -> None:
+            nonlocal finished
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+            done[_key(rec["parametrization"], rec["size"], rec["lr"], rec["seed"])] = rec
+            finished += 1
             if progress:
-                progress(i + 1, len(jobs), done[k])
+                progress(finished, len(jobs), rec)
+
+        if workers == 1:
+            data = None
+            for job in todo:
+                data = data or prepare_data(base.data)
+                record(_train_job(base, spec, job, ident, data))
+        else:
+            _run_pool(base, spec, todo, ident, workers, record)
     runs = [done[_key(*j)] for j in jobs]
     doc = summarise(runs, spec.axis)
     doc["spec"] = asdict(spec)

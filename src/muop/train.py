@@ -6,6 +6,12 @@ and its prediction is decoded before the loss. A run whose loss becomes NaN/inf,
 ``train.diverge_factor`` × its first epoch's, stops early and is recorded as ``diverged`` (no
 exception). Runs write ``metrics.jsonl`` (one line per epoch) and ``checkpoint.pt`` (weights-only:
 model and normaliser tensors plus the config as plain data).
+
+With an output directory and ``train.checkpoint_every: k``, the full training state (model,
+optimizer, LR schedule, shuffling generator, torch RNG) is written atomically to ``state.pt`` every
+``k`` epochs. Rerunning the same config into the same directory resumes from it; on the CPU the
+resumed run is bit-for-bit the run that was not interrupted. A ``state.pt`` of another config is
+refused, never overwritten.
 """
 
 from __future__ import annotations
@@ -120,6 +126,24 @@ def evaluate(model: FNO, data: OperatorData, xn: ChannelNormalizer | None, yn: C
     return total / max(count, 1)
 
 
+def _epoch_of(line: str) -> int:
+    try:
+        return int(json.loads(line)["epoch"])
+    except (ValueError, KeyError, TypeError):
+        return 1 << 30  # a line cut by a kill: dropped
+
+
+def _load_state(out: Path, ident: str) -> dict | None:
+    """The resumable state in ``out/state.pt`` (weights-only load), or None; refuses another config's."""
+    path = out / "state.pt"
+    if not path.exists():
+        return None
+    st = torch.load(path, map_location="cpu", weights_only=True)
+    if st.get("config_hash") != ident:
+        raise ValueError(f"{path} holds the training state of another config; use another output directory (or delete it to start over)")
+    return st
+
+
 def train_run(
     cfg: RunConfig,
     out_dir: str | Path | None = None,
@@ -156,13 +180,27 @@ def train_run(
     x_all = xn.encode(tr.x) if xn else tr.x
     g = torch.Generator().manual_seed(cfg.train.seed)
     out = Path(out_dir) if out_dir is not None else None
+    diverged, first, loss_epoch, epoch = False, None, float("nan"), 0
+    ident = config_hash(cfg.to_dict())
     if out:
         out.mkdir(parents=True, exist_ok=True)
+        st = _load_state(out, ident)
+        if st is not None:
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["optimizer"])
+            if sched:
+                sched.load_state_dict(st["scheduler"])
+            g.set_state(st["generator"])
+            torch.set_rng_state(st["torch_rng"])
+            epoch, first, loss_epoch = st["epoch"], st["first"], st["train_loss"]
+            t0 -= st["seconds"]
         (out / "config.yaml").write_text(cfg.to_yaml())
-        metrics = (out / "metrics.jsonl").open("w")
-    diverged, first, loss_epoch, epoch = False, None, float("nan"), 0
+        lines = (out / "metrics.jsonl").read_text().splitlines() if st is not None and (out / "metrics.jsonl").exists() else []
+        kept = [ln for ln in lines if _epoch_of(ln) <= epoch]
+        (out / "metrics.jsonl").write_text("".join(ln + "\n" for ln in kept))
+        metrics = (out / "metrics.jsonl").open("a")
     try:
-        for epoch in range(1, cfg.train.epochs + 1):
+        for epoch in range(epoch + 1, cfg.train.epochs + 1):
             perm = torch.randperm(n, generator=g)
             total = 0.0
             for i in range(0, n, bs):
@@ -192,6 +230,12 @@ def train_run(
                 metrics.flush()
             if diverged:
                 break
+            every = cfg.train.checkpoint_every
+            if out and every and (epoch % every == 0 or epoch == cfg.train.epochs):
+                state = {"config_hash": ident, "epoch": epoch, "first": first, "train_loss": loss_epoch, "seconds": time.perf_counter() - t0, "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched else None, "generator": g.get_state(), "torch_rng": torch.get_rng_state()}
+                tmp = out / "state.pt.tmp"
+                torch.save(state, tmp)
+                tmp.replace(out / "state.pt")
     finally:
         if out:
             metrics.close()

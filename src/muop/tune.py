@@ -34,8 +34,9 @@ from .config import RunConfig, apply_overrides, with_fields
 from .fno import FNO
 from .parametrization import make_plan
 from .train import Datasets, prepare_data, train_run
+from .workers import FATAL_EXIT, TrialsFailing, WorkerOptions, counts, finite_or_none, lock_path, run_processes, threads_per_worker, worker_loop
 
-__all__ = ["resolve_storage", "redact", "suggest", "tune", "transfer", "study_summary"]
+__all__ = ["resolve_storage", "redact", "suggest", "open_study", "objective_for", "tune", "transfer", "study_summary"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -57,11 +58,7 @@ def resolve_storage(url: str | None, run_dir: str | Path):
     if "://" not in url:
         raise ValueError(f"storage {url!r}: expected an Optuna URL (sqlite:///..., postgresql://...) or journal:PATH")
     try:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=120)
+        return optuna.storages.RDBStorage(url)  # dead workers are found by muop.workers' own heartbeat
     except Exception as e:  # noqa: BLE001 - unreachable server, bad driver, ...
         raise ValueError(f"storage {redact(url)} cannot be opened: {type(e).__name__}: {redact(str(e)).splitlines()[0]}") from None
 
@@ -104,6 +101,54 @@ def _with_val(cfg: RunConfig) -> RunConfig:
     return with_fields(cfg, data={"n_val": max(1, cfg.data.n_train // 5)})
 
 
+def _storage_key(storage: str | None, run_dir: str | Path) -> str:
+    """A string naming the storage (absolute journal path or redacted URL), for locks and records."""
+    if storage is None or storage.startswith("journal:") or storage.endswith((".journal", ".log")):
+        path = Path(run_dir) / "optuna.journal" if storage is None else Path(storage.removeprefix("journal:"))
+        return "journal:" + str(path.resolve())
+    return redact(storage)
+
+
+def _sampler(cfg: RunConfig, worker: int, parallel: bool) -> optuna.samplers.BaseSampler:
+    seed = cfg.train.seed + 7919 * worker  # workers must not draw the same random start-up points
+    if cfg.tune.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=parallel)
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def open_study(cfg: RunConfig, study_name: str, storage: str | None, run_dir: str | Path, worker: int = 0, parallel: bool = False) -> optuna.Study:
+    """Create or join the study (the same call from every worker, process or machine)."""
+    return optuna.create_study(study_name=study_name, storage=resolve_storage(storage, run_dir), direction="minimize", sampler=_sampler(cfg, worker, parallel), load_if_exists=True)
+
+
+def objective_for(cfg: RunConfig, data: Datasets) -> Callable[[optuna.Trial], float]:
+    """The tuning objective: validation rel. L2 of the proxy trained with the trial's choices."""
+
+    def objective(trial: optuna.Trial) -> float:
+        res = train_run(suggest(trial, cfg), data=data)
+        for k in ("test_rel_l2", "val_rel_l2", "diverged", "seconds", "train_flops", "epochs_run"):
+            trial.set_user_attr(k, finite_or_none(getattr(res, k)))
+        return cfg.tune.diverged_value if res.diverged else float(res.val_rel_l2)
+
+    return objective
+
+
+def _tune_worker(spec: dict, index: int) -> None:
+    """Entry point of one local worker process (``tune(..., workers=N)``)."""
+    import sys
+
+    torch.set_num_threads(spec["threads"])
+    cfg = RunConfig.from_dict(spec["config"])
+    study = open_study(cfg, spec["study"], spec["storage"], spec["run_dir"], worker=index, parallel=True)
+    try:
+        worker_loop(study, spec["n_trials"], objective_for(cfg, prepare_data(cfg.data)), Path(spec["lock"]), WorkerOptions(**spec["options"]))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except TrialsFailing as e:
+        print(f"muop worker {index}: {e}", file=sys.stderr)
+        sys.exit(FATAL_EXIT)
+
+
 def tune(
     cfg: RunConfig,
     n_trials: int,
@@ -112,31 +157,30 @@ def tune(
     run_dir: str | Path = "runs/tune",
     data: Datasets | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
+    options: WorkerOptions | None = None,
 ) -> optuna.Study:
-    """Run (or continue) the study until it holds ``n_trials`` finished trials; returns it."""
-    if n_trials < 1:
-        raise ValueError(f"trials={n_trials}: expected a positive number")
+    """Run (or continue, or join) the study until it holds ``n_trials`` finished trials; returns it.
+
+    ``workers > 1`` runs that many local processes on the same study (see :mod:`muop.workers`);
+    other shells or machines may join the same study with the same command at any time.
+    """
+    if not isinstance(n_trials, int) or n_trials < 1:
+        raise ValueError(f"trials={n_trials!r}: expected a positive integer")
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r}: expected a positive integer")
+    opts = options or WorkerOptions()
     cfg = _with_val(cfg)
-    sampler = optuna.samplers.TPESampler(seed=cfg.train.seed) if cfg.tune.sampler == "tpe" else optuna.samplers.RandomSampler(seed=cfg.train.seed)
-    study = optuna.create_study(study_name=study_name, storage=resolve_storage(storage, run_dir), direction="minimize", sampler=sampler, load_if_exists=True)
+    study = open_study(cfg, study_name, storage, run_dir, parallel=workers > 1)
     study.set_user_attr("config", cfg.to_dict())
-    data = data or prepare_data(cfg.data)
-
-    def objective(trial: optuna.Trial) -> float:
-        run_cfg = suggest(trial, cfg)
-        res = train_run(run_cfg, data=data)
-        for k in ("test_rel_l2", "val_rel_l2", "diverged", "seconds", "train_flops", "epochs_run"):
-            v = getattr(res, k)
-            trial.set_user_attr(k, None if isinstance(v, float) and math.isnan(v) else v)
-        return cfg.tune.diverged_value if res.diverged else float(res.val_rel_l2)
-
-    def finished() -> int:
-        return sum(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for t in study.get_trials(deepcopy=False))
-
-    while finished() < n_trials:
-        study.optimize(objective, n_trials=1, catch=(RuntimeError, ValueError))
-        if progress:
-            progress(finished(), n_trials)
+    lock = lock_path(_storage_key(storage, run_dir), study_name)
+    if workers == 1:
+        worker_loop(study, n_trials, objective_for(cfg, data or prepare_data(cfg.data)), lock, opts, progress)
+        return study
+    if cfg.data.problem is not None:
+        prepare_data(cfg.data)  # generate the cached data set once, before the workers read it
+    spec = {"config": cfg.to_dict(), "study": study_name, "storage": storage, "run_dir": str(run_dir), "n_trials": n_trials, "lock": str(lock), "options": asdict(opts), "threads": threads_per_worker(workers)}
+    run_processes(_tune_worker, spec, workers, poll=lambda: counts(study).done, total=n_trials, progress=progress)
     return study
 
 
