@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -38,6 +38,15 @@ class ConfigError(ValueError):
 def _check(cond: bool, where: str, value: Any, expected: str) -> None:
     if not cond:
         raise ConfigError(f"{where}={value!r}: expected {expected}")
+
+
+def check_modes_fit(modes: Sequence[int], grid: Sequence[int], what: str) -> None:
+    """ConfigError unless every K_i fits the grid (see :func:`muop.modes.max_modes`)."""
+    from .modes import max_modes
+
+    top = max_modes(grid)
+    if any(k > m for k, m in zip(modes, top)):
+        raise ConfigError(f"model.modes={list(modes)}: more than the {'x'.join(map(str, grid))} grid of {what} resolves; allowed: at most {list(top)}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,8 @@ class DataConfig:
 
     def validate(self) -> None:
         _check((self.problem is None) != (self.path is None), "data.problem/data.path", (self.problem, self.path), "exactly one of problem or path")
+        if self.path is not None:
+            _check(isinstance(self.path, str) and Path(self.path).is_file(), "data.path", self.path, "an existing data file (.h5, .mat, .pt, .npz)")
         if self.problem is not None:
             _check(self.problem in PROBLEMS, "data.problem", self.problem, f"one of {sorted(PROBLEMS)}")
         for name in ("n_train", "n_test", "resolution", "stride"):
@@ -218,6 +229,11 @@ class RunConfig:
     def validate(self) -> RunConfig:
         for name in SECTIONS:
             getattr(self, name).validate()
+        d = self.data
+        if d.problem is not None:  # the grid is known before any data is made: check the modes against it
+            modes = normalize_modes(tuple(self.model.modes) if isinstance(self.model.modes, list) else self.model.modes)
+            n = -(-d.resolution // d.stride)
+            check_modes_fit(modes, [n] * len(modes), f"data.resolution={d.resolution} with data.stride={d.stride}")
         return self
 
     def to_dict(self) -> dict:

@@ -151,6 +151,9 @@ def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: C
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers={workers!r}: expected a positive integer")
+    jobs = [(p, s, lr, seed) for p in spec.parametrizations for s in spec.sizes for lr in spec.lrs for seed in spec.seeds]
+    for p, s in sorted({(j[0], j[1]) for j in jobs}):  # every size's config is valid before anything is trained
+        spec.run_config(base, p, s, spec.lrs[0], spec.seeds[0])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs_file = out / "runs.jsonl"
@@ -165,7 +168,6 @@ def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: C
             if r.get("config_hash") != ident:  # trained with another base config: not reused
                 continue
             done[_key(r["parametrization"], r["size"], r["lr"], r["seed"])] = r
-    jobs = [(p, s, lr, seed) for p in spec.parametrizations for s in spec.sizes for lr in spec.lrs for seed in spec.seeds]
     if runs_file.exists() and runs_file.stat().st_size and not runs_file.read_bytes().endswith(b"\n"):
         with runs_file.open("a") as f:  # a line cut by a kill: end it so the next record starts clean
             f.write("\n")

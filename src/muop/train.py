@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from .config import DataConfig, RunConfig, config_hash
+from .config import DataConfig, RunConfig, check_modes_fit, config_hash
 from .data import ChannelNormalizer, OperatorData, generate, load
 from .fno import FNO, FNOConfig
 from .losses import rel_l2
@@ -160,6 +160,7 @@ def train_run(
     fcfg = cfg.model.fno(tr.x.shape[1], tr.y.shape[1])
     if len(fcfg.modes) != tr.x.dim() - 2:
         raise ValueError(f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial dims")
+    check_modes_fit(fcfg.modes, tr.grid, "the training data")
     model = FNO(fcfg)
     plan = parametrize(model, cfg.parametrization.kind, base=cfg.parametrization.base_shape(fcfg), seed=cfg.train.seed)
     o = cfg.optimizer

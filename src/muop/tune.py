@@ -57,10 +57,16 @@ def resolve_storage(url: str | None, run_dir: str | Path):
         return JournalStorage(JournalFileBackend(str(path)))
     if "://" not in url:
         raise ValueError(f"storage {url!r}: expected an Optuna URL (sqlite:///..., postgresql://...) or journal:PATH")
-    try:
-        return optuna.storages.RDBStorage(url)  # dead workers are found by muop.workers' own heartbeat
-    except Exception as e:  # noqa: BLE001 - unreachable server, bad driver, ...
-        raise ValueError(f"storage {redact(url)} cannot be opened: {type(e).__name__}: {redact(str(e)).splitlines()[0]}") from None
+    for attempt in range(3):
+        try:
+            return optuna.storages.RDBStorage(url)  # dead workers are found by muop.workers' own heartbeat
+        except Exception as e:  # noqa: BLE001 - unreachable server, bad driver, ...
+            if "IntegrityError" in type(e).__name__ and attempt < 2:
+                time.sleep(0.5 + attempt)  # several workers created the schema of a new database at once
+                continue
+            hint = " (install the driver: pip install 'muop[postgres]')" if isinstance(e, ImportError) else ""
+            raise ValueError(f"storage {redact(url)} cannot be opened: {type(e).__name__}: {redact(str(e)).splitlines()[0]}{hint}") from None
+    raise AssertionError("unreachable")
 
 
 def suggest(trial: optuna.Trial, cfg: RunConfig) -> RunConfig:
