@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from .losses import rel_l2
 from .optim import make_optimizer
 from .parametrization import parametrize
 
-__all__ = ["Datasets", "prepare_data", "RunResult", "train_run", "fno_flops", "evaluate"]
+__all__ = ["Datasets", "prepare_data", "RunResult", "train_run", "fno_flops", "evaluate", "resolve_device"]
 
 
 @dataclass
@@ -115,15 +116,25 @@ def fno_flops(cfg: FNOConfig, grid: tuple[int, ...]) -> float:
 def evaluate(model: FNO, data: OperatorData, xn: ChannelNormalizer | None, yn: ChannelNormalizer | None, batch_size: int = 64) -> float:
     """Mean per-sample relative L2 error (physical units) of ``model`` on ``data``."""
     model.eval()
+    dev = next(model.parameters()).device
     total, count = 0.0, 0
     for i in range(0, len(data), batch_size):
-        x, y = data.x[i : i + batch_size], data.y[i : i + batch_size]
+        x, y = data.x[i : i + batch_size].to(dev), data.y[i : i + batch_size].to(dev)
         pred = model(xn.encode(x) if xn else x)
         pred = yn.decode(pred) if yn else pred
         total += float(rel_l2(pred, y)) * x.shape[0]
         count += x.shape[0]
     model.train()
     return total / max(count, 1)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda``, ``cuda:N``, or ``auto`` (CUDA when available, else CPU)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"train.device={name!r}: CUDA is not available on this machine; use cpu or auto")
+    return torch.device(name)
 
 
 def _epoch_of(line: str) -> int:
@@ -148,10 +159,13 @@ def train_run(
     cfg: RunConfig,
     out_dir: str | Path | None = None,
     data: Datasets | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
 ) -> RunResult:
     """Train one model as ``cfg`` says; returns a :class:`RunResult`.
 
-    ``data`` skips loading when the caller already holds it.
+    ``data`` skips loading when the caller already holds it. ``on_epoch`` receives each epoch's
+    record (epoch, train_loss, val_rel_l2 when there is a validation split, seconds, train_flops),
+    e.g. to report to an early-stopping scheduler.
     """
     t0 = time.perf_counter()
     data = data or prepare_data(cfg.data)
@@ -163,11 +177,13 @@ def train_run(
     check_modes_fit(fcfg.modes, tr.grid, "the training data")
     model = FNO(fcfg)
     plan = parametrize(model, cfg.parametrization.kind, base=cfg.parametrization.base_shape(fcfg), seed=cfg.train.seed)
+    dev = resolve_device(cfg.train.device)
+    model.to(dev)  # in place: the plan's parameters stay the model's
     o = cfg.optimizer
     kw = {"betas": tuple(o.betas)} if o.name in ("adam", "adamw") else {"momentum": o.momentum}
     opt = make_optimizer(plan, o.name, lr=o.lr, weight_decay=o.weight_decay, **kw)
-    xn = ChannelNormalizer.fit(tr.x) if cfg.train.normalize else None
-    yn = ChannelNormalizer.fit(tr.y) if cfg.train.normalize else None
+    xn = ChannelNormalizer.fit(tr.x).to(dev) if cfg.train.normalize else None
+    yn = ChannelNormalizer.fit(tr.y).to(dev) if cfg.train.normalize else None
     n = len(tr)
     bs = min(cfg.train.batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
@@ -178,7 +194,9 @@ def train_run(
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=s.step_size * steps_per_epoch, gamma=s.gamma)
     else:
         sched = None
-    x_all = xn.encode(tr.x) if xn else tr.x
+    flops_per_epoch = 3 * fno_flops(fcfg, tr.grid) * n
+    x_all = xn.encode(tr.x.to(dev)) if xn else tr.x.to(dev)
+    y_all = tr.y.to(dev)
     g = torch.Generator().manual_seed(cfg.train.seed)
     out = Path(out_dir) if out_dir is not None else None
     diverged, first, loss_epoch, epoch = False, None, float("nan"), 0
@@ -208,7 +226,7 @@ def train_run(
                 idx = perm[i : i + bs]
                 pred = model(x_all[idx])
                 pred = yn.decode(pred) if yn else pred
-                loss = rel_l2(pred, tr.y[idx])
+                loss = rel_l2(pred, y_all[idx])
                 if not torch.isfinite(loss):
                     diverged = True
                     break
@@ -229,6 +247,9 @@ def train_run(
             if out:
                 metrics.write(json.dumps({"epoch": epoch, "train_loss": loss_epoch, "lr": opt.param_groups[0]["lr"], "diverged": diverged, "seconds": time.perf_counter() - t0}) + "\n")
                 metrics.flush()
+            if on_epoch:
+                val_now = None if diverged or data.val is None else evaluate(model, data.val, xn, yn)
+                on_epoch({"epoch": epoch, "train_loss": loss_epoch, "val_rel_l2": val_now, "diverged": diverged, "seconds": time.perf_counter() - t0, "train_flops": flops_per_epoch * epoch})
             if diverged:
                 break
             every = cfg.train.checkpoint_every
@@ -253,7 +274,7 @@ def train_run(
         seconds=time.perf_counter() - t0,
         extra_test_rel_l2=extra,
         n_params=sum(p.numel() for p in model.parameters()),
-        train_flops=3 * fno_flops(fcfg, tr.grid) * n * epoch,
+        train_flops=flops_per_epoch * epoch,
         val_rel_l2=val,
     )
     if out:

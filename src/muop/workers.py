@@ -160,21 +160,28 @@ class _Lock:
             self._fd = None
 
 
-class _Heartbeat:
-    """Refreshes ``muop_heartbeat`` on a running trial from a daemon thread."""
+def mark_started(set_attr: Callable[[str, object], None]) -> None:
+    """Record who runs a trial (host, process) and its first heartbeat."""
+    set_attr(HOST, socket.gethostname())
+    set_attr(PID, os.getpid())
+    set_attr(HEARTBEAT, time.time())
 
-    def __init__(self, trial: optuna.Trial, every: float) -> None:
-        self.trial, self.every, self._stop = trial, every, threading.Event()
+
+class Heartbeat:
+    """Refreshes ``muop_heartbeat`` through ``set_attr(key, value)`` from a daemon thread."""
+
+    def __init__(self, set_attr: Callable[[str, object], None], every: float) -> None:
+        self.set_attr, self.every, self._stop = set_attr, every, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             try:
-                self.trial.set_user_attr(HEARTBEAT, time.time())
+                self.set_attr(HEARTBEAT, time.time())
             except Exception:  # noqa: BLE001 - a missed beat is retried; the trial itself decides
                 pass
 
-    def __enter__(self) -> _Heartbeat:
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -198,11 +205,9 @@ def worker_loop(
     states: list[TrialState] = []
 
     def wrapped(trial: optuna.Trial) -> float:
-        trial.set_user_attr(HOST, socket.gethostname())
-        trial.set_user_attr(PID, os.getpid())
-        trial.set_user_attr(HEARTBEAT, time.time())
+        mark_started(trial.set_user_attr)
         held.release()
-        with _Heartbeat(trial, opts.heartbeat_s):
+        with Heartbeat(trial.set_user_attr, opts.heartbeat_s):
             return objective(trial)
 
     while True:
