@@ -181,6 +181,12 @@ def test_state_of_another_config_is_refused_not_overwritten(tmp_path):
     assert (tmp_path / "o" / "state.pt").read_bytes() == before
 
 
+def _orphans() -> list[int]:
+    """Spawned worker processes whose parent is gone (re-parented to init)."""
+    out = subprocess.run(["ps", "-eo", "pid,ppid,cmd"], capture_output=True, text=True).stdout.splitlines()
+    return [int(line.split()[0]) for line in out[1:] if "spawn_main" in line and line.split()[1] == "1"]
+
+
 def _sweep_args(cfg: Path, out: Path, workers: int) -> tuple[str, ...]:
     return ("sweep", "--config", str(cfg), "--modes", "4,8", "--lrs", "1e-3,1e-1,3", "--seeds", "1", "--out", str(out), "--workers", str(workers))
 
@@ -200,6 +206,8 @@ def test_sweep_killed_then_rerun_skips_finished_runs(tmp_path):
     finally:
         p.kill()
     first = _records(out)
+    # the pool's workers do not outlive the killed command
+    _wait_for(lambda: not _orphans(), timeout=30, what="orphaned workers to exit")
     r = _run(*_sweep_args(cfg, out, 2))
     assert r.returncode == 0, r.stderr
     recs = _records(out)

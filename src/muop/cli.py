@@ -450,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"muop: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        from .tune import redact
+        from .storage import redact
 
         again = " ".join(redact(a) for a in (argv if argv is not None else sys.argv[1:]))
         print(f"muop: interrupted. Finished work is kept (trials in the study, runs in runs.jsonl, training checkpoints); run `muop {again}` again to resume.", file=sys.stderr)

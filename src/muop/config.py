@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -230,7 +231,10 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         for name in SECTIONS:
-            getattr(self, name).validate()
+            try:
+                getattr(self, name).validate()
+            except TypeError as e:  # e.g. a list of strings where numbers belong
+                raise ConfigError(f"{name}: a value has the wrong type ({e})") from None
         d = self.data
         if d.problem is not None:  # the grid is known before any data is made: check the modes against it
             modes = normalize_modes(tuple(self.model.modes) if isinstance(self.model.modes, list) else self.model.modes)
@@ -264,18 +268,38 @@ class RunConfig:
 
 
 def _coerce(typ: type, section: str, values: dict) -> Any:
-    """Build a section, converting YAML scalars to the declared field types where unambiguous."""
+    """Build a section, checking each value against the field's declared type.
+
+    YAML scalars are converted where unambiguous: an int for a float field, a numeric string
+    (``1e-3``) for a float, a scalar for a list (``modes: 8`` -> ``[8]``).
+    """
     hints = get_type_hints(typ)
     out = {}
     for k, v in values.items():
         h = str(hints[k])
-        if v is not None and "float" in h and isinstance(v, (int, str)) and not isinstance(v, bool):
-            try:
-                v = float(v)
-            except ValueError:
-                raise ConfigError(f"{section}.{k}={v!r}: expected a number") from None
-        if "list" in h and isinstance(v, (int, float)) and not isinstance(v, bool):
-            v = [v]
+        where = f"{section}.{k}"
+        if v is None:
+            _check("None" in h, where, v, "a value (this field cannot be null)")
+        elif "float" in h:
+            if isinstance(v, str):
+                try:
+                    v = float(v)
+                except ValueError:
+                    raise ConfigError(f"{where}={v!r}: expected a number") from None
+            _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v), where, v, "a finite number")
+            v = float(v)
+        elif "int" in h and "list" not in h:
+            _check(isinstance(v, int) and not isinstance(v, bool), where, v, "an integer")
+        elif "bool" in h:
+            _check(isinstance(v, bool), where, v, "true or false")
+        elif "str" in h:
+            _check(isinstance(v, str), where, v, "a string")
+        elif "list" in h:
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                v = [v]
+            _check(isinstance(v, list), where, v, "a list")
+        elif "dict" in h:
+            _check(isinstance(v, dict), where, v, "a mapping")
         out[k] = v
     return typ(**out)
 

@@ -87,6 +87,9 @@ _WORKER_DATA: dict = {}
 def _pool_init(threads: int) -> None:
     import torch
 
+    from .workers import exit_with_parent
+
+    exit_with_parent()
     torch.set_num_threads(threads)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -34,39 +33,12 @@ from .config import RunConfig, apply_overrides, with_fields
 from .fno import FNO
 from .parametrization import make_plan
 from .train import Datasets, prepare_data, train_run
-from .workers import FATAL_EXIT, TrialsFailing, WorkerOptions, counts, finite_or_none, lock_path, run_processes, threads_per_worker, worker_loop
+from .storage import redact, resolve_storage, storage_key
+from .workers import FATAL_EXIT, TrialsFailing, WorkerOptions, counts, exit_with_parent, finite_or_none, lock_path, run_processes, threads_per_worker, worker_loop
 
 __all__ = ["resolve_storage", "redact", "suggest", "open_study", "objective_for", "tune", "transfer", "study_summary"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-def redact(url: str) -> str:
-    """``scheme://user:secret@host`` -> ``scheme://user:***@host`` (never log passwords)."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
-
-
-def resolve_storage(url: str | None, run_dir: str | Path):
-    """An Optuna storage from a URL (see module docstring); ``None`` -> ``run_dir/optuna.journal``."""
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    if url is None or url.startswith("journal:") or url.endswith((".journal", ".log")):
-        path = Path(run_dir) / "optuna.journal" if url is None else Path(url.removeprefix("journal:"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
-    if "://" not in url:
-        raise ValueError(f"storage {url!r}: expected an Optuna URL (sqlite:///..., postgresql://...) or journal:PATH")
-    for attempt in range(3):
-        try:
-            return optuna.storages.RDBStorage(url)  # dead workers are found by muop.workers' own heartbeat
-        except Exception as e:  # noqa: BLE001 - unreachable server, bad driver, ...
-            if "IntegrityError" in type(e).__name__ and attempt < 2:
-                time.sleep(0.5 + attempt)  # several workers created the schema of a new database at once
-                continue
-            hint = " (install the driver: pip install 'muop[postgres]')" if isinstance(e, ImportError) else ""
-            raise ValueError(f"storage {redact(url)} cannot be opened: {type(e).__name__}: {redact(str(e)).splitlines()[0]}{hint}") from None
-    raise AssertionError("unreachable")
 
 
 def suggest(trial: optuna.Trial, cfg: RunConfig) -> RunConfig:
@@ -107,14 +79,6 @@ def _with_val(cfg: RunConfig) -> RunConfig:
     return with_fields(cfg, data={"n_val": max(1, cfg.data.n_train // 5)})
 
 
-def _storage_key(storage: str | None, run_dir: str | Path) -> str:
-    """A string naming the storage (absolute journal path or redacted URL), for locks and records."""
-    if storage is None or storage.startswith("journal:") or storage.endswith((".journal", ".log")):
-        path = Path(run_dir) / "optuna.journal" if storage is None else Path(storage.removeprefix("journal:"))
-        return "journal:" + str(path.resolve())
-    return redact(storage)
-
-
 def _sampler(cfg: RunConfig, worker: int, parallel: bool) -> optuna.samplers.BaseSampler:
     seed = cfg.train.seed + 7919 * worker  # workers must not draw the same random start-up points
     if cfg.tune.sampler == "tpe":
@@ -143,6 +107,7 @@ def _tune_worker(spec: dict, index: int) -> None:
     """Entry point of one local worker process (``tune(..., workers=N)``)."""
     import sys
 
+    exit_with_parent()
     torch.set_num_threads(spec["threads"])
     cfg = RunConfig.from_dict(spec["config"])
     study = open_study(cfg, spec["study"], spec["storage"], spec["run_dir"], worker=index, parallel=True)
@@ -179,7 +144,7 @@ def tune(
     cfg = _with_val(cfg)
     study = open_study(cfg, study_name, storage, run_dir, parallel=workers > 1)
     study.set_user_attr("config", cfg.to_dict())
-    lock = lock_path(_storage_key(storage, run_dir), study_name)
+    lock = lock_path(storage_key(storage, run_dir), study_name)
     if workers == 1:
         worker_loop(study, n_trials, objective_for(cfg, data or prepare_data(cfg.data)), lock, opts, progress)
         return study

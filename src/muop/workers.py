@@ -295,6 +295,20 @@ def run_processes(
         raise
 
 
+def exit_with_parent(poll_s: float = 1.0) -> None:
+    """In a worker process: exit as soon as the parent process is gone (e.g. SIGKILLed), instead of
+    running on as an orphan. Its running trial then goes stale and is retried by the next run."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def threads_per_worker(workers: int) -> int:
     """Torch threads for each of ``workers`` local processes: the cores shared out, at least 1."""
     return max(1, (os.cpu_count() or 1) // max(workers, 1))

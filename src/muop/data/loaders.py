@@ -15,10 +15,12 @@ Formats (chosen by content, not only by extension):
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -96,6 +98,9 @@ def _channels_first(x: np.ndarray, y: np.ndarray, path: Path, channels_last_extr
 
 
 def _finish(x: np.ndarray, y: np.ndarray, path: Path, fmt: str, meta: dict, stride: int, dtype: torch.dtype) -> OperatorData:
+    for name, a in (("inputs", x), ("outputs", y)):
+        if a.dtype.kind not in "biuf":
+            raise DataError(f"{path}: {name} have dtype {a.dtype}; expected real numbers (complex fields: store real and imaginary parts as channels)")
     if x.shape[0] != y.shape[0]:
         raise DataError(f"{path}: inputs have {x.shape[0]} samples but outputs {y.shape[0]}")
     if x.shape[2:] != y.shape[2:]:
@@ -124,10 +129,21 @@ def load(
 
     ``stride`` subsamples every grid axis; ``grid_dims`` fixes the number of spatial axes when the
     layout is ambiguous (e.g. (N, 2, 8) could be a 2-D grid or 2 channels on a 1-D grid).
+    A file that cannot be used raises :class:`DataError` naming the file and the problem, whatever
+    the reader underneath raised; nothing is ever unpickled.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"data file {path} does not exist")
+    try:
+        return _load(path, input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims)
+    except (DataError, FileNotFoundError):
+        raise
+    except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: cannot be read as {path.suffix or 'data'} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+
+
+def _load(path: Path, input_key: str | None, output_key: str | None, split: str, stride: int, t_in: int, t_out: int, dtype: torch.dtype, grid_dims: int | None) -> OperatorData:
     if int(stride) < 1:
         raise DataError(f"stride={stride}: expected an integer >= 1")
     suffix = path.suffix.lower()

@@ -1,0 +1,52 @@
+"""Optuna storage chosen by a URL, as in Optuna: ``sqlite:///study.db``, ``postgresql://...``, or
+a journal file (``journal:PATH`` or a path ending in ``.journal``/``.log``); ``None`` means
+``RUN_DIR/optuna.journal``, so nothing has to be set up. Passwords never appear in messages.
+
+This module does not import torch, so worker processes that only coordinate start fast.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import optuna
+
+__all__ = ["redact", "resolve_storage", "storage_key"]
+
+
+def redact(url: str) -> str:
+    """``scheme://user:secret@host`` -> ``scheme://user:***@host`` (never log passwords)."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def resolve_storage(url: str | None, run_dir: str | Path):
+    """An Optuna storage from a URL (see module docstring); ``None`` -> ``run_dir/optuna.journal``."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    if url is None or url.startswith("journal:") or url.endswith((".journal", ".log")):
+        path = Path(run_dir) / "optuna.journal" if url is None else Path(url.removeprefix("journal:"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    if "://" not in url:
+        raise ValueError(f"storage {url!r}: expected an Optuna URL (sqlite:///..., postgresql://...) or journal:PATH")
+    for attempt in range(3):
+        try:
+            return optuna.storages.RDBStorage(url)  # dead workers are found by muop.workers' own heartbeat
+        except Exception as e:  # noqa: BLE001 - unreachable server, bad driver, ...
+            if "IntegrityError" in type(e).__name__ and attempt < 2:
+                time.sleep(0.5 + attempt)  # several workers created the schema of a new database at once
+                continue
+            hint = " (install the driver: pip install 'muop[postgres]')" if isinstance(e, ImportError) else ""
+            raise ValueError(f"storage {redact(url)} cannot be opened: {type(e).__name__}: {redact(str(e)).splitlines()[0]}{hint}") from None
+    raise AssertionError("unreachable")
+
+
+def storage_key(url: str | None, run_dir: str | Path) -> str:
+    """A string naming the storage (absolute journal path or redacted URL), for locks and records."""
+    if url is None or url.startswith("journal:") or url.endswith((".journal", ".log")):
+        path = Path(run_dir) / "optuna.journal" if url is None else Path(url.removeprefix("journal:"))
+        return "journal:" + str(path.resolve())
+    return redact(url)
