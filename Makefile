@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.torch
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,ray,postgres]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -30,7 +30,8 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(VENV)/bin/muop demo
 
-## make test: install (with dev extras), then run the test suite
+## make test: install (with the dev, ray and postgres extras), then run the test suite.
+## The PostgreSQL tests start a server from Debian's postgresql package (skipped if it is absent).
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
 
