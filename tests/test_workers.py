@@ -1,0 +1,103 @@
+"""The worker machinery in-process: stale-trial detection, retry limits, failing trials, options."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import optuna
+import pytest
+
+from muop.workers import ATTEMPT, HEARTBEAT, HOST, PID, RETRY_OF, TrialsFailing, WorkerOptions, counts, fail_stale, is_stale, lock_path, worker_loop
+
+OPTS = WorkerOptions(heartbeat_s=0.1, grace_s=0.5, poll_s=0.01)
+
+
+def _dead_pid() -> int:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+
+def _orphan(study: optuna.Study, **attrs) -> optuna.trial.FrozenTrial:
+    """A RUNNING trial as a worker leaves it when it dies."""
+    t = study.ask()
+    t.suggest_float("x", 0, 1)
+    for k, v in attrs.items():
+        t.set_user_attr(k, v)
+    return study.trials[t.number]
+
+
+def test_trial_of_a_dead_local_process_is_stale_at_once():
+    study = optuna.create_study()
+    t = _orphan(study, **{HOST: socket.gethostname(), PID: _dead_pid(), HEARTBEAT: time.time()})
+    assert is_stale(t, WorkerOptions())  # fresh heartbeat, but its process is gone
+
+
+def test_trial_with_an_old_heartbeat_is_stale_only_after_the_grace_period():
+    study = optuna.create_study()
+    t = _orphan(study, **{HOST: "another-machine", PID: 1, HEARTBEAT: time.time()})
+    assert not is_stale(t, OPTS)
+    assert is_stale(t, OPTS, now=time.time() + 1.0)
+
+
+def test_live_trials_are_left_alone():
+    study = optuna.create_study()
+    _orphan(study, **{HOST: socket.gethostname(), PID: os.getpid(), HEARTBEAT: time.time()})
+    assert fail_stale(study, OPTS) == [] and counts(study).running == 1
+
+
+def test_a_dead_trial_is_retried_at_most_max_retries_times():
+    study = optuna.create_study()
+    t = _orphan(study, **{HOST: socket.gethostname(), PID: _dead_pid(), HEARTBEAT: time.time()})
+    origin = t.number
+    for attempt in (1, 2):
+        assert fail_stale(study, OPTS) == [t.number]
+        retry = study.ask()  # pops the enqueued retry
+        assert retry.suggest_float("x", 0, 1) == t.params["x"]
+        assert study.trials[retry.number].user_attrs[ATTEMPT] == attempt and study.trials[retry.number].user_attrs[RETRY_OF] == origin
+        for k, v in {HOST: socket.gethostname(), PID: _dead_pid(), HEARTBEAT: time.time()}.items():
+            retry.set_user_attr(k, v)
+        t = study.trials[retry.number]
+    assert fail_stale(study, OPTS) == [t.number]
+    c = counts(study)
+    assert c.waiting == 0 and c.failed == 3  # the third death is not retried again (max_retries=2)
+
+
+def test_trials_that_keep_raising_stop_the_worker(tmp_path):
+    study = optuna.create_study()
+
+    def broken(trial):
+        trial.suggest_float("x", 0, 1)
+        raise ValueError("bad config")
+
+    with pytest.raises(TrialsFailing, match="3 trials in a row"):
+        worker_loop(study, 10, broken, tmp_path / "lock", OPTS)
+    assert counts(study).failed == 3
+
+
+def test_worker_loop_finishes_exactly_n_and_counts_pruned_as_finished(tmp_path):
+    study = optuna.create_study()
+
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number % 2:
+            raise optuna.TrialPruned()
+        return x
+
+    ran = worker_loop(study, 5, obj, tmp_path / "lock", OPTS)
+    assert ran == 5 and counts(study).done == 5 and len(study.trials) == 5
+
+
+def test_options_are_validated():
+    with pytest.raises(ValueError, match="heartbeat"):
+        WorkerOptions(heartbeat_s=10, grace_s=5)
+    with pytest.raises(ValueError, match="max_retries"):
+        WorkerOptions(max_retries=-1)
+
+
+def test_lock_paths_differ_per_storage_and_study():
+    assert lock_path("journal:/a", "s") != lock_path("journal:/b", "s") != lock_path("journal:/a", "t")
