@@ -95,3 +95,20 @@ def test_transfer_needs_a_study_and_a_target(cfg, tmp_path):
         transfer(cfg, "x", out_dir=tmp_path / "o", run_dir=tmp_path)
     with pytest.raises(ValueError, match="not found"):
         transfer(cfg, "missing", target_modes=[8], out_dir=tmp_path / "o", run_dir=tmp_path)
+
+
+def test_split_password_keeps_everything_but_the_secret():
+    from muop.storage import split_password
+
+    assert split_password("postgresql://bob:p%40ss:w@db:5432/muop") == ("postgresql://bob@db:5432/muop", "p%40ss:w")
+    assert split_password("postgresql://bob@db/muop") == ("postgresql://bob@db/muop", None)
+    assert split_password("sqlite:///x.db") == ("sqlite:///x.db", None)
+
+
+def test_ray_backend_refuses_a_password_in_the_url_on_a_cluster(cfg, tmp_path):
+    pytest.importorskip("ray")
+    from muop.ray_backend import RayOptions, tune_ray
+
+    with pytest.raises(ValueError, match=r"postgresql://bob:\*\*\*@db/muop: with --backend ray --address.*PGPASSWORD") as e:
+        tune_ray(cfg, 2, "s", "postgresql://bob:hunter2@db/muop", tmp_path, RayOptions(address="auto"))
+    assert "hunter2" not in str(e.value)

@@ -18,6 +18,7 @@ storage must be reachable from every node: a PostgreSQL URL, or a journal on a s
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import optuna
 
 from .config import RunConfig, with_fields
 from .train import prepare_data, train_run
+from .storage import redact, split_password
 from .tune import _with_val, apply_params, open_study, resolve_storage, suggest
 from .workers import Heartbeat, WorkerOptions, counts, fail_stale, finite_or_none, mark_started
 
@@ -98,6 +100,15 @@ def tune_ray(cfg: RunConfig, n_trials: int, study_name: str, storage: str | None
     if not isinstance(n_trials, int) or n_trials < 1:
         raise ValueError(f"trials={n_trials!r}: expected a positive integer")
     opts = options or RayOptions()
+    if storage is not None:
+        # Ray pickles the trainable's arguments and the searcher into its experiment files, so a
+        # password must not travel inside the URL: PostgreSQL (libpq) reads it from PGPASSWORD.
+        bare, password = split_password(storage)
+        if password is not None:
+            if not storage.startswith("postgresql") or opts.address is not None:
+                raise ValueError(f"storage {redact(storage)}: with --backend ray{' --address' if opts.address else ''}, leave the password out of the URL and give it to every node in ~/.pgpass or PGPASSWORD (Ray stores the URL in its experiment files)")
+            os.environ["PGPASSWORD"] = password  # inherited by the local Ray started below
+            storage = bare
     cfg = _with_val(cfg)
     study = open_study(cfg, study_name, storage, run_dir, parallel=True)
     study.set_user_attr("config", cfg.to_dict())

@@ -13,12 +13,20 @@ from pathlib import Path
 
 import optuna
 
-__all__ = ["redact", "resolve_storage", "storage_key"]
+__all__ = ["redact", "resolve_storage", "storage_key", "split_password"]
 
 
 def redact(url: str) -> str:
     """``scheme://user:secret@host`` -> ``scheme://user:***@host`` (never log passwords)."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """``scheme://user:secret@host/db`` -> (``scheme://user@host/db``, ``secret``); no password: (url, None)."""
+    m = re.match(r"^([a-z0-9+]+://[^:/@]+):([^@]*)@(.*)$", url)
+    if not m:
+        return url, None
+    return f"{m.group(1)}@{m.group(3)}", m.group(2)
 
 
 def resolve_storage(url: str | None, run_dir: str | Path):
