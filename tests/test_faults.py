@@ -236,3 +236,22 @@ def test_sweep_survives_a_killed_pool_worker(tmp_path):
     assert p.returncode == 0, err
     keys = [(x["parametrization"], x["size"], x["lr"], x["seed"]) for x in _records(out)]
     assert len(keys) == len(set(keys)) == 12
+
+
+def test_ctrl_c_on_a_sweep_with_workers_stops_at_once_and_resumes(tmp_path):
+    cfg = _config(tmp_path, epochs=60, n_train=60)  # runs long enough to be interrupted mid-way
+    out = tmp_path / "sw"
+    p = _muop(*_sweep_args(cfg, out, 2), start_new_session=True)
+    _wait_for(lambda: len(_children(p.pid)) >= 2, what="the pool's workers")
+    time.sleep(1.0)
+    os.killpg(p.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    t0 = time.time()
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and time.time() - t0 < 20  # does not wait for the runs in flight
+    assert "Traceback" not in err and "again to resume" in err
+    _wait_for(lambda: not _orphans(), timeout=30, what="workers to exit")
+
+
+def _children(pid: int) -> list[int]:
+    r = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in r.stdout.split()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -89,6 +90,7 @@ def _pool_init(threads: int) -> None:
 
     from .workers import exit_with_parent
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it cancels the pool)
     exit_with_parent()
     torch.set_num_threads(threads)
 
@@ -140,10 +142,12 @@ def _run_pool(base: RunConfig, spec: SweepSpec, todo: list, ident: str, workers:
                     if tries[job] > 2:
                         raise WorkersLost(f"sweep run {job} was lost 3 times (a worker process died each time); giving up")
         except KeyboardInterrupt:
+            # stop now: the workers ignore SIGINT, so end them; their runs are redone on resume
+            for proc in mp.active_children():
+                proc.terminate()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: Callable[[int, int, dict], None] | None = None, workers: int = 1) -> dict:
