@@ -6,9 +6,10 @@ measure what the backends and muop's worker machinery add (admission lock, heart
 checks, storage round trips, process start-up), not model training. For each setting:
 
 * ``trials/min``: finished trials per minute of wall time;
-* ``overhead/trial``: (workers × wall − trials × T) / trials, the time each trial costs beyond T,
-  as seconds and as a fraction of T; ``total`` includes starting the worker processes,
-  ``steady`` counts from the first trial's start to the last trial's end.
+* ``overhead/trial``: the time each trial costs beyond T, in seconds and as a fraction of T.
+  ``total`` = (workers × wall − trials × T) / trials: everything, worker start-up included;
+  ``steady`` = (Σ over workers of [first trial start, last trial end] − trials × T) / trials: the
+  per-trial cost once a worker runs (admission, sampling, storage round trips, heartbeats).
 
 The goal (issue #5) is at most 5% per trial for 2-s trials on the journal and PostgreSQL backends.
 PostgreSQL is started on loopback from the Debian packages (skipped when not installed); Ray is
@@ -52,9 +53,17 @@ def _worker(spec: dict, index: int) -> None:
     worker_loop(study, spec["n"], lambda t: objective(t, spec["T"]), Path(spec["lock"]), WorkerOptions(poll_s=0.05))
 
 
-def _span(study: optuna.Study) -> float:
-    ts = [t for t in study.trials if t.datetime_start and t.datetime_complete]
-    return max(t.datetime_complete for t in ts).timestamp() - min(t.datetime_start for t in ts).timestamp()
+def _busy(study: optuna.Study) -> float:
+    """Summed over workers: from a worker's first trial start to its last trial end (seconds).
+
+    Excludes process start-up and the workers' staggered starts and ends, which ``total`` counts.
+    Trials without a worker id (Ray's) are treated as one worker spanning the whole run.
+    """
+    by: dict = {}
+    for t in study.trials:
+        if t.datetime_start and t.datetime_complete:
+            by.setdefault(t.user_attrs.get("muop_pid"), []).append(t)
+    return sum(max(t.datetime_complete for t in ts).timestamp() - min(t.datetime_start for t in ts).timestamp() for ts in by.values())
 
 
 def run_backend(url: str, workers: int, n: int, T: float, name: str) -> dict:
@@ -68,7 +77,7 @@ def run_backend(url: str, workers: int, n: int, T: float, name: str) -> dict:
     wall = time.perf_counter() - t0
     c = counts(study)
     assert c.done == n and c.running == 0, c
-    return _row(workers, n, T, wall, _span(study))
+    return _row(workers, n, T, wall, _busy(study))
 
 
 def run_inprocess(n: int, T: float) -> dict:
@@ -105,14 +114,15 @@ def run_ray(n: int, T: float, journal: str) -> dict | None:
     study = optuna.load_study(study_name="ray", storage=resolve_storage(journal, "."))
     assert counts(study).done == n
     ray.shutdown()
-    row = _row(2, n, T, wall, _span(study))
+    row = _row(2, n, T, wall, 2 * _busy(study))  # 2 trials at a time on 2 CPUs
     row["ray_init_s"] = round(t0 - t_init, 2)
     return row
 
 
-def _row(workers: int, n: int, T: float, wall: float, span: float) -> dict:
+def _row(workers: int, n: int, T: float, wall: float, busy: float) -> dict:
+    """``busy``: worker-seconds from each worker's first trial start to its last trial end."""
     per_total = (workers * wall - n * T) / n
-    per_steady = (workers * span - n * T) / n
+    per_steady = (busy - n * T) / n
     return {"workers": workers, "trials": n, "wall_s": round(wall, 2), "trials_per_min": round(60 * n / wall, 2), "overhead_s_total": round(per_total, 3), "overhead_total": round(per_total / T, 4), "overhead_s_steady": round(per_steady, 3), "overhead_steady": round(per_steady / T, 4)}
 
 

@@ -89,10 +89,10 @@ class Counts:
     failed: int
 
 
-def counts(study: optuna.Study) -> Counts:
-    """How many of the study's trials are finished, running, waiting and failed."""
+def counts(study: optuna.Study, trials: list[FrozenTrial] | None = None) -> Counts:
+    """How many of the study's trials (or of ``trials``, a snapshot) are finished, running, waiting, failed."""
     c = {s: 0 for s in TrialState}
-    for t in study.get_trials(deepcopy=False):
+    for t in study.get_trials(deepcopy=False) if trials is None else trials:
         c[t.state] += 1
     return Counts(c[TrialState.COMPLETE] + c[TrialState.PRUNED], c[TrialState.RUNNING], c[TrialState.WAITING], c[TrialState.FAIL])
 
@@ -120,10 +120,13 @@ def is_stale(trial: FrozenTrial, opts: WorkerOptions, now: float | None = None) 
     return (now or time.time()) - float(a.get(HEARTBEAT, 0.0)) > opts.grace_s
 
 
-def fail_stale(study: optuna.Study, opts: WorkerOptions) -> list[int]:
-    """Mark stale trials FAIL and enqueue their parameters again; returns the failed trial numbers."""
+def fail_stale(study: optuna.Study, opts: WorkerOptions, trials: list[FrozenTrial] | None = None) -> list[int]:
+    """Mark stale trials FAIL and enqueue their parameters again; returns the failed trial numbers.
+
+    ``trials`` is a snapshot of the study's trials, to save a round trip to the storage.
+    """
     failed = []
-    trials = study.get_trials(deepcopy=False)
+    trials = study.get_trials(deepcopy=False) if trials is None else trials
     retried = {t.user_attrs.get(RETRY_OF) for t in trials}
     for t in trials:
         if not is_stale(t, opts):
@@ -213,8 +216,8 @@ def worker_loop(
     while True:
         held.acquire()
         try:
-            fail_stale(study, opts)
-            c = counts(study)
+            snapshot = study.get_trials(deepcopy=False)
+            c = counts(study) if fail_stale(study, opts, snapshot) else counts(study, snapshot)
             if c.done >= n_trials:
                 return ran
             if c.waiting == 0 and c.done + c.running >= n_trials:
