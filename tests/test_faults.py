@@ -217,25 +217,48 @@ def test_sweep_killed_then_rerun_skips_finished_runs(tmp_path):
     assert json.loads((out / "sweep.json").read_text())["runs"].__len__() == 12
 
 
-def test_sweep_survives_a_killed_pool_worker(tmp_path):
+def _sweep_study(out: Path):
+    storage = resolve_storage(f"journal:{out / 'sweep.journal'}", out)
+    names = optuna.get_all_study_names(storage) if (out / "sweep.journal").exists() else []
+    return optuna.load_study(study_name=names[0], storage=storage) if names else None
+
+
+def test_sweep_survives_a_killed_worker_and_retries_its_run(tmp_path):
     cfg = _config(tmp_path, epochs=15, n_train=60)
     out = tmp_path / "sw"
     p = _muop(*_sweep_args(cfg, out, 2))
 
-    def children():
-        r = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True)
-        kids = [int(x) for x in r.stdout.split()]
-        # the spawn start method adds a resource tracker; the workers import muop
-        return [k for k in kids if "muop" in Path(f"/proc/{k}/cmdline").read_text(errors="ignore") or "multiprocessing" in Path(f"/proc/{k}/cmdline").read_text(errors="ignore")]
+    def running():
+        st = _sweep_study(out)
+        ts = [t for t in st.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.RUNNING and PID in t.user_attrs] if st else []
+        return ts[0] if ts else None
 
-    _wait_for(lambda: (out / "runs.jsonl").exists() and len(_records(out)) >= 1, what="a finished run")
-    workers = [k for k in children() if "resource_tracker" not in Path(f"/proc/{k}/cmdline").read_text(errors="ignore")]
-    assert workers
-    os.kill(workers[0], signal.SIGKILL)
-    out_, err = p.communicate(timeout=300)
+    victim = _wait_for(running, what="a running sweep trial")
+    os.kill(victim.user_attrs[PID], signal.SIGKILL)
+    _, err = p.communicate(timeout=300)
     assert p.returncode == 0, err
     keys = [(x["parametrization"], x["size"], x["lr"], x["seed"]) for x in _records(out)]
     assert len(keys) == len(set(keys)) == 12
+    st = _sweep_study(out)
+    assert st.trials[victim.number].state == optuna.trial.TrialState.FAIL
+    assert [t.params for t in st.trials if t.user_attrs.get(RETRY_OF) == victim.number] == [victim.params]
+
+
+def test_a_second_command_joins_a_running_sweep(tmp_path):
+    """Two shells (or machines) on the same sweep: every run is trained once, both see all records."""
+    cfg = _config(tmp_path, epochs=10, n_train=60)
+    out = tmp_path / "sw"
+    a = _muop(*_sweep_args(cfg, out, 1), "--storage", f"sqlite:///{tmp_path / 'sweep.db'}")
+    _wait_for(lambda: (out / "runs.jsonl").exists(), what="the first command to start")
+    b = _muop(*_sweep_args(cfg, out, 1), "--storage", f"sqlite:///{tmp_path / 'sweep.db'}")
+    for p in (a, b):
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    keys = [(x["parametrization"], x["size"], x["lr"], x["seed"]) for x in _records(out)]
+    assert len(keys) == len(set(keys)) == 12
+    st = optuna.load_study(study_name=optuna.get_all_study_names(f"sqlite:///{tmp_path / 'sweep.db'}")[0], storage=f"sqlite:///{tmp_path / 'sweep.db'}")
+    trained = [t for t in st.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(trained) == 12 and len({t.user_attrs[PID] for t in trained}) == 2
 
 
 def test_ctrl_c_on_a_sweep_with_workers_stops_at_once_and_resumes(tmp_path):

@@ -266,6 +266,7 @@ def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--seeds", default="1", help="number of seeds N (seeds 0..N-1) or a comma list (default 1)")
     w.add_argument("--out", required=True, help="output directory (runs.jsonl, sweep.json, sweep.png); rerun to resume")
     _add_workers(w)
+    w.add_argument("--storage", default=None, help="share the runs through this Optuna storage (sqlite:///..., postgresql://..., journal:PATH), e.g. with other machines; default with --workers > 1: OUT/sweep.journal")
     w.set_defaults(func=_run_sweep)
 
 
@@ -325,7 +326,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     )
     with _progress() as prog:
         task = prog.add_task("sweep", total=1)
-        doc = run_sweep(cfg, spec, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {spec.axis}={r['size']} lr={r['lr']:.1e}"), workers=args.workers)
+        doc = run_sweep(cfg, spec, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {spec.axis}={r['size']} lr={r['lr']:.1e}"), workers=args.workers, storage=args.storage)
     t = Table(title=f"best learning rate per {spec.axis}")
     t.add_column(spec.axis, justify="right")
     for p in spec.parametrizations:

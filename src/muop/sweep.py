@@ -9,9 +9,10 @@ is not quantised to the grid. ``sweep.json`` and ``sweep.png`` summarise it.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import math
-import signal
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -76,85 +77,128 @@ def _base_hash(base: RunConfig, spec: SweepSpec) -> str:
     return config_hash({"base": base.to_dict(), "axis": spec.axis, "base_size": spec.sizes[0]})
 
 
+def _read_records(text: str, ident: str) -> list[dict]:
+    """The records in a runs.jsonl text that were trained with the base config ``ident``."""
+    out = []
+    for line in text.splitlines():
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by a kill: that run is redone
+            continue
+        if r.get("config_hash") == ident:  # trained with another base config: not reused
+            out.append(r)
+    return out
+
+
 def _train_job(base: RunConfig, spec: SweepSpec, job: tuple, ident: str, data=None) -> dict:
     p, s, lr, seed = job
     res = train_run(spec.run_config(base, p, s, lr, seed), data=data)
     return {"parametrization": p, "size": s, "lr": lr, "seed": seed, "test_rel_l2": res.test_rel_l2, "train_loss": res.train_loss, "diverged": res.diverged, "seconds": res.seconds, "n_params": res.n_params, "train_flops": res.train_flops, "config_hash": ident}
 
 
-_WORKER_DATA: dict = {}
+def _job_of(trial) -> tuple:
+    p = trial.params
+    return (p["parametrization"], int(p["size"]), float(p["lr"]), int(p["seed"]))
 
 
-def _pool_init(threads: int) -> None:
+def _sweep_objective(base: RunConfig, spec: SweepSpec, ident: str, data) -> Callable:
+    """A sweep run as an Optuna trial: its (parametrization, size, lr, seed) come from the queue."""
+    import optuna
+
+    from .workers import finite_or_none
+
+    def objective(trial: optuna.Trial) -> float:
+        job = (
+            trial.suggest_categorical("parametrization", list(spec.parametrizations)),
+            trial.suggest_categorical("size", list(spec.sizes)),
+            trial.suggest_categorical("lr", list(spec.lrs)),
+            trial.suggest_categorical("seed", list(spec.seeds)),
+        )
+        twins = [t for t in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)) if t.number != trial.number and t.params and _job_of(t) == job]
+        if twins:  # enqueued twice (two machines started the same sweep at once): train it once
+            raise optuna.TrialPruned()
+        rec = _train_job(base, spec, job, ident, data)
+        trial.set_user_attr("record", {k: finite_or_none(v) for k, v in rec.items()})
+        return base.tune.diverged_value if rec["diverged"] else float(rec["test_rel_l2"])
+
+    return objective
+
+
+def _sweep_worker(spec_dict: dict, index: int) -> None:
+    """Entry point of one local sweep worker process."""
+    import sys
+
+    import optuna
     import torch
 
-    from .workers import exit_with_parent
+    from .storage import resolve_storage
+    from .workers import WorkerOptions, exit_with_parent, interruptible, worker_loop
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it cancels the pool)
     exit_with_parent()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(spec_dict["threads"])
+    base = RunConfig.from_dict(spec_dict["base"])
+    spec = SweepSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec_dict["spec"].items()})
+    study = optuna.load_study(study_name=spec_dict["study"], storage=resolve_storage(spec_dict["storage"], spec_dict["out"]))
+    interruptible()
+    try:
+        worker_loop(study, None, _sweep_objective(base, spec, spec_dict["ident"], prepare_data(base.data)), Path(spec_dict["lock"]), WorkerOptions(**spec_dict["options"]))
+    except KeyboardInterrupt:
+        sys.stderr.flush()
+        os._exit(130)  # no interpreter shutdown: the heartbeat threads must not run on into it
 
 
-def _pool_job(base_dict: dict, spec: SweepSpec, job: tuple, ident: str) -> dict:
-    """One run in a worker process; the data set is loaded once per process (from the cache)."""
-    base = RunConfig.from_dict(base_dict)
-    key = config_hash(base_dict["data"])
-    if key not in _WORKER_DATA:
-        _WORKER_DATA[key] = prepare_data(base.data)
-    return _train_job(base, spec, job, ident, _WORKER_DATA[key])
+def _run_study(base: RunConfig, spec: SweepSpec, todo: list, ident: str, out: Path, workers: int, storage: str | None, record: Callable[[dict], None], is_done: Callable[[tuple], bool]) -> None:
+    """Runs ``todo`` through a shared Optuna study (queue of fixed-parameter trials); see run_sweep."""
+    from dataclasses import asdict as _asdict
+
+    import optuna
+
+    from .storage import resolve_storage, storage_key
+    from .workers import AdmissionLock, WorkerOptions, lock_path, run_processes, threads_per_worker, worker_loop
+
+    name = f"sweep-{ident[:12]}"
+    url = storage if storage is not None else f"journal:{out / 'sweep.journal'}"
+    study = optuna.create_study(study_name=name, storage=resolve_storage(url, out), direction="minimize", load_if_exists=True)
+    lock = lock_path(storage_key(url, out), name)
+
+    def sync() -> int:
+        """Append the records of runs that finished (here or anywhere) to runs.jsonl; returns how many are done."""
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            if "record" in t.user_attrs and not is_done(_job_of(t)):
+                rec = {k: (float("nan") if v is None and k == "test_rel_l2" else v) for k, v in t.user_attrs["record"].items()}
+                record(rec)
+        return sum(is_done(j) for j in todo)
+
+    held = AdmissionLock(lock)
+    held.acquire()
+    try:  # enqueue what is neither done nor queued nor running (under the lock: local commands do not race)
+        sync()
+        present = {_job_of(t) for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)) if t.params}
+        for job in todo:
+            if not is_done(job) and job not in present:
+                study.enqueue_trial(dict(zip(("parametrization", "size", "lr", "seed"), job)))
+    finally:
+        held.release()
+    opts = WorkerOptions()
+    if workers == 1:
+        worker_loop(study, None, _sweep_objective(base, spec, ident, prepare_data(base.data)), lock, opts, progress=lambda i, n: sync())
+    else:
+        if base.data.problem is not None:
+            prepare_data(base.data)  # generate the cached data once, before the workers read it
+        spec_dict = {"base": base.to_dict(), "spec": _asdict(spec), "ident": ident, "study": name, "storage": url, "out": str(out), "lock": str(lock), "options": _asdict(opts), "threads": threads_per_worker(workers)}
+        run_processes(_sweep_worker, spec_dict, workers, poll=sync, total=len(todo))
+    sync()
 
 
-def _run_pool(base: RunConfig, spec: SweepSpec, todo: list, ident: str, workers: int, record: Callable[[dict], None]) -> None:
-    """Runs ``todo`` in ``workers`` spawned processes; records come back to this process as they finish.
-
-    A worker that dies (crash, SIGKILL) breaks the pool: it is rebuilt and the unfinished runs are
-    submitted again, at most twice per run. Ctrl-C cancels what has not started.
-    """
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
-    from .workers import WorkersLost, threads_per_worker
-
-    if base.data.problem is not None:
-        prepare_data(base.data)  # generate the cached data once, before the workers read it
-    tries: dict[tuple, int] = defaultdict(int)
-    left = list(todo)
-    while left:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_pool_init, initargs=(threads_per_worker(workers),))
-        try:
-            futures = {pool.submit(_pool_job, base.to_dict(), spec, job, ident): job for job in left}
-            pending = set(futures)
-            broken = False
-            while pending and not broken:
-                ready, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in ready:
-                    try:
-                        rec = fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        continue
-                    record(rec)
-                    left.remove(futures[fut])
-            if broken:
-                for job in left:
-                    tries[job] += 1
-                    if tries[job] > 2:
-                        raise WorkersLost(f"sweep run {job} was lost 3 times (a worker process died each time); giving up")
-        except KeyboardInterrupt:
-            # stop now: the workers ignore SIGINT, so end them; their runs are redone on resume
-            for proc in mp.active_children():
-                proc.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: Callable[[int, int, dict], None] | None = None, workers: int = 1) -> dict:
+def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: Callable[[int, int, dict], None] | None = None, workers: int = 1, storage: str | None = None) -> dict:
     """Train every run of ``spec`` (skipping those already in ``out_dir/runs.jsonl``), write the summary.
 
-    ``workers > 1`` trains that many runs at once in local processes; records are appended by this
-    process only, as each run finishes, so a kill loses only the runs in flight.
+    With one worker and no ``storage`` the runs are trained here, one after the other. With
+    ``workers > 1`` or a ``storage`` URL the runs go through a shared Optuna study (default: the
+    journal ``out_dir/sweep.journal``): each run is a queued trial with fixed parameters, trained by
+    any worker (local processes, or the same command in other shells or on other machines with the
+    same storage), with the heartbeats and retries of :mod:`muop.workers`. Either way each record is
+    appended to ``runs.jsonl`` as its run finishes, and a rerun skips finished runs.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers={workers!r}: expected a positive integer")
@@ -167,37 +211,42 @@ def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: C
     ident = _base_hash(base, spec)
     done: dict[str, dict] = {}
     if runs_file.exists():
-        for line in runs_file.read_text().splitlines():
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:  # a line cut by a kill: that run is redone
-                continue
-            if r.get("config_hash") != ident:  # trained with another base config: not reused
-                continue
+        for r in _read_records(runs_file.read_text(), ident):
             done[_key(r["parametrization"], r["size"], r["lr"], r["seed"])] = r
     if runs_file.exists() and runs_file.stat().st_size and not runs_file.read_bytes().endswith(b"\n"):
         with runs_file.open("a") as f:  # a line cut by a kill: end it so the next record starts clean
             f.write("\n")
     todo = [j for j in jobs if _key(*j) not in done]
     finished = len(jobs) - len(todo)
-    with runs_file.open("a") as f:
 
-        def record(rec: dict) -> None:
-            nonlocal finished
-            f.write(json.dumps(rec) + "\n")
-            f.flush()
-            done[_key(rec["parametrization"], rec["size"], rec["lr"], rec["seed"])] = rec
-            finished += 1
-            if progress:
-                progress(finished, len(jobs), rec)
+    def record(rec: dict) -> None:
+        """Append ``rec`` unless another command sharing this directory already did (file lock)."""
+        nonlocal finished
+        k = _key(rec["parametrization"], rec["size"], rec["lr"], rec["seed"])
+        with runs_file.open("a+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            f.seek(0)
+            present = {_key(r["parametrization"], r["size"], r["lr"], r["seed"]) for r in _read_records(f.read(), ident)}
+            if k not in present:
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
+        done[k] = rec
+        finished += 1
+        if progress:
+            progress(finished, len(jobs), rec)
 
-        if workers == 1:
-            data = None
-            for job in todo:
-                data = data or prepare_data(base.data)
-                record(_train_job(base, spec, job, ident, data))
-        else:
-            _run_pool(base, spec, todo, ident, workers, record)
+    if workers == 1 and storage is None:
+        data = None
+        for job in todo:
+            data = data or prepare_data(base.data)
+            record(_train_job(base, spec, job, ident, data))
+    elif todo:
+        _run_study(base, spec, todo, ident, out, workers, storage, record, lambda job: _key(*job) in done)
+    missing = [j for j in jobs if _key(*j) not in done]
+    if missing:
+        from .workers import TrialsFailing
+
+        raise TrialsFailing(f"{len(missing)} of {len(jobs)} sweep runs did not finish (they raised; see the warnings above), e.g. {missing[0]}; rerun the same command to retry them")
     runs = [done[_key(*j)] for j in jobs]
     doc = summarise(runs, spec.axis)
     doc["spec"] = asdict(spec)

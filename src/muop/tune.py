@@ -19,6 +19,7 @@ journal file (``journal:PATH`` or a path ending in ``.journal``/``.log``); the d
 from __future__ import annotations
 
 import json
+import os
 import math
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from .fno import FNO
 from .parametrization import make_plan
 from .train import Datasets, prepare_data, train_run
 from .storage import redact, resolve_storage, storage_key
-from .workers import FATAL_EXIT, TrialsFailing, WorkerOptions, counts, exit_with_parent, finite_or_none, lock_path, run_processes, threads_per_worker, worker_loop
+from .workers import FATAL_EXIT, TrialsFailing, WorkerOptions, counts, exit_with_parent, interruptible, finite_or_none, lock_path, run_processes, threads_per_worker, worker_loop
 
 __all__ = ["resolve_storage", "redact", "suggest", "open_study", "objective_for", "tune", "transfer", "study_summary"]
 
@@ -111,10 +112,12 @@ def _tune_worker(spec: dict, index: int) -> None:
     torch.set_num_threads(spec["threads"])
     cfg = RunConfig.from_dict(spec["config"])
     study = open_study(cfg, spec["study"], spec["storage"], spec["run_dir"], worker=index, parallel=True)
+    interruptible()
     try:
         worker_loop(study, spec["n_trials"], objective_for(cfg, prepare_data(cfg.data)), Path(spec["lock"]), WorkerOptions(**spec["options"]))
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.stderr.flush()
+        os._exit(130)  # no interpreter shutdown: the heartbeat threads must not run on into it
     except TrialsFailing as e:
         print(f"muop worker {index}: {e}", file=sys.stderr)
         sys.exit(FATAL_EXIT)

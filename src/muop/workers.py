@@ -38,7 +38,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["WorkerOptions", "Counts", "counts", "fail_stale", "lock_path", "worker_loop", "run_processes", "TrialsFailing", "WorkersLost"]
+__all__ = ["WorkerOptions", "Counts", "counts", "fail_stale", "lock_path", "AdmissionLock", "worker_loop", "run_processes", "interruptible", "exit_with_parent", "TrialsFailing", "WorkersLost"]
 
 HEARTBEAT, HOST, PID, RETRY_OF, ATTEMPT = "muop_heartbeat", "muop_host", "muop_pid", "muop_retry_of", "muop_attempt"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -52,6 +52,7 @@ class _NoInterruptTraceback(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt)) and "KeyboardInterrupt" not in record.getMessage()
 
 
+optuna.logging.set_verbosity(optuna.logging.WARNING)
 for _h in logging.getLogger("optuna").handlers:
     _h.addFilter(_NoInterruptTraceback())
 
@@ -146,7 +147,7 @@ def lock_path(storage_key: str, study_name: str) -> Path:
     return Path(tempfile.gettempdir()) / f"muop-{h}.lock"
 
 
-class _Lock:
+class AdmissionLock:
     """An exclusive ``fcntl`` lock that can be released from inside the objective (idempotent)."""
 
     def __init__(self, path: Path) -> None:
@@ -195,15 +196,19 @@ class Heartbeat:
 
 def worker_loop(
     study: optuna.Study,
-    n_trials: int,
+    n_trials: int | None,
     objective: Callable[[optuna.Trial], float],
     lock: Path,
     opts: WorkerOptions = WorkerOptions(),
     progress: Callable[[int, int], None] | None = None,
     catch: tuple[type[Exception], ...] = (RuntimeError, ValueError),
 ) -> int:
-    """Run trials of ``study`` until it holds ``n_trials`` finished ones; returns how many this worker ran."""
-    held = _Lock(lock)
+    """Run trials of ``study`` until it holds ``n_trials`` finished ones; returns how many this worker ran.
+
+    ``n_trials=None`` is queue mode (sweeps): run only queued (WAITING) trials, and return when none
+    is queued or running any more.
+    """
+    held = AdmissionLock(lock)
     ran, errors = 0, 0
     states: list[TrialState] = []
 
@@ -218,9 +223,15 @@ def worker_loop(
         try:
             snapshot = study.get_trials(deepcopy=False)
             c = counts(study) if fail_stale(study, opts, snapshot) else counts(study, snapshot)
-            if c.done >= n_trials:
-                return ran
-            if c.waiting == 0 and c.done + c.running >= n_trials:
+            if n_trials is None:  # queue mode
+                if c.waiting == 0 and c.running == 0:
+                    return ran
+                wait = c.waiting == 0
+            else:
+                if c.done >= n_trials:
+                    return ran
+                wait = c.waiting == 0 and c.done + c.running >= n_trials
+            if wait:  # a running trial may still die and come back as a retry
                 held.release()
                 time.sleep(opts.poll_s)
                 continue
@@ -254,9 +265,19 @@ def run_processes(
     import signal
 
     ctx = mp.get_context("spawn")
-    procs = {i: ctx.Process(target=target, args=(spec, i), daemon=False) for i in range(workers)}
-    for p in procs.values():
-        p.start()
+
+    def start(i: int) -> mp.Process:
+        # children start with Ctrl-C ignored (an interrupt while importing would print a traceback);
+        # they take it again once they run trials (see ``interruptible``)
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            p = ctx.Process(target=target, args=(spec, i), daemon=False)
+            p.start()
+        finally:
+            signal.signal(signal.SIGINT, old)
+        return p
+
+    procs = {i: start(i) for i in range(workers)}
     restarts, budget = 0, 2 * workers if max_restarts is None else max_restarts
     try:
         while True:
@@ -282,20 +303,26 @@ def run_processes(
                         q.terminate()
                     raise WorkersLost(f"worker {i} exited with code {p.exitcode}; {restarts} workers were already replaced, giving up")
                 restarts += 1
-                procs[i] = ctx.Process(target=target, args=(spec, i), daemon=False)
-                procs[i].start()
+                procs[i] = start(i)
             if not procs:
                 return
     except KeyboardInterrupt:
         for p in procs.values():
             if p.is_alive():
                 os.kill(p.pid, signal.SIGINT)
-        deadline = time.time() + 30
+        deadline = time.time() + 10  # a worker still starting up ignores SIGINT: it is terminated
         for p in procs.values():
             p.join(max(0.0, deadline - time.time()))
             if p.is_alive():
                 p.terminate()
         raise
+
+
+def interruptible() -> None:
+    """In a worker process that started with Ctrl-C ignored: take it again (KeyboardInterrupt)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def exit_with_parent(poll_s: float = 1.0) -> None:
