@@ -224,7 +224,7 @@ def _sweep_study(out: Path):
 
 
 def test_sweep_survives_a_killed_worker_and_retries_its_run(tmp_path):
-    cfg = _config(tmp_path, epochs=15, n_train=60)
+    cfg = _config(tmp_path, epochs=40, n_train=60)  # runs of a few seconds: the victim is still running when killed
     out = tmp_path / "sw"
     p = _muop(*_sweep_args(cfg, out, 2))
 
