@@ -34,11 +34,23 @@ def test_coord_check_writes_json_and_png(tmp_path):
         (["coord-check", "--widths", "16,32", "--lr", "-1", "--out", "x"], "must be positive"),
         (["coord-check", "--modes", "4,8", "--widths", "4,8", "--out", "x"], "not allowed with"),
         (["coord-check", "--modes", "4,200", "--grid", "32", "--out", "x"], "exceed"),
+        # issue #5: the run-config checks, through train / sweep / tune
+        (["train", "--set", "model.modes=[200]", "--out", "x"], "model.modes=[200]: more than the 256 grid"),
+        (["sweep", "--modes", "8,400", "--lrs", "1e-3,1e-2,3", "--out", "x"], "model.modes=[400]"),
+        (["sweep", "--modes", "8,16", "--lrs", "1e-2,1e-3,3", "--out", "x"], "expected 0 < lo < hi"),
+        (["sweep", "--modes", "8,16", "--lrs", "1e-3,1e-2,0", "--out", "x"], "n >= 2"),
+        (["train", "--set", "data.n_train=-5", "--out", "x"], "data.n_train=-5: expected a positive integer"),
+        (["train", "--set", "model.width=0", "--out", "x"], "model.width=0"),
+        (["train", "--set", "data.problem=null", "--set", "data.path=missing.h5", "--out", "x"], "data.path='missing.h5': expected an existing data file"),
+        (["train", "--set", "model.colour=red", "--out", "x"], "unknown key"),
+        (["tune", "--trials", "2", "--storage", "postgresql://u:pw1234@127.0.0.1:1/db", "--run-dir", "x"], "postgresql://u:***@127.0.0.1:1/db cannot be opened"),
+        (["tune", "--trials", "2", "--storage", "not-a-url", "--run-dir", "x"], "expected an Optuna URL"),
+        (["tune", "--trials", "2", "--workers", "0", "--run-dir", "x"], "must be a positive integer"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_no_traceback(args, needle, tmp_path):
     r = subprocess.run([sys.executable, "-m", "muop.cli", *args], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 2
     assert needle in r.stderr
-    assert "Traceback" not in r.stderr
+    assert "Traceback" not in r.stderr and "pw1234" not in r.stderr + r.stdout
     assert not (tmp_path / "x").exists()  # nothing written on bad input
