@@ -85,6 +85,24 @@ def test_interrupted_generation_resumes_to_identical_file(tmp_path):
     assert read_dataset(out, verify=True).attrs["checksum"] == read_dataset(ref).attrs["checksum"]
 
 
+def test_two_processes_asking_for_the_same_cached_data_both_get_it(tmp_path):
+    """Two commands that need one not-yet-generated cache file (two workers, two shells): one
+    generates, the other waits for it; both succeed and read the same bytes as a lone process."""
+    code = (
+        "import sys; from muop.config import DataConfig; from muop.train import prepare_data;"
+        "d = prepare_data(DataConfig(problem='navier-stokes', n_train=8, n_test=2, resolution=16, params={'T': 10.0}, cache_dir=sys.argv[1]));"
+        "print(float(d.train.y.double().sum()))"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "cache")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert outs[0][0] == outs[1][0]
+    (cached,) = (tmp_path / "cache").glob("*.h5")
+    assert not list((tmp_path / "cache").glob("*.partial"))
+    ref = generate("navier-stokes", tmp_path / "ref.h5", 8, 2, 16, params={"T": 10.0})
+    assert read_dataset(cached, verify=True).attrs["checksum"] == read_dataset(ref).attrs["checksum"]
+
+
 # ---------------------------------------------------------------- loaders
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/neuralop not present")
 @pytest.mark.parametrize(

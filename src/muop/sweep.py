@@ -154,7 +154,8 @@ def _run_study(base: RunConfig, spec: SweepSpec, todo: list, ident: str, out: Pa
     import optuna
 
     from .storage import resolve_storage, storage_key
-    from .workers import AdmissionLock, WorkerOptions, lock_path, run_processes, threads_per_worker, worker_loop
+    from .locks import FileLock
+    from .workers import WorkerOptions, lock_path, run_processes, threads_per_worker, worker_loop
 
     name = f"sweep-{ident[:12]}"
     url = storage if storage is not None else f"journal:{out / 'sweep.journal'}"
@@ -169,7 +170,7 @@ def _run_study(base: RunConfig, spec: SweepSpec, todo: list, ident: str, out: Pa
                 record(rec)
         return sum(is_done(j) for j in todo)
 
-    held = AdmissionLock(lock)
+    held = FileLock(lock)
     held.acquire()
     try:  # enqueue what is neither done nor queued nor running (under the lock: local commands do not race)
         sync()

@@ -49,7 +49,10 @@ def _cached_file(cfg: DataConfig) -> Path:
     key = config_hash({"problem": cfg.problem, "n_train": cfg.n_train, "n_test": cfg.n_test, "resolution": cfg.resolution, "seed": cfg.seed, "params": cfg.params})
     path = Path(cfg.cache_dir) / f"{cfg.problem}-{cfg.resolution}-{key}.h5"
     if not path.exists():
-        generate(cfg.problem, path, cfg.n_train, cfg.n_test, cfg.resolution, seed=cfg.seed, params=cfg.params)
+        try:
+            generate(cfg.problem, path, cfg.n_train, cfg.n_test, cfg.resolution, seed=cfg.seed, params=cfg.params)
+        except FileExistsError:  # another command sharing the cache generated it while this one waited
+            pass
     return path
 
 

@@ -22,7 +22,6 @@ This module does not import torch, so worker processes start fast.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import math
@@ -38,7 +37,9 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["WorkerOptions", "Counts", "counts", "fail_stale", "lock_path", "AdmissionLock", "worker_loop", "run_processes", "interruptible", "exit_with_parent", "TrialsFailing", "WorkersLost"]
+from .locks import FileLock
+
+__all__ = ["WorkerOptions", "Counts", "counts", "fail_stale", "lock_path", "worker_loop", "run_processes", "interruptible", "exit_with_parent", "TrialsFailing", "WorkersLost"]
 
 HEARTBEAT, HOST, PID, RETRY_OF, ATTEMPT = "muop_heartbeat", "muop_host", "muop_pid", "muop_retry_of", "muop_attempt"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -147,23 +148,6 @@ def lock_path(storage_key: str, study_name: str) -> Path:
     return Path(tempfile.gettempdir()) / f"muop-{h}.lock"
 
 
-class AdmissionLock:
-    """An exclusive ``fcntl`` lock that can be released from inside the objective (idempotent)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self._fd = path, None
-
-    def acquire(self) -> None:
-        self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-
 def mark_started(set_attr: Callable[[str, object], None]) -> None:
     """Record who runs a trial (host, process) and its first heartbeat."""
     set_attr(HOST, socket.gethostname())
@@ -208,7 +192,7 @@ def worker_loop(
     ``n_trials=None`` is queue mode (sweeps): run only queued (WAITING) trials, and return when none
     is queued or running any more.
     """
-    held = AdmissionLock(lock)
+    held = FileLock(lock)
     ran, errors = 0, 0
     states: list[TrialState] = []
 

@@ -29,6 +29,8 @@ import h5py
 import numpy as np
 import torch
 
+from ..locks import FileLock
+
 __all__ = ["FORMAT", "DataError", "write_dataset", "read_dataset", "checksum", "StoredData"]
 
 FORMAT = "muop-dataset"
@@ -82,13 +84,22 @@ def write_dataset(
     """Generate and write a dataset; ``make_chunk(n, chunk_seed)`` returns (inputs, outputs).
 
     Resumes a matching ``path.partial``; refuses to overwrite an existing complete ``path``.
+    Several processes may ask for the same file: a lock (``path.lock``) lets one write while the
+    others wait, and they then get ``FileExistsError``.
     """
-    from .. import __version__
-
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} already exists; remove it or choose another --out (existing results are never overwritten)")
     path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.with_name(path.name + ".lock")):  # one writer at a time; a second command waits
+        if path.exists():  # ... and finds the file that the first one wrote
+            raise FileExistsError(f"{path} was written by another process meanwhile; existing results are never overwritten")
+        return _write_locked(path, problem, params, seed, counts, sample_shapes, coords, make_chunk, chunk_size, layout, progress, dtype)
+
+
+def _write_locked(path: Path, problem: str, params: dict, seed: int, counts: dict[str, int], sample_shapes: tuple, coords: Sequence[np.ndarray], make_chunk: Callable, chunk_size: int, layout: str, progress: Callable | None, dtype: np.dtype) -> Path:
+    from .. import __version__
+
     partial = path.with_name(path.name + ".partial")
     ident = json.dumps({"problem": problem, "params": params, "seed": seed, "counts": counts, "chunk_size": chunk_size, "shapes": sample_shapes, "dtype": str(dtype)}, sort_keys=True)
     if partial.exists():
