@@ -96,9 +96,17 @@ def _train_job(base: RunConfig, spec: SweepSpec, job: tuple, ident: str, data=No
     return {"parametrization": p, "size": s, "lr": lr, "seed": seed, "test_rel_l2": res.test_rel_l2, "train_loss": res.train_loss, "diverged": res.diverged, "seconds": res.seconds, "n_params": res.n_params, "train_flops": res.train_flops, "config_hash": ident}
 
 
-def _job_of(trial) -> tuple:
-    p = trial.params
-    return (p["parametrization"], int(p["size"]), float(p["lr"]), int(p["seed"]))
+def _job_of(trial) -> tuple | None:
+    """The (parametrization, size, lr, seed) a queued trial stands for; None if it is not a sweep run.
+
+    Read from the queue entry (``fixed_params``), which is whole from the moment of enqueueing; a
+    running trial's ``params`` fill in one suggestion at a time, so another worker may see them half set.
+    """
+    p = trial.system_attrs.get("fixed_params") or trial.params
+    try:
+        return (p["parametrization"], int(p["size"]), float(p["lr"]), int(p["seed"]))
+    except KeyError:
+        return None
 
 
 def _sweep_objective(base: RunConfig, spec: SweepSpec, ident: str, data) -> Callable:
@@ -114,7 +122,7 @@ def _sweep_objective(base: RunConfig, spec: SweepSpec, ident: str, data) -> Call
             trial.suggest_categorical("lr", list(spec.lrs)),
             trial.suggest_categorical("seed", list(spec.seeds)),
         )
-        twins = [t for t in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)) if t.number != trial.number and t.params and _job_of(t) == job]
+        twins = [t for t in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)) if t.number != trial.number and _job_of(t) == job]
         if twins:  # enqueued twice (two machines started the same sweep at once): train it once
             raise optuna.TrialPruned()
         rec = _train_job(base, spec, job, ident, data)
@@ -165,7 +173,7 @@ def _run_study(base: RunConfig, spec: SweepSpec, todo: list, ident: str, out: Pa
     def sync() -> int:
         """Append the records of runs that finished (here or anywhere) to runs.jsonl; returns how many are done."""
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-            if "record" in t.user_attrs and not is_done(_job_of(t)):
+            if "record" in t.user_attrs and (job := _job_of(t)) is not None and not is_done(job):
                 rec = {k: (float("nan") if v is None and k == "test_rel_l2" else v) for k, v in t.user_attrs["record"].items()}
                 record(rec)
         return sum(is_done(j) for j in todo)
@@ -174,7 +182,7 @@ def _run_study(base: RunConfig, spec: SweepSpec, todo: list, ident: str, out: Pa
     held.acquire()
     try:  # enqueue what is neither done nor queued nor running (under the lock: local commands do not race)
         sync()
-        present = {_job_of(t) for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)) if t.params}
+        present = {_job_of(t) for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING))}
         for job in todo:
             if not is_done(job) and job not in present:
                 study.enqueue_trial(dict(zip(("parametrization", "size", "lr", "seed"), job)))
