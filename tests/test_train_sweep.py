@@ -214,3 +214,22 @@ def test_user_file_is_split_and_subsampled(tmp_path):
     torch.testing.assert_close(d.extra_test[1].x, x[6:9])
     with pytest.raises(ValueError, match="has 10 samples"):
         prepare_data(with_fields(cfg, data={"n_train": 9, "n_val": 0}).data)
+
+
+def test_a_queued_sweep_run_is_known_while_its_params_are_half_set():
+    """Another worker looks at a running sweep trial between two of its suggestions (a real race
+    seen in CI): the run it stands for comes from its queue entry, whole from the start."""
+    import optuna
+
+    from muop.sweep import _job_of
+
+    study = optuna.create_study()
+    study.enqueue_trial({"parametrization": "mup", "size": 8, "lr": 0.01, "seed": 1})
+    trial = study.ask()
+    trial.suggest_categorical("parametrization", ["sp", "mup"])  # "size", "lr", "seed" not yet
+    (running,) = study.get_trials(deepcopy=False)
+    assert running.params == {"parametrization": "mup"}
+    assert _job_of(running) == ("mup", 8, 0.01, 1)
+    other = study.ask()  # not a sweep run (no queue entry), half set
+    other.suggest_float("lr", 1e-3, 1e-1)
+    assert _job_of(study.get_trials(deepcopy=False)[1]) is None
