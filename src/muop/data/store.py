@@ -87,6 +87,8 @@ def write_dataset(
     Several processes may ask for the same file: a lock (``path.lock``) lets one write while the
     others wait, and they then get ``FileExistsError``.
     """
+    from .. import __version__
+
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} already exists; remove it or choose another --out (existing results are never overwritten)")
@@ -94,56 +96,50 @@ def write_dataset(
     with FileLock(path.with_name(path.name + ".lock")):  # one writer at a time; a second command waits
         if path.exists():  # ... and finds the file that the first one wrote
             raise FileExistsError(f"{path} was written by another process meanwhile; existing results are never overwritten")
-        return _write_locked(path, problem, params, seed, counts, sample_shapes, coords, make_chunk, chunk_size, layout, progress, dtype)
-
-
-def _write_locked(path: Path, problem: str, params: dict, seed: int, counts: dict[str, int], sample_shapes: tuple, coords: Sequence[np.ndarray], make_chunk: Callable, chunk_size: int, layout: str, progress: Callable | None, dtype: np.dtype) -> Path:
-    from .. import __version__
-
-    partial = path.with_name(path.name + ".partial")
-    ident = json.dumps({"problem": problem, "params": params, "seed": seed, "counts": counts, "chunk_size": chunk_size, "shapes": sample_shapes, "dtype": str(dtype)}, sort_keys=True)
-    if partial.exists():
-        try:
-            with h5py.File(partial, "r") as f:
-                same = f.attrs.get("ident") == ident
-        except OSError:
-            same = False
-        if not same:
-            partial.unlink()
-    plan = [(split, start, min(chunk_size, counts[split] - start)) for split in SPLITS for start in range(0, counts[split], chunk_size)]
-    with h5py.File(partial, "a") as f:
-        if "ident" not in f.attrs:
-            f.attrs.update(ident=ident, format=FORMAT, format_version=FORMAT_VERSION, complete=False, chunks_done=0)
-            for split in SPLITS:
-                g = f.create_group(split)
-                g.create_dataset("inputs", shape=(counts[split], *sample_shapes[0]), dtype=dtype)
-                g.create_dataset("outputs", shape=(counts[split], *sample_shapes[1]), dtype=dtype)
-            c = f.create_group("coords")
-            for i, x in enumerate(coords):
-                c.create_dataset(f"x{i}", data=np.asarray(x, dtype=np.float64))
-        done = int(f.attrs["chunks_done"])
-        for ci in range(done, len(plan)):
-            split, start, n = plan[ci]
-            x, y = make_chunk(n, seed * 1_000_003 + ci)
-            f[split]["inputs"][start : start + n] = x.detach().cpu().numpy().astype(dtype)
-            f[split]["outputs"][start : start + n] = y.detach().cpu().numpy().astype(dtype)
-            f.attrs["chunks_done"] = ci + 1
-            f.flush()
-            if progress:
-                progress(sum(p[2] for p in plan[: ci + 1]), sum(counts.values()))
-        f.attrs.update(
-            problem=problem,
-            params=json.dumps(params, sort_keys=True),
-            seed=seed,
-            chunk_size=chunk_size,
-            muop_version=__version__,
-            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            layout=layout,
-        )
-        f.attrs["checksum"] = checksum(f)
-        f.attrs["complete"] = True
-    os.replace(partial, path)
-    return path
+        partial = path.with_name(path.name + ".partial")
+        ident = json.dumps({"problem": problem, "params": params, "seed": seed, "counts": counts, "chunk_size": chunk_size, "shapes": sample_shapes, "dtype": str(dtype)}, sort_keys=True)
+        if partial.exists():
+            try:
+                with h5py.File(partial, "r") as f:
+                    same = f.attrs.get("ident") == ident
+            except OSError:
+                same = False
+            if not same:
+                partial.unlink()
+        plan = [(split, start, min(chunk_size, counts[split] - start)) for split in SPLITS for start in range(0, counts[split], chunk_size)]
+        with h5py.File(partial, "a") as f:
+            if "ident" not in f.attrs:
+                f.attrs.update(ident=ident, format=FORMAT, format_version=FORMAT_VERSION, complete=False, chunks_done=0)
+                for split in SPLITS:
+                    g = f.create_group(split)
+                    g.create_dataset("inputs", shape=(counts[split], *sample_shapes[0]), dtype=dtype)
+                    g.create_dataset("outputs", shape=(counts[split], *sample_shapes[1]), dtype=dtype)
+                c = f.create_group("coords")
+                for i, x in enumerate(coords):
+                    c.create_dataset(f"x{i}", data=np.asarray(x, dtype=np.float64))
+            done = int(f.attrs["chunks_done"])
+            for ci in range(done, len(plan)):
+                split, start, n = plan[ci]
+                x, y = make_chunk(n, seed * 1_000_003 + ci)
+                f[split]["inputs"][start : start + n] = x.detach().cpu().numpy().astype(dtype)
+                f[split]["outputs"][start : start + n] = y.detach().cpu().numpy().astype(dtype)
+                f.attrs["chunks_done"] = ci + 1
+                f.flush()
+                if progress:
+                    progress(sum(p[2] for p in plan[: ci + 1]), sum(counts.values()))
+            f.attrs.update(
+                problem=problem,
+                params=json.dumps(params, sort_keys=True),
+                seed=seed,
+                chunk_size=chunk_size,
+                muop_version=__version__,
+                created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                layout=layout,
+            )
+            f.attrs["checksum"] = checksum(f)
+            f.attrs["complete"] = True
+        os.replace(partial, path)
+        return path
 
 
 def read_dataset(path: str | Path, verify: bool = False, stride: int = 1) -> StoredData:
