@@ -54,3 +54,26 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(args, needle, tmp_path
     assert needle in r.stderr
     assert "Traceback" not in r.stderr and "pw1234" not in r.stderr + r.stdout
     assert not (tmp_path / "x").exists()  # nothing written on bad input
+
+
+_INTERRUPTED = """
+import ctypes, sys
+import muop.cli
+try:  # the CPython 3.11 flag that an interrupt inside some C code leaves set (see muop.cli.run)
+    ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 1
+except ValueError:
+    sys.exit(99)
+muop.cli.main = lambda: {code}
+muop.cli.run()
+"""
+
+
+@pytest.mark.parametrize(("code", "status"), [(130, 130), (0, -2)])
+def test_interrupted_run_exits_130_even_with_cpython_s_interrupt_flag_set(tmp_path, code, status):
+    """Run as ``python -m``, where CPython checks the flag at shutdown. (0, -2) is the control: the
+    flag really makes CPython kill itself with SIGINT, so (130, 130) tests muop's exit, not luck."""
+    (tmp_path / "interrupted.py").write_text(_INTERRUPTED.format(code=code))
+    r = subprocess.run([sys.executable, "-m", "interrupted"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    if r.returncode == 99:
+        pytest.skip("this CPython has no _Py_UnhandledKeyboardInterrupt flag")
+    assert r.returncode == status, r.stderr

@@ -9,7 +9,7 @@ import time
 import optuna
 import pytest
 
-from muop.workers import ATTEMPT, HEARTBEAT, HOST, PID, RETRY_OF, TrialsFailing, WorkerOptions, counts, fail_stale, is_stale, lock_path, worker_loop
+from muop.workers import ATTEMPT, HEARTBEAT, HOST, PID, RETRY_OF, TrialsFailing, WorkerOptions, counts, fail_stale, is_stale, lock_path, retry_params, worker_loop
 
 OPTS = WorkerOptions(heartbeat_s=0.1, grace_s=0.5, poll_s=0.01)
 
@@ -65,6 +65,23 @@ def test_a_dead_trial_is_retried_at_most_max_retries_times():
     assert fail_stale(study, OPTS) == [t.number]
     c = counts(study)
     assert c.waiting == 0 and c.failed == 3  # the third death is not retried again (max_retries=2)
+
+
+def test_a_queued_trial_killed_between_two_suggestions_is_retried_whole():
+    """The race CI found: a worker died after drawing ``lr`` but before ``seed``; the retry must
+    repeat the whole queue entry, not draw the missing values at random (another run's job)."""
+    study = optuna.create_study()
+    job = {"lr": 0.01, "seed": 1}
+    study.enqueue_trial(job)
+    t = study.ask()
+    t.suggest_float("lr", 1e-3, 1e-1, log=True)  # ... and then SIGKILL, before suggest("seed")
+    for k, v in {HOST: socket.gethostname(), PID: _dead_pid(), HEARTBEAT: time.time()}.items():
+        t.set_user_attr(k, v)
+    dead = study.trials[t.number]
+    assert dead.params == {"lr": 0.01} and retry_params(dead) == job
+    assert fail_stale(study, OPTS) == [t.number]
+    retry = study.ask()
+    assert (retry.suggest_float("lr", 1e-3, 1e-1, log=True), retry.suggest_int("seed", 0, 100)) == (0.01, 1)
 
 
 def test_trials_that_keep_raising_stop_the_worker(tmp_path):
