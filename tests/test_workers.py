@@ -9,7 +9,7 @@ import time
 import optuna
 import pytest
 
-from muop.workers import ATTEMPT, HEARTBEAT, HOST, PID, RETRY_OF, TrialsFailing, WorkerOptions, counts, fail_stale, is_stale, lock_path, retry_params, worker_loop
+from muop.workers import ATTEMPT, HEARTBEAT, HOST, PID, RETRY_OF, TrialsFailing, WorkerOptions, counts, fail_stale, is_stale, lock_path, queued_params, worker_loop
 
 OPTS = WorkerOptions(heartbeat_s=0.1, grace_s=0.5, poll_s=0.01)
 
@@ -78,7 +78,7 @@ def test_a_queued_trial_killed_between_two_suggestions_is_retried_whole():
     for k, v in {HOST: socket.gethostname(), PID: _dead_pid(), HEARTBEAT: time.time()}.items():
         t.set_user_attr(k, v)
     dead = study.trials[t.number]
-    assert dead.params == {"lr": 0.01} and retry_params(dead) == job
+    assert dead.params == {"lr": 0.01} and queued_params(dead) == job
     assert fail_stale(study, OPTS) == [t.number]
     retry = study.ask()
     assert (retry.suggest_float("lr", 1e-3, 1e-1, log=True), retry.suggest_int("seed", 0, 100)) == (0.01, 1)

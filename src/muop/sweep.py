@@ -9,7 +9,6 @@ is not quantised to the grid. ``sweep.json`` and ``sweep.png`` summarise it.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import math
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import RunConfig, config_hash, with_fields
+from .locks import FileLock
 from .train import prepare_data, train_run
 
 __all__ = ["SweepSpec", "run_sweep", "best_lr", "summarise", "plot_sweep", "log_grid"]
@@ -97,12 +97,11 @@ def _train_job(base: RunConfig, spec: SweepSpec, job: tuple, ident: str, data=No
 
 
 def _job_of(trial) -> tuple | None:
-    """The (parametrization, size, lr, seed) a queued trial stands for; None if it is not a sweep run.
+    """The (parametrization, size, lr, seed) a queued trial stands for (see :func:`queued_params`);
+    None if it is not a sweep run."""
+    from .workers import queued_params
 
-    Read from the queue entry (``fixed_params``), which is whole from the moment of enqueueing; a
-    running trial's ``params`` fill in one suggestion at a time, so another worker may see them half set.
-    """
-    p = trial.system_attrs.get("fixed_params") or trial.params
+    p = queued_params(trial)
     try:
         return (p["parametrization"], int(p["size"]), float(p["lr"]), int(p["seed"]))
     except KeyError:
@@ -162,7 +161,6 @@ def _run_study(base: RunConfig, spec: SweepSpec, todo: list, ident: str, out: Pa
     import optuna
 
     from .storage import resolve_storage, storage_key
-    from .locks import FileLock
     from .workers import WorkerOptions, lock_path, run_processes, threads_per_worker, worker_loop
 
     name = f"sweep-{ident[:12]}"
@@ -232,13 +230,11 @@ def run_sweep(base: RunConfig, spec: SweepSpec, out_dir: str | Path, progress: C
         """Append ``rec`` unless another command sharing this directory already did (file lock)."""
         nonlocal finished
         k = _key(rec["parametrization"], rec["size"], rec["lr"], rec["seed"])
-        with runs_file.open("a+") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            f.seek(0)
-            present = {_key(r["parametrization"], r["size"], r["lr"], r["seed"]) for r in _read_records(f.read(), ident)}
+        with FileLock(runs_file):
+            present = {_key(r["parametrization"], r["size"], r["lr"], r["seed"]) for r in _read_records(runs_file.read_text(), ident)}
             if k not in present:
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
+                with runs_file.open("a") as f:
+                    f.write(json.dumps(rec) + "\n")
         done[k] = rec
         finished += 1
         if progress:

@@ -40,7 +40,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from .locks import FileLock
 
-__all__ = ["WorkerOptions", "Counts", "counts", "fail_stale", "retry_params", "lock_path", "worker_loop", "run_processes", "interruptible", "exit_with_parent", "TrialsFailing", "WorkersLost"]
+__all__ = ["WorkerOptions", "Counts", "counts", "fail_stale", "queued_params", "lock_path", "worker_loop", "run_processes", "interruptible", "exit_with_parent", "TrialsFailing", "WorkersLost"]
 
 HEARTBEAT, HOST, PID, RETRY_OF, ATTEMPT = "muop_heartbeat", "muop_host", "muop_pid", "muop_retry_of", "muop_attempt"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -123,10 +123,11 @@ def is_stale(trial: FrozenTrial, opts: WorkerOptions, now: float | None = None) 
     return (now or time.time()) - float(a.get(HEARTBEAT, 0.0)) > opts.grace_s
 
 
-def retry_params(trial: FrozenTrial) -> dict[str, Any]:
-    """The parameters a retry of a dead ``trial`` repeats: its queue entry (``fixed_params``, whole
-    from the moment of enqueueing) and whatever else it had drawn before it died. A trial killed
-    between two ``suggest_*`` calls has only some ``params``; the retry draws the rest afresh."""
+def queued_params(trial: FrozenTrial) -> dict[str, Any]:
+    """The parameters ``trial`` stands for: its queue entry (``fixed_params``, whole from the moment
+    of enqueueing) over whatever it has drawn. A running trial's ``params`` fill in one ``suggest_*``
+    call at a time, so another process, or the retry of a trial killed between two calls, must not
+    rely on them alone; what was neither queued nor drawn is drawn afresh by the retry."""
     return {**trial.params, **trial.system_attrs.get("fixed_params", {})}
 
 
@@ -146,7 +147,7 @@ def fail_stale(study: optuna.Study, opts: WorkerOptions, trials: list[FrozenTria
         origin = t.user_attrs.get(RETRY_OF, t.number)
         attempt = int(t.user_attrs.get(ATTEMPT, 0)) + 1
         if attempt <= opts.max_retries and t.number not in retried:
-            study.enqueue_trial(retry_params(t), user_attrs={RETRY_OF: origin, ATTEMPT: attempt})
+            study.enqueue_trial(queued_params(t), user_attrs={RETRY_OF: origin, ATTEMPT: attempt})
     return failed
 
 
