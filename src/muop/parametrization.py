@@ -50,16 +50,20 @@ class Shape:
 
 @dataclass(frozen=True)
 class ParamPlan:
-    """What the engine decided for one parameter (all multipliers relative to SP at this shape)."""
+    """What the engine decided for one parameter (all multipliers relative to SP at this shape).
+
+    ``tensor_shape`` is the parameter tensor's shape; ``m_in``, ``m_out`` and ``mode_factor`` are
+    the three numbers the rule table's monomials are evaluated at (``g`` in :mod:`muop.rules`).
+    """
 
     name: str
     role: str
-    shape: tuple[int, ...]
+    tensor_shape: tuple[int, ...]
     fan_in: int
     fan_out: int
     m_in: float
     m_out: float
-    g: float
+    mode_factor: float
     init_std: float
     mult: float
     lr_mult: Mapping[str, float]
@@ -119,7 +123,7 @@ class Plan:
 
     def table(self) -> list[dict]:
         """Plain rows (JSON-serialisable) for reports."""
-        return [asdict(e) | {"shape": list(e.shape), "lr_mult": dict(e.lr_mult), "wd_mult": dict(e.wd_mult)} for e in self.entries]
+        return [asdict(e) | {"tensor_shape": list(e.tensor_shape), "lr_mult": dict(e.lr_mult), "wd_mult": dict(e.wd_mult)} for e in self.entries]
 
 
 def _as_shape(x: Shape | tuple | None, what: str) -> Shape | None:
@@ -169,7 +173,7 @@ def make_plan(
         m_in = width_ratio if spec.width_in else 1.0
         m_out = width_ratio if spec.width_out else 1.0
         rule = table[spec.role]
-        g = 1.0
+        mode_fac = 1.0
         if spec.role is Role.SPECTRAL:
             if len(spec.mode_dims) != len(shape.modes) or len(base.modes) != len(shape.modes):
                 raise ValueError(
@@ -177,23 +181,23 @@ def make_plan(
                     f"and base.modes={base.modes}; expected one K per spatial dimension"
                 )
             if any(getattr(rule, col).g for col in ("init", "mult", "adam", "sgd")):  # SP never needs it (and allows K = 1)
-                g = mode_factor(shape.modes, base.modes)
-        shp = tuple(p.shape)
-        fan_in, fan_out = spec.fan_in(shp), spec.fan_out(shp)
+                mode_fac = mode_factor(shape.modes, base.modes)
+        tensor_shape = tuple(p.shape)
+        fan_in, fan_out = spec.fan_in(tensor_shape), spec.fan_out(tensor_shape)
         sp_std = 0.0 if spec.role is Role.BIAS else 1.0 / math.sqrt(fan_in)
-        lr_mult = {opt: getattr(rule, col)(m_in, m_out, g) for opt, col in OPTIMIZERS.items()}
+        lr_mult = {opt: getattr(rule, col)(m_in, m_out, mode_fac) for opt, col in OPTIMIZERS.items()}
         entries.append(
             ParamPlan(
                 name=name,
                 role=spec.role.value,
-                shape=shp,
+                tensor_shape=tensor_shape,
                 fan_in=fan_in,
                 fan_out=fan_out,
                 m_in=m_in,
                 m_out=m_out,
-                g=g,
-                init_std=sp_std * rule.init(m_in, m_out, g),
-                mult=rule.mult(m_in, m_out, g),
+                mode_factor=mode_fac,
+                init_std=sp_std * rule.init(m_in, m_out, mode_fac),
+                mult=rule.mult(m_in, m_out, mode_fac),
                 lr_mult=lr_mult,
                 # decoupled decay per step is lr*wd; keep it invariant (BRIEF §4) for AdamW and SGD
                 wd_mult={opt: 1.0 / v for opt, v in lr_mult.items()},
