@@ -37,7 +37,8 @@ class FNOConfig:
         in_channels, out_channels: channels of the input and output functions.
         projection_ratio: hidden width of the projection MLP, as a multiple of ``width``.
         activation: one of ``gelu``, ``tanh``, ``relu``, ``silu``.
-        grid: append the d coordinates in [0, 1) to the input (as the original FNO does).
+        append_coords: append the d grid coordinates in [0, 1) to the input (as the original FNO
+            does).
     """
 
     modes: int | tuple[int, ...] = 8
@@ -48,7 +49,7 @@ class FNOConfig:
     out_channels: int = 1
     projection_ratio: float = 2.0
     activation: str = "gelu"
-    grid: bool = True
+    append_coords: bool = True
 
     def __post_init__(self) -> None:
         dim = self.dim if self.dim is not None else (None if isinstance(self.modes, int) else len(tuple(self.modes)))
@@ -93,12 +94,12 @@ class Lifting(Pointwise):
     def grid_features(self, grid: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> Tensor:
         """Coordinates ``i/n`` per dimension, shape (d, n_1, ..., n_d)."""
         key = (grid, device, dtype)
-        g = self._grid_cache.get(key)
-        if g is None:
+        coords = self._grid_cache.get(key)
+        if coords is None:
             axes = [torch.arange(n, device=device, dtype=dtype) / n for n in grid]
-            g = torch.stack(torch.meshgrid(*axes, indexing="ij"))
-            self._grid_cache = {key: g}
-        return g
+            coords = torch.stack(torch.meshgrid(*axes, indexing="ij"))
+            self._grid_cache = {key: coords}
+        return coords
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, in_channels, *grid) -> (B, width, *grid)."""
@@ -110,8 +111,8 @@ class Lifting(Pointwise):
         w = self.effective_weight()
         const = self.bias[:, None]  # (width, 1): the batch-independent part, once
         if self.n_coords:
-            g = self.grid_features(tuple(grid), x.device, x.dtype).reshape(self.n_coords, -1)
-            const = torch.addmm(const, w[:, c:], g)
+            coords = self.grid_features(tuple(grid), x.device, x.dtype).reshape(self.n_coords, -1)
+            const = torch.addmm(const, w[:, c:], coords)
         y = torch.baddbmm(const, w[:, :c].expand(b, -1, -1), x.reshape(b, c, -1))
         return y.reshape(b, -1, *grid)
 
@@ -146,7 +147,7 @@ class FNO(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.lifting = Lifting(c.in_channels, c.dim if c.grid else 0, c.width)
+        self.lifting = Lifting(c.in_channels, c.dim if c.append_coords else 0, c.width)
         self.layers = nn.ModuleList(
             FourierLayer(c.width, c.modes, c.activation if i < c.depth - 1 else None) for i in range(c.depth)
         )
