@@ -15,9 +15,9 @@ def test_every_parameter_gets_lr_times_its_multiplier(plan_and_model, opt):
     plan, model = plan_and_model
     groups = plan.param_groups(lr=1e-3, optimizer=opt, weight_decay=0.1)
     seen = {}
-    for g in groups:
-        for name, p in zip(g["muop_names"], g["params"]):
-            seen[name] = (g["lr"], g["weight_decay"], p)
+    for group in groups:
+        for name, p in zip(group["muop_names"], group["params"]):
+            seen[name] = (group["lr"], group["weight_decay"], p)
     assert set(seen) == {n for n, _ in model.named_parameters()}
     for e in plan.entries:
         lr, wd, p = seen[e.name]
@@ -32,11 +32,11 @@ def test_every_parameter_gets_lr_times_its_multiplier(plan_and_model, opt):
 def test_scheduler_keeps_ratios(plan_and_model):
     plan, _ = plan_and_model
     opt = make_optimizer(plan, "adam", lr=1e-2)
-    before = [g["lr"] for g in opt.param_groups]
+    before = [group["lr"] for group in opt.param_groups]
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.1)
     opt.step()
     sched.step()
-    after = [g["lr"] for g in opt.param_groups]
+    after = [group["lr"] for group in opt.param_groups]
     for a, b in zip(before, after):
         assert b == pytest.approx(0.1 * a)
 

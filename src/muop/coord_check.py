@@ -116,8 +116,8 @@ def smooth_field(n: int, grid: int, dim: int, generator: torch.Generator, decay:
 
 
 def _task(cfg: CoordCheckConfig, seed: int) -> tuple[Tensor, Tensor]:
-    g = torch.Generator().manual_seed(10_000 + seed)
-    x = smooth_field(cfg.batch, cfg.grid, cfg.dim, g, decay=cfg.input_decay)
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    x = smooth_field(cfg.batch, cfg.grid, cfg.dim, gen, decay=cfg.input_decay)
     y = torch.tanh(2 * x) + 0.5 * torch.roll(x, shifts=cfg.grid // 4, dims=-1)
     return x, y
 

@@ -75,8 +75,8 @@ def modes_to_neuralop(modes: int | Sequence[int], dim: int | None = None) -> tup
 
 def max_modes(grid: Sequence[int]) -> tuple[int, ...]:
     """The largest K per dim that a grid of ``grid`` points supports."""
-    g = tuple(grid)
-    return (*[n // 2 for n in g[:-1]], g[-1] // 2 + 1)
+    grid = tuple(grid)
+    return (*[n // 2 for n in grid[:-1]], grid[-1] // 2 + 1)
 
 
 def kept_modes(modes: Sequence[int], grid: Sequence[int]) -> tuple[int, ...]:

@@ -51,13 +51,13 @@ def param_groups(
     for e in plan.entries:
         lr_mult = e.lr_mult[opt]
         wd_mult = e.wd_mult[opt] if (wd_scaling == "lr_invariant" and opt != "adam") else 1.0
-        g = buckets[(lr_mult, wd_mult)]
-        g["params"].append(plan.parameter(e.name))
-        g["muop_names"].append(e.name)
+        group = buckets[(lr_mult, wd_mult)]
+        group["params"].append(plan.parameter(e.name))
+        group["muop_names"].append(e.name)
     groups = []
-    for (lr_mult, wd_mult), g in buckets.items():
-        g.update(lr=lr * lr_mult, weight_decay=weight_decay * wd_mult, muop_lr_mult=lr_mult)
-        groups.append(g)
+    for (lr_mult, wd_mult), group in buckets.items():
+        group.update(lr=lr * lr_mult, weight_decay=weight_decay * wd_mult, muop_lr_mult=lr_mult)
+        groups.append(group)
     return groups
 
 
