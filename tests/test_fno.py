@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from muop import FNO, FNOConfig
+from muop import FNO, FNOConfig, fno_flops
 
 
 @pytest.mark.parametrize("dim,modes,grid", [(1, 6, (32,)), (2, (4, 5), (16, 20)), (3, 3, (8, 8, 8))])
@@ -62,3 +62,22 @@ def test_with_shape_builds_proxy_and_target_configs():
     proxy = cfg.with_shape(width=16, modes=4)
     assert proxy.shape == Shape(16, (4, 4)) and proxy.depth == 3 and proxy.in_channels == 2
     assert cfg.with_shape(modes=(6, 9)).modes == (6, 9)
+
+
+def test_fno_flops_against_a_hand_count():
+    # 1-D, N = 8 points, width w = 2, K = 2 modes, one layer, in = out = 1, projection hidden 2w = 4
+    cfg = FNOConfig(modes=2, dim=1, width=2, depth=1)
+    lifting = 2 * 8 * (1 + 1) * 2  # input channel + 1 coordinate -> w
+    pointwise = 2 * 8 * 2 * 2  # w -> w at every point
+    spectral = 8 * 2 * 2 * 2  # 2 modes, one complex w×w product each = 8·w² real flops
+    ffts = 2 * 2.5 * 8 * 3 * 2  # forward + inverse, 2.5·N·log2(N) per channel, log2(8) = 3
+    projection = 2 * 8 * 2 * 4 + 2 * 8 * 4 * 1  # w -> 4 -> 1
+    assert fno_flops(cfg, (8,)) == lifting + pointwise + spectral + ffts + projection == 624
+
+
+def test_fno_flops_grow_linearly_in_depth():
+    flops = [fno_flops(FNOConfig(modes=(4, 5), width=8, depth=depth), (16, 20)) for depth in (1, 2, 3, 6)]
+    per_layer = flops[1] - flops[0]
+    assert per_layer > 0
+    assert flops[2] - flops[1] == pytest.approx(per_layer)
+    assert flops[3] - flops[0] == pytest.approx(5 * per_layer)

@@ -2,7 +2,7 @@
 
 Tune a small FNO, train the big one with the same hyperparameters. The public API:
 
-* :class:`FNO`, :class:`FNOConfig`: an n-d Fourier Neural Operator.
+* :class:`FNO`, :class:`FNOConfig`: an n-d Fourier Neural Operator; :func:`fno_flops` its forward cost.
 * :class:`Shape`, :func:`parametrize`, :func:`make_plan`: the parametrization engine (SP or μP over
   width and Fourier modes), for any module whose parameters declare :class:`ParamSpec`.
 * :func:`param_groups`, :func:`make_optimizer`: ``torch.optim`` param groups with μP learning rates.
@@ -11,7 +11,7 @@ Tune a small FNO, train the big one with the same hyperparameters. The public AP
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .fno import FNO, FNOConfig
+from .fno import FNO, FNOConfig, fno_flops
 from .modes import kept_modes, modes_from_neuralop, modes_to_neuralop
 from .optim import make_optimizer, param_groups
 from .parametrization import ParamPlan, Plan, Shape, make_plan, parametrize
@@ -26,6 +26,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 __all__ = [
     "FNO",
     "FNOConfig",
+    "fno_flops",
     "Shape",
     "Plan",
     "ParamPlan",

@@ -11,6 +11,7 @@ apply SP or μP to it; ``FNO.muop_shape`` tells the engine the model's width and
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -21,7 +22,7 @@ from .modes import normalize_modes
 from .parametrization import Shape
 from .rules import Role
 
-__all__ = ["FNOConfig", "FNO", "FourierLayer", "Lifting"]
+__all__ = ["FNOConfig", "FNO", "FourierLayer", "Lifting", "fno_flops"]
 
 
 @dataclass(frozen=True)
@@ -168,3 +169,19 @@ class FNO(nn.Module):
             h = layer(h)
         h = self.act(self.projection_hidden(h))
         return self.projection_out(h)
+
+
+def fno_flops(cfg: FNOConfig, grid: tuple[int, ...]) -> float:
+    """Approximate floating-point operations of one forward pass for one sample.
+
+    Counts the pointwise maps (2·N·in·out), the per-mode real contraction (8·M·w²) and the FFTs
+    (≈ 2.5·N·log2 N per channel and direction). A training step costs about 3× the forward.
+    """
+    n = math.prod(grid)
+    w, d = cfg.width, cfg.dim
+    modes = math.prod([2 * k for k in cfg.modes[:-1]]) * cfg.modes[-1]
+    lift = 2 * n * (cfg.in_channels + d) * w
+    layer = 2 * n * w * w + 8 * modes * w * w + 2 * 2.5 * n * math.log2(max(n, 2)) * w
+    hidden = round(cfg.projection_ratio * w)
+    proj = 2 * n * w * hidden + 2 * n * hidden * cfg.out_channels
+    return float(lift + cfg.depth * layer + proj)
