@@ -1,6 +1,6 @@
-"""Samples per second of each built-in generator at the BRIEF's sizes (float32, 2 CPU threads).
+"""Samples per second of each built-in generator at the sizes of issue #3 (float32, 2 CPU threads).
 
-Goals (BRIEF §6 / issue #3): Burgers 1200 samples at s = 1024 in <= 7 s; Darcy 1000 at 85² in
+Goals (issue #3): Burgers 1200 samples at s = 1024 in <= 7 s; Darcy 1000 at 85² in
 <= 20 s; Navier–Stokes 100 trajectories at 64² to T = 20 (ν = 1e-3, dt = 1e-2) in <= 17 s.
 Times cover sampling the inputs and solving (not writing HDF5). ``--scale 0.1`` runs a tenth of
 each size for a quick look.

@@ -1,7 +1,7 @@
 """Time one training step (forward + relative-L2 loss + backward + Adam) of muop's FNO against
 neuraloperator's FNO at matched shapes, and compare peak memory.
 
-Cases (BRIEF §5 and issue #2): 2-D 64², width 32, n_modes 16 (neuraloperator convention, muop
+Cases (issue #2): 2-D 64², width 32, n_modes 16 (neuraloperator convention, muop
 modes (8, 9), the identical kept frequency set), 4 layers, batch 8; plus a 1-D and a 3-D case.
 
 Two neuraloperator configurations are timed:

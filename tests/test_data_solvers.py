@@ -1,4 +1,5 @@
-"""Generators against analytic solutions and properties that must hold (BRIEF §6)."""
+"""Generators against analytic solutions and properties that must hold (problems of the FNO paper,
+Li et al., ICLR 2021, §5)."""
 
 import math
 
@@ -27,7 +28,7 @@ def test_periodic_grf_spectrum_matches_covariance():
 def test_ns_initial_field_statistics():
     w0 = ns_initial(64, 64, NSParams(), torch.Generator().manual_seed(1), dtype=torch.float64)
     assert w0.mean((1, 2)).abs().max() < 1e-12  # zero mean exactly
-    assert w0.std().item() == pytest.approx(0.27, rel=0.1)  # BRIEF: std about 0.27 at 64²
+    assert w0.std().item() == pytest.approx(0.27, rel=0.1)  # the FNO data generator's field: std about 0.27 at 64²
 
 
 # ---------------------------------------------------------------- Burgers
@@ -102,7 +103,8 @@ def test_darcy_fine_solve_subsamples_to_requested_grid():
     a, u = darcy_generate(2, 17, p, torch.Generator().manual_seed(0))
     assert a.shape == u.shape == (2, 17, 17)
     direct = darcy_solve(a[0].double().numpy())  # the same coefficient solved directly at 17²
-    # same problem at two resolutions: close, not equal (BRIEF: ~0.6% at 85² vs 421²)
+    # same problem at two resolutions: close, not equal (the FNO paper's data, solved at 421² and
+    # subsampled, reportedly differ by ~0.6% at 85² from a direct solve)
     rel = np.linalg.norm(direct - u[0].double().numpy()) / np.linalg.norm(u[0].double().numpy())
     assert rel < 0.2
 

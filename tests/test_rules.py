@@ -1,6 +1,7 @@
-"""The rule table against the formulas of BRIEF §2 (μTransfer-FNO) and §4 (width μP, TP5).
+"""The rule table against the formulas of μTransfer-FNO (Li, Yoo & Yang, ICML 2025, arXiv 2506.19396)
+and width μP (Tensor Programs V, Yang et al. 2022, arXiv 2203.03466).
 
-``expected`` below is written from the brief, independently of muop.rules; ``check_table``
+``expected`` below is written from the papers, independently of muop.rules; ``check_table``
 compares any table with it. The real table must pass and deliberately wrong ones must fail.
 """
 
@@ -16,7 +17,7 @@ POINTS = [(1.0, 1.0, 1.0), (4.0, 4.0, 0.7), (0.5, 2.0, 0.9), (8.0, 1.0, 0.588)]
 
 
 def expected(role: Role, m_in: float, m_out: float, g: float) -> dict[str, float]:
-    """Brief §2/§4: init std (× SP std), forward multiplier, Adam LR, SGD LR multipliers."""
+    """μTransfer-FNO / TP5: init std (× SP std), forward multiplier, Adam LR, SGD LR multipliers."""
     if role is Role.INPUT:  # fan-in fixed: SP init, Adam η, SGD η·fan_out
         return dict(init=1, mult=1, adam=1, sgd=m_out)
     if role is Role.HIDDEN:  # var 1/fan_in, Adam η/fan_in, SGD η·fan_out/fan_in
@@ -42,7 +43,7 @@ def check_table(table) -> None:
             assert rule.mult(m, 1, 1) * rule.init(m, 1, 1) * math.sqrt(1 / m) == pytest.approx(1 / m)
 
 
-def test_mup_table_matches_brief():
+def test_mup_table_matches_papers():
     check_table(MUP)
 
 
@@ -74,8 +75,8 @@ def test_wrong_rule_is_caught(what):
         check_table(table)
 
 
-def test_mode_factor_brief_example():
-    # BRIEF §2: K 3 -> 24 multiplies R's learning rate by 0.588; d cancels for equal d
+def test_mode_factor_paper_example():
+    # μTransfer-FNO (Algorithm 1), K 3 -> 24: R's learning rate × sqrt(log 3 / log 24) = 0.588; d cancels for equal d
     assert mode_factor((24,), (3,)) == pytest.approx(0.588, abs=5e-4)
     assert mode_factor((24, 24, 24), (3, 3, 3)) == pytest.approx(math.sqrt(math.log(3) / math.log(24)))
     # anisotropic: sum of log K_i

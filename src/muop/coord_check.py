@@ -4,7 +4,8 @@ For each model size (width or modes), train a few optimizer steps from the same 
 for every layer, the RMS of its output on a fixed batch (``out_rms``) and the RMS of the change of
 that output since initialisation (``delta_rms``). Under a correct μP the curves are flat in size;
 a curve that grows or shrinks with size points at a wrong rule. A clean check is necessary, not
-sufficient: only an LR sweep shows transfer (BRIEF §4).
+sufficient: only an LR sweep shows transfer (docs/parametrization.md, "What a coordinate check can
+and cannot show here").
 
 The task is a fixed synthetic operator-learning problem: inputs are smooth Gaussian random fields
 on the periodic grid, targets a fixed nonlinear smoothing of them, so no data files are needed.

@@ -17,8 +17,9 @@ from .rules import OPTIMIZERS
 __all__ = ["param_groups", "make_optimizer", "WD_SCALINGS"]
 
 #: ``lr_invariant``: weight decay × 1/lr_mult, so the decoupled decay per step lr·wd does not
-#: depend on the model's shape (BRIEF §4). Applied to AdamW and SGD; Adam's L2 penalty goes
-#: through the adaptive normalisation, so it is left unscaled. ``none``: the same wd everywhere.
+#: depend on the model's shape, as in microsoft/mup's MuAdamW and MuSGD (the code of Tensor Programs
+#: V). Applied to AdamW and SGD; Adam's L2 penalty goes through the adaptive normalisation, so it is
+#: left unscaled. ``none``: the same wd everywhere.
 WD_SCALINGS = ("lr_invariant", "none")
 
 

@@ -199,7 +199,8 @@ def make_plan(
                 init_std=sp_std * rule.init(m_in, m_out, mode_fac),
                 mult=rule.mult(m_in, m_out, mode_fac),
                 lr_mult=lr_mult,
-                # decoupled decay per step is lr*wd; keep it invariant (BRIEF §4) for AdamW and SGD
+                # decoupled decay per step is lr*wd; keep it invariant for AdamW and SGD, as mup's
+                # MuAdamW/MuSGD do (docs/parametrization.md)
                 wd_mult={opt: 1.0 / v for opt, v in lr_mult.items()},
             )
         )

@@ -1,4 +1,7 @@
-"""The parametrization rules: one table per parametrization, checkable against BRIEF §2 and §4.
+"""The parametrization rules: one table per parametrization, checkable against the papers.
+
+Sources: μTransfer-FNO (Li, Yoo & Yang, ICML 2025, arXiv 2506.19396) for the Fourier modes, Tensor
+Programs V (Yang et al. 2022, arXiv 2203.03466) for width; docs/parametrization.md has the derivations.
 
 Every multiplier is a monomial in three numbers that the engine computes per parameter:
 
@@ -6,9 +9,10 @@ Every multiplier is a monomial in three numbers that the engine computes per par
 * ``m_out`` = fan_out / base fan_out (1 unless the fan-out dims grow with width)
 * ``g``     = sqrt( sum_i log K_base_i / sum_i log K_i )   (the Fourier-mode factor; 1 if no modes)
 
-``g`` is the μTransfer-FNO rule (Li, Yoo, Yang, ICML 2025): spectral weights need init std and Adam
-learning rate ∝ 1/sqrt(d log K); relative to a base with K_base modes that ratio is ``g``. For
-anisotropic modes ``d log K`` becomes ``sum_i log K_i`` (BRIEF §2, our generalisation).
+``g`` (:attr:`muop.ParamPlan.mode_factor`) is the μTransfer-FNO rule: spectral weights need init
+std and Adam learning rate ∝ 1/sqrt(d log K); relative to a base with K_base modes that ratio is
+``g``. For anisotropic modes ``d log K`` becomes ``sum_i log K_i`` (our generalisation, untested by
+the paper; docs/parametrization.md, "Fourier modes").
 
 Columns (each relative to standard parametrization, SP, *at the model's own shape*):
 
@@ -26,7 +30,7 @@ Reading the μP table against Tensor Programs V (Table 3 / mup's MuReadout formu
   mup's readout. SGD LR η·m_in.
 * biases: O(1) init (zero), Adam LR η, SGD LR η·m_out.
 * spectral weights: hidden-weight width rules on their channel dims, times ``g`` on init std and on
-  the Adam LR (BRIEF §2: b(K) = c(K) = Θ(1/sqrt(d log K))). For SGD no rule is published; our
+  the Adam LR (μTransfer-FNO: b(K) = c(K) = Θ(1/sqrt(d log K))). For SGD no rule is published; our
   heuristic keeps the SGD LR independent of K (see docs/parametrization.md for the derivation).
 
 With base shape = model shape, m_in = m_out = g = 1 and every μP multiplier is exactly 1: μP
@@ -64,7 +68,11 @@ class Role(str, Enum):
 
 @dataclass(frozen=True)
 class Scaling:
-    """The monomial ``m_in**m_in * m_out**m_out * g**g`` (the fields are the exponents)."""
+    """The monomial ``m_in**m_in * m_out**m_out * g**g`` (the fields are the exponents).
+
+    ``g`` is the mode factor (:func:`mode_factor`); the short name keeps the tables below readable
+    as the formulas of docs/parametrization.md.
+    """
 
     m_in: float = 0.0
     m_out: float = 0.0
