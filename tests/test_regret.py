@@ -29,10 +29,11 @@ def records(par, size, per_seed, lrs=LRS, diverged=()):
 # Target 16: seeds proportional (x1, x2) to [0.16, 0.01, 0.81], so every resample has the shape
 #   [16, 1, 81]: regret 0 at 10^-2; at 10^-2.25 the log-log interpolation gives 16^0.25 = 2 -> 1;
 #   at 10^-1.75 it gives 81^0.25 = 3 -> 2.
-# Target 32: seed 0 [0.8, 0.4, 0.1], seed 1 [0.8, 0.4, 0.3], mean [0.8, 0.4, 0.2]; minimum at 1e-1.
+# Target 32: seed 0 [0.8, 0.4, 0.3], seed 1 [0.8, 0.4, 0.1], mean [0.8, 0.4, 0.2]; minimum at 1e-1.
+#   (Seed order chosen so that resampling the same seed numbers at every size would give another interval.)
 PROXY = [[0.3, 0.2, 0.5], [0.5, 0.2, 0.3]]
 T16 = [[0.16, 0.01, 0.81], [0.32, 0.02, 1.62]]
-T32 = [[0.8, 0.4, 0.1], [0.8, 0.4, 0.3]]
+T32 = [[0.8, 0.4, 0.3], [0.8, 0.4, 0.1]]
 HAND = records("mup", 8, PROXY) + records("mup", 16, T16) + records("mup", 32, T32)
 
 
@@ -56,9 +57,11 @@ def test_hand_example_regret_and_bootstrap_interval():
     assert r["32"]["regret"] == pytest.approx(1.0, rel=1e-12)
     assert r["32"]["target_best"] == pytest.approx(0.2) and r["32"]["target_err_at_proxy_lr"] == pytest.approx(0.4)
     # Its bootstrap: 3 proxy LRs x 3 target curves (s0 / mean / s1, probability 1/4, 1/2, 1/4).
-    # Smallest: target curve s1 [.8, .4, .3] at 10^-1.75: (0.4^.75 0.3^.25) / 0.3 - 1 = (4/3)^.75 - 1,
-    # probability 1/16. Largest: target s0 [.8, .4, .1] at 10^-2.25: (0.4^.75 0.8^.25) / 0.1 - 1
-    # = 4 * 2^.25 - 1, probability 1/16. Both carry > 2.5%, so they are the percentiles exactly.
+    # Smallest: target seed 0 twice [.8, .4, .3] with the proxy's seed 1 twice (10^-1.75):
+    # (0.4^.75 0.3^.25) / 0.3 - 1 = (4/3)^.75 - 1, probability 1/16. Largest: target seed 1 twice
+    # [.8, .4, .1] with the proxy's seed 0 twice (10^-2.25): (0.4^.75 0.8^.25) / 0.1 - 1 = 4 * 2^.25 - 1,
+    # probability 1/16. Both carry > 2.5%, so they are the percentiles exactly. (Drawing the same seed
+    # numbers for proxy and target would give [(0.4/0.3 * 2^.25) - 1, 4 / 2^.5 - 1] instead.)
     lo = loglog(0.4, 0.3, 0.25) / 0.3 - 1
     hi = loglog(0.4, 0.8, 0.25) / 0.1 - 1
     assert lo == pytest.approx((4 / 3) ** 0.75 - 1) and hi == pytest.approx(4 * 2**0.25 - 1)
@@ -157,7 +160,7 @@ def test_proxy_option_and_bad_proxy_size_is_a_one_line_error():
 
 
 def test_single_seed_interval_is_the_point_and_flagged():
-    runs = records("sp", 8, PROXY[:1]) + records("sp", 16, T32[:1])
+    runs = records("sp", 8, PROXY[:1]) + records("sp", 16, [[0.8, 0.4, 0.1]])
     e = regret_table(runs)["regret"]["sp"]["16"]
     # Proxy best 10^-2.25; target [0.8, 0.4, 0.1]: (0.4^.75 0.8^.25) / 0.1 - 1.
     assert e["regret"] == pytest.approx(4 * 2**0.25 - 1)
