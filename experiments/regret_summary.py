@@ -46,13 +46,13 @@ def _pct(v: float) -> str:
 
 def table(docs: list[dict]) -> str:
     """Markdown: one row per (sweep, parametrization, target size)."""
-    rows = ["| sweep | axis | parametrization | size (proxy → target) | regret % | 95% CI % | flat | notes |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| sweep | axis | parametrization | size (proxy → target) | regret % | 95% CI % | flat | at grid resolution % | proxy's own floor % | notes |", "|---|---|---|---|---|---|---|---|---|---|"]
     for doc in docs:
         for par, by_size in doc["regret"].items():
             for size, e in by_size.items():
                 notes = [n for n, on in (("proxy curve flat", e["proxy_flat"]), ("proxy best LR at grid edge", e["proxy_at_edge"]), ("target error extrapolated", e["target_extrapolated"]), ("single seed", e["single_seed"])) if on]
                 ci = f"[{_pct(e['ci'][0])}, {_pct(e['ci'][1])}]"
-                rows.append(f"| {doc['sweep']} | {doc['axis']} | {par} | {e['proxy_size']} → {size} | {_pct(e['regret'])} | {ci} | {'yes' if e['flat'] else 'no'} | {'; '.join(notes)} |")
+                rows.append(f"| {doc['sweep']} | {doc['axis']} | {par} | {e['proxy_size']} → {size} | {_pct(e['regret'])} | {ci} | {'yes' if e['flat'] else 'no'} | {_pct(e['regret_grid'])} | {_pct(e['proxy_self_regret'])} | {'; '.join(notes)} |")
     return "\n".join(rows)
 
 

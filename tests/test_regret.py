@@ -55,6 +55,8 @@ def test_hand_example_regret_and_bootstrap_interval():
     assert r["16"]["ci"] == pytest.approx([0.0, 2.0], abs=1e-9)
     # Target 32 at 10^-2: 0.4 / 0.2 - 1 = 1.
     assert r["32"]["regret"] == pytest.approx(1.0, rel=1e-12)
+    assert r["32"]["regret_grid"] == pytest.approx(1.0) and r["16"]["regret_grid"] == pytest.approx(0.0, abs=1e-12)
+    assert r["32"]["proxy_self_regret"] == pytest.approx(0.0, abs=1e-12)  # lr_P on a grid point
     assert r["32"]["target_best"] == pytest.approx(0.2) and r["32"]["target_err_at_proxy_lr"] == pytest.approx(0.4)
     # Its bootstrap: 3 proxy LRs x 3 target curves (s0 / mean / s1, probability 1/4, 1/2, 1/4).
     # Smallest: target seed 0 twice [.8, .4, .3] with the proxy's seed 1 twice (10^-1.75):
@@ -105,6 +107,9 @@ def test_regret_uses_the_interpolated_error_of_the_target():
     e = regret_table(runs)["regret"]["mup"]["16"]
     assert e["proxy_lr"] == pytest.approx(10**-2.25)
     assert e["regret"] == pytest.approx(loglog(0.1, 0.4, 0.25) / 0.1 - 1)  # 4^0.25 - 1
+    assert e["regret_grid"] == pytest.approx(0.0, abs=1e-12)  # proxy's grid minimum 1e-2 is the target's
+    # The floor: the proxy's own chord at 10^-2.25, 0.2^.75 0.3^.25, over its minimum 0.2.
+    assert e["proxy_self_regret"] == pytest.approx(loglog(0.2, 0.3, 0.25) / 0.2 - 1)
     assert e["ci"] == pytest.approx([e["regret"], e["regret"]])  # identical seeds: no spread
 
 

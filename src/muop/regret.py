@@ -22,6 +22,12 @@ T's grid, or one of the two bracketing grid LRs is not finite (diverged), the er
 finite grid LR (in log10 LR) is used and the entry is flagged ``target_extrapolated``; next to a
 diverged LR that value is a lower bound on the true error, so the regret is too.
 
+**Resolution floor.** The interpolated curve is a chord between grid points, so it lies above a
+convex curve between them, and its minimum is always a grid LR: a proxy LR between grid points has
+regret > 0 even on the proxy's own curve. Each entry reports that floor, ``proxy_self_regret``
+(the proxy's own interpolated error at lr_P over its grid minimum, minus 1), and ``regret_grid``,
+the regret at grid resolution (lr_P replaced by the proxy's grid-minimum LR, no parabola).
+
 **Bootstrap.** ``n_boot`` replicates (default 1000). In each replicate the seeds of every size are
 drawn with replacement (as many draws as that size has seeds), independently per size; a drawn seed
 brings its whole curve. The proxy's best LR and each target's regret are recomputed from the
@@ -191,7 +197,8 @@ def regret_table(runs: Iterable[Mapping], proxy: int | None = None, n_boot: int 
 
         {"proxy": {param: size}, "n_boot": n_boot, "seed": seed,
          "regret": {param: {str(size): {"regret", "ci": [lo, hi], "proxy_lr", "proxy_at_edge",
-                    "target_err_at_proxy_lr", "target_best", "target_best_lr", "flat", "proxy_flat",
+                    "proxy_self_regret", "regret_grid", "target_err_at_proxy_lr", "target_best",
+                    "target_best_lr", "flat", "proxy_flat",
                     "target_extrapolated", "single_seed", "n_seeds", "n_boot_finite"}}},
          "flat": {param: {str(size): bool}}, "best_lr": {param: {str(size): lr}},
          "drift_excluding_flat": {param: float}}
@@ -223,6 +230,9 @@ def regret_table(runs: Iterable[Mapping], proxy: int | None = None, n_boot: int 
         draws = {s: rng.integers(0, E.shape[0], size=(n_boot, E.shape[0])) for s, (_, E) in sorted(mats.items())}
         lrs_p, E_p = mats[p]
         lr_p, p_edge = best_lr(lrs_p, means[p])
+        fin_p = np.isfinite(means[p])
+        lr_p_grid = float(lrs_p[fin_p][np.argmin(means[p][fin_p])]) if fin_p.any() else math.nan
+        self_regret = _regret(lr_p, lrs_p, means[p])[0]
         lr_p_boot = [best_lr(lrs_p, E_p[draws[p][b]].mean(axis=0))[0] for b in range(n_boot)]
         doc["regret"][par] = {}
         for t in sorted(by_size):
@@ -244,6 +254,8 @@ def regret_table(runs: Iterable[Mapping], proxy: int | None = None, n_boot: int 
                 "proxy_size": p,
                 "proxy_lr": float(lr_p),
                 "proxy_at_edge": bool(p_edge),
+                "proxy_self_regret": float(self_regret),
+                "regret_grid": float(_regret(lr_p_grid, lrs_t, means[t])[0]),
                 "target_err_at_proxy_lr": float(e_at),
                 "target_best": float(means[t][fin].min()) if fin.any() else math.nan,
                 "target_best_lr": doc["best_lr"][par][str(t)],
