@@ -33,7 +33,7 @@ import optuna
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # pg_server: a loopback PostgreSQL
 
 from muop.storage import resolve_storage  # noqa: E402
-from muop.workers import WorkerOptions, counts, lock_path, run_processes, worker_loop  # noqa: E402
+from muop.workers import Objective, WorkerOptions, WorkerSettings, counts, run_study  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -44,13 +44,14 @@ def objective(trial: optuna.Trial, seconds: float) -> float:
     return x * x
 
 
-def _study(url: str, name: str, worker: int = 0) -> optuna.Study:
-    return optuna.create_study(study_name=name, storage=resolve_storage(url, "."), sampler=optuna.samplers.TPESampler(seed=worker, constant_liar=True), load_if_exists=True)
+class Sleep(Objective):
+    """A synthetic trial: draw x, sleep ``seconds``, return x² (what coordination costs, nothing else)."""
 
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
-def _worker(spec: dict, index: int) -> None:
-    study = _study(spec["url"], spec["name"], index)
-    worker_loop(study, spec["n"], lambda t: objective(t, spec["T"]), Path(spec["lock"]), WorkerOptions(poll_s=0.05))
+    def __call__(self, trial: optuna.Trial) -> float:
+        return objective(trial, self.seconds)
 
 
 def _busy(study: optuna.Study) -> float:
@@ -67,13 +68,9 @@ def _busy(study: optuna.Study) -> float:
 
 
 def run_backend(url: str, workers: int, n: int, T: float, name: str) -> dict:
-    study = _study(url, name)
-    lock = lock_path(url, name)
+    settings = WorkerSettings(study=name, storage=url, run_dir=".", n_trials=n, options=WorkerOptions(poll_s=0.05), optuna_verbosity=optuna.logging.ERROR)
     t0 = time.perf_counter()
-    if workers == 1:
-        worker_loop(study, n, lambda t: objective(t, T), lock, WorkerOptions(poll_s=0.05))
-    else:
-        run_processes(_worker, {"url": url, "name": name, "n": n, "T": T, "lock": str(lock)}, workers, poll=lambda: counts(study).done, total=n)
+    study = run_study(settings, Sleep(T), workers)
     wall = time.perf_counter() - t0
     c = counts(study)
     assert c.done == n and c.running == 0, c

@@ -89,7 +89,7 @@ def test_two_processes_asking_for_the_same_cached_data_both_get_it(tmp_path):
     """Two commands that need one not-yet-generated cache file (two workers, two shells): one
     generates, the other waits for it; both succeed and read the same bytes as a lone process."""
     code = (
-        "import sys; from muop.config import DataConfig; from muop.train import prepare_data;"
+        "import sys; from muop.config import DataConfig; from muop.data import prepare_data;"
         "d = prepare_data(DataConfig(problem='navier-stokes', n_train=8, n_test=2, resolution=16, params={'T': 10.0}, cache_dir=sys.argv[1]));"
         "print(float(d.train.y.double().sum()))"
     )

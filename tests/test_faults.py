@@ -19,7 +19,7 @@ import pytest
 import torch
 import yaml
 
-from muop.tune import resolve_storage
+from muop.storage import resolve_storage
 from muop.workers import ATTEMPT, PID, RETRY_OF
 
 pytestmark = pytest.mark.faults

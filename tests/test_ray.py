@@ -8,7 +8,9 @@ import optuna
 import pytest
 
 from muop.config import RunConfig
-from muop.tune import resolve_storage, study_summary, transfer
+from muop.storage import resolve_storage
+from muop.transfer import transfer
+from muop.tune import study_summary
 
 pytestmark = pytest.mark.ray
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from muop.regret import best_lr, curves, drift_excluding_flat, interp_loglog, is_flat, regret_table
+from muop.regret import curves, drift_excluding_flat, interp_loglog, is_flat, regret_table
 
 LRS = [1e-3, 1e-2, 1e-1]  # log10: -3, -2, -1
 
@@ -170,15 +170,6 @@ def test_single_seed_interval_is_the_point_and_flagged():
     # Proxy best 10^-2.25; target [0.8, 0.4, 0.1]: (0.4^.75 0.8^.25) / 0.1 - 1.
     assert e["regret"] == pytest.approx(4 * 2**0.25 - 1)
     assert e["ci"] == [e["regret"], e["regret"]] and e["single_seed"]
-
-
-def test_best_lr_matches_the_sweeps_rule():
-    sweep = pytest.importorskip("muop.sweep")
-    if not hasattr(sweep, "best_lr"):
-        pytest.skip("muop.sweep.best_lr is gone")
-    grid = [10 ** (-4 + 0.5 * i) for i in range(7)]
-    for losses in ([0.5, 0.4, 0.3, 0.25, 0.35, 0.6, math.nan], [0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4], [0.3, 0.2, 0.2, 0.2, 0.3, 0.5, 0.9]):
-        assert best_lr(grid, losses) == pytest.approx(sweep.best_lr(grid, losses))
 
 
 def _summary_script():

@@ -10,22 +10,11 @@ import pytest
 import torch
 
 from muop.config import ConfigError, RunConfig, apply_overrides, load_config, with_fields
-from muop.sweep import SweepSpec, best_lr, log_grid, run_sweep, summarise
-from muop.train import prepare_data, train_run
+from muop.data import prepare_data
+from muop.sweep import Sweep, best_lr, log_grid, run_sweep, summarise
+from muop.train import train_run
 
-TINY = {
-    "data": {"problem": "burgers", "n_train": 24, "n_test": 8, "resolution": 64, "params": {"T": 0.2}},
-    "model": {"modes": [6], "width": 8, "depth": 2},
-    "train": {"epochs": 3, "batch_size": 8},
-}
-
-
-@pytest.fixture
-def tiny(tmp_path):
-    d = json.loads(json.dumps(TINY))
-    d["data"]["cache_dir"] = str(tmp_path / "cache")
-    return RunConfig.from_dict(d)
-
+from conftest import TINY
 
 # ---------------------------------------------------------------- config
 @pytest.mark.parametrize(
@@ -141,7 +130,7 @@ def test_drift_from_records():
 
 # ---------------------------------------------------------------- sweep
 def test_sweep_end_to_end_and_resume(tiny, tmp_path):
-    spec = SweepSpec(axis="width", sizes=(8, 16), lrs=tuple(log_grid(1e-3, 3e-2, 3)), seeds=(0,))
+    spec = Sweep(axis="width", sizes=(8, 16), lrs=tuple(log_grid(1e-3, 3e-2, 3)), seeds=(0,))
     out = tmp_path / "sw"
     doc = run_sweep(tiny, spec, out)
     runs_file = out / "runs.jsonl"
@@ -168,9 +157,9 @@ def test_sweep_end_to_end_and_resume(tiny, tmp_path):
 
 def test_sweep_spec_validation():
     with pytest.raises(ValueError, match="K >= 2"):
-        SweepSpec(axis="modes", sizes=(1, 2), lrs=(1e-3,))
+        Sweep(axis="modes", sizes=(1, 2), lrs=(1e-3,))
     with pytest.raises(ValueError, match="parametrizations"):
-        SweepSpec(axis="modes", sizes=(4,), lrs=(1e-3,), parametrizations=("np",))
+        Sweep(axis="modes", sizes=(4,), lrs=(1e-3,), parametrizations=("np",))
     with pytest.raises(ValueError, match="0 < lo < hi"):
         log_grid(1e-2, 1e-3, 5)
 
@@ -221,7 +210,7 @@ def test_a_queued_sweep_run_is_known_while_its_params_are_half_set():
     seen in CI): the run it stands for comes from its queue entry, whole from the start."""
     import optuna
 
-    from muop.sweep import _job_of
+    from muop.sweep import job_of
 
     study = optuna.create_study()
     study.enqueue_trial({"parametrization": "mup", "size": 8, "lr": 0.01, "seed": 1})
@@ -229,7 +218,27 @@ def test_a_queued_sweep_run_is_known_while_its_params_are_half_set():
     trial.suggest_categorical("parametrization", ["sp", "mup"])  # "size", "lr", "seed" not yet
     (running,) = study.get_trials(deepcopy=False)
     assert running.params == {"parametrization": "mup"}
-    assert _job_of(running) == ("mup", 8, 0.01, 1)
+    assert job_of(running) == ("mup", 8, 0.01, 1)
     other = study.ask()  # not a sweep run (no queue entry), half set
     other.suggest_float("lr", 1e-3, 1e-1)
-    assert _job_of(study.get_trials(deepcopy=False)[1]) is None
+    assert job_of(study.get_trials(deepcopy=False)[1]) is None
+
+
+def test_runs_recorded_only_in_runs_jsonl_are_imported_not_trained_again(tiny, tmp_path, monkeypatch):
+    """Sweeps made before the study existed (the committed results) resume from runs.jsonl alone."""
+    import optuna
+
+    import muop.sweep
+    from muop.storage import resolve_storage
+
+    sweep = Sweep(axis="width", sizes=(8,), lrs=(1e-3, 1e-2), parametrizations=("mup",), seeds=(0, 1))
+    out = tmp_path / "sw"
+    doc = run_sweep(tiny, sweep, out)
+    (out / "sweep.journal").unlink()
+    monkeypatch.setattr(muop.sweep, "train_run", lambda *a, **k: pytest.fail("a finished run was trained again"))
+    doc2 = run_sweep(tiny, sweep, out)
+    assert doc2["best_lr"] == doc["best_lr"] and len(doc2["runs"]) == 4
+    storage = resolve_storage(f"journal:{out / 'sweep.journal'}", out)
+    (name,) = optuna.get_all_study_names(storage)
+    assert len(optuna.load_study(study_name=name, storage=storage).get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 4
+    assert len((out / "runs.jsonl").read_text().splitlines()) == 4  # the view is not duplicated

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
+from dataclasses import replace
 
 import optuna
 import pytest
 
-from muop.workers import ATTEMPT, HEARTBEAT, HOST, PID, RETRY_OF, TrialsFailing, WorkerOptions, counts, fail_stale, is_stale, lock_path, queued_params, worker_loop
+from muop.storage import resolve_storage
+from muop.workers import (
+    ATTEMPT, HEARTBEAT, HOST, PID, RETRY_OF, Objective, TrialsFailing, WorkerOptions, WorkerSettings, counts, enqueue_jobs, fail_stale,
+    is_stale, job_key, lock_path, queued_params, run_study, sampler_seed, worker_loop,
+)
 
 OPTS = WorkerOptions(heartbeat_s=0.1, grace_s=0.5, poll_s=0.01)
 
@@ -118,3 +125,61 @@ def test_options_are_validated():
 
 def test_lock_paths_differ_per_storage_and_study():
     assert lock_path("journal:/a", "s") != lock_path("journal:/b", "s") != lock_path("journal:/a", "t")
+
+
+# ---------------------------------------------------------------- one queue, one entry point
+class Draw(Objective):
+    """A trial that only draws (the cost of training is not what is tested here)."""
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        return trial.suggest_float("x", 0.0, 1.0)
+
+
+JOIN = """
+import sys, time
+from muop.workers import Objective, WorkerOptions, WorkerSettings, run_study
+class Draw(Objective):
+    def __call__(self, trial):
+        time.sleep(0.05)
+        return trial.suggest_float("x", 0.0, 1.0)
+run_study(WorkerSettings(study="s", storage=sys.argv[1], run_dir=sys.argv[2], n_trials=10, options=WorkerOptions(heartbeat_s=0.1, grace_s=0.5, poll_s=0.01)), Draw())
+"""
+
+
+def test_a_study_extended_then_joined_by_two_commands_never_repeats_a_draw(tmp_path):
+    url = f"journal:{tmp_path / 's.journal'}"
+    settings = WorkerSettings(study="s", storage=url, run_dir=str(tmp_path), n_trials=3, options=OPTS)
+    run_study(settings, Draw())
+    run_study(replace(settings, n_trials=6), Draw())  # a rerun that extends the study
+    joiners = [subprocess.Popen([sys.executable, "-c", JOIN, url, str(tmp_path)]) for _ in range(2)]  # two at once
+    assert [p.wait(120) for p in joiners] == [0, 0]
+    study = optuna.load_study(study_name="s", storage=resolve_storage(url, tmp_path))
+    xs = [t.params["x"] for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(xs) == 10 and len(set(xs)) == 10
+
+
+def test_a_new_study_is_reproducible(tmp_path):
+    draws = []
+    for name in ("a", "b"):
+        study = run_study(WorkerSettings(study=name, storage=f"journal:{tmp_path / 's.journal'}", n_trials=4, seed=3, options=OPTS), Draw())
+        draws.append([t.params["x"] for t in study.trials])
+    assert draws[0] == draws[1]
+    assert sampler_seed(3, 1) != sampler_seed(3, 0) and sampler_seed(3, 0, "4@h:1") != sampler_seed(3, 0, "4@h:2")
+
+
+def test_queued_jobs_run_once_even_when_enqueued_twice(tmp_path):
+    study = optuna.create_study()
+    jobs = [{"a": i, "b": "x"} for i in range(3)]
+    assert enqueue_jobs(study, jobs, tmp_path / "lock") == 3
+    assert enqueue_jobs(study, jobs + [{"a": 3, "b": "x"}], tmp_path / "lock") == 1  # only the new one
+    study.enqueue_trial({"a": 0, "b": "x"})  # another machine enqueued the same job at the same time
+    seen = []
+
+    def obj(trial):
+        seen.append((trial.suggest_int("a", 0, 9), trial.suggest_categorical("b", ["x"])))
+        return 0.0
+
+    worker_loop(study, None, obj, tmp_path / "lock", OPTS)
+    assert sorted(seen) == [(i, "x") for i in range(4)]  # the twin was pruned, not trained
+    assert counts(study).done == 5 and sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials) == 1
+    assert {job_key(queued_params(t)) for t in study.trials} == {job_key(j) for j in jobs + [{"a": 3, "b": "x"}]}

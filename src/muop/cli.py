@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from .data.problems import PROBLEMS
+from .rules import OPTIMIZERS, TABLES
+
 __all__ = ["main"]
 
 
@@ -72,10 +75,10 @@ def _add_coord_check(sub: argparse._SubParsersAction) -> None:
     size.add_argument("--modes", type=_int_list, help="K values to compare (width fixed at --width), e.g. 4,8,16,32")
     size.add_argument("--widths", type=_int_list, help="widths to compare (modes fixed at --fixed-modes), e.g. 16,32,64,128")
     p.add_argument("--dim", type=int, choices=(1, 2, 3), default=1, help="spatial dimensions (default 1)")
-    p.add_argument("--parametrization", choices=("sp", "mup"), default="mup", help="default mup")
+    p.add_argument("--parametrization", choices=sorted(TABLES), default="mup", help="default mup")
     p.add_argument("--steps", type=int, default=5, help="optimizer steps (default 5)")
     p.add_argument("--lr", type=_positive_float, default=1e-2, help="base learning rate (default 1e-2)")
-    p.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     p.add_argument("--width", type=int, default=32, help="fixed width for --modes (default 32)")
     p.add_argument("--fixed-modes", type=int, default=8, help="fixed K per dim for --widths (default 8)")
     p.add_argument("--depth", type=int, default=4, help="Fourier layers (default 4)")
@@ -162,7 +165,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="generate PDE datasets and inspect data files")
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     g = dsub.add_parser("generate", help="generate a dataset with muop's solvers (HDF5)")
-    g.add_argument("problem", choices=("burgers", "darcy", "navier-stokes"))
+    g.add_argument("problem", choices=sorted(PROBLEMS))
     g.add_argument("--n-train", type=int, required=True, help="training samples")
     g.add_argument("--n-test", type=int, required=True, help="test samples")
     g.add_argument("--resolution", type=int, required=True, help="grid points per dimension")
@@ -319,23 +322,23 @@ def _run_sweep(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from .config import load_config
-    from .sweep import SweepSpec, run_sweep
+    from .sweep import Sweep, run_sweep
 
     cfg = load_config(args.config, args.set)
-    spec = SweepSpec(
+    sweep = Sweep(
         axis="modes" if args.modes else "width", sizes=tuple(args.modes or args.widths), lrs=tuple(_parse_lrs(args.lrs)),
         parametrizations=tuple(p.strip() for p in args.parametrization.split(",") if p.strip()), seeds=_parse_seeds(args.seeds),
     )
     with _progress() as prog:
         task = prog.add_task("sweep", total=1)
-        doc = run_sweep(cfg, spec, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {spec.axis}={r['size']} lr={r['lr']:.1e}"), workers=args.workers, storage=args.storage)
-    t = Table(title=f"best learning rate per {spec.axis}")
-    t.add_column(spec.axis, justify="right")
-    for p in spec.parametrizations:
+        doc = run_sweep(cfg, sweep, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {sweep.axis}={r['size']} lr={r['lr']:.1e}"), workers=args.workers, storage=args.storage)
+    t = Table(title=f"best learning rate per {sweep.axis}")
+    t.add_column(sweep.axis, justify="right")
+    for p in sweep.parametrizations:
         t.add_column(p, justify="right")
-    for s in spec.sizes:
-        t.add_row(str(s), *[f"{doc['best_lr'][p][str(s)]:.2e}" + ("*" if doc["best_lr_at_grid_edge"][p][str(s)] else "") for p in spec.parametrizations])
-    t.add_row("drift", *[f"{doc['drift'][p]:.2f}x" for p in spec.parametrizations])
+    for s in sweep.sizes:
+        t.add_row(str(s), *[f"{doc['best_lr'][p][str(s)]:.2e}" + ("*" if doc["best_lr_at_grid_edge"][p][str(s)] else "") for p in sweep.parametrizations])
+    t.add_row("drift", *[f"{doc['drift'][p]:.2f}x" for p in sweep.parametrizations])
     Console().print(t)
     print("(* = minimum at the edge of the LR grid: widen --lrs)")
     print(f"wrote {args.out}/sweep.json and sweep.png")
@@ -400,7 +403,7 @@ def _run_transfer(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from .config import load_config
-    from .tune import transfer
+    from .transfer import transfer
 
     cfg = load_config(args.config, args.set)
     doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, target_overrides=args.target_set)
@@ -436,8 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``muop`` console script; returns the exit code."""
-    from .workers import TrialsFailing, WorkersLost
+    from .workers import TrialsFailing, WorkersLost, configure_optuna_logging
 
+    configure_optuna_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

@@ -14,8 +14,8 @@ field (``model.width``), the value and what is allowed. ``apply_overrides`` take
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -24,12 +24,31 @@ from typing import Any, get_type_hints
 
 import yaml
 
+from .data.prepare import content_key
 from .data.problems import PROBLEMS
 from .fno import FNOConfig
 from .modes import normalize_modes
 from .parametrization import Shape
+from .rules import OPTIMIZERS, TABLES
 
 __all__ = ["ConfigError", "DataConfig", "ModelConfig", "ParamConfig", "OptimConfig", "ScheduleConfig", "TrainConfig", "TuneConfig", "RunConfig", "load_config", "apply_overrides"]
+
+
+#: LR schedules (``muop.trainer.make_scheduler``) and Optuna samplers (``muop.workers``) by name.
+SCHEDULES = ("constant", "cosine", "step")
+SAMPLERS = ("tpe", "random")
+#: How the config's fields changed since runs were first recorded, oldest first: ("added",
+#: section, field, the value that does what configs without the field did) or ("renamed", section,
+#: old name, new name). Old names are read as the new ones, and :meth:`RunConfig.identities` also
+#: hashes a config as each earlier schema wrote it, so runs and sweeps recorded before a change
+#: still resume.
+SCHEMA_CHANGES = (
+    ("added", "data", "grid_dims", None),
+    ("added", "train", "checkpoint_every", 5),
+    ("added", "train", "device", "cpu"),
+    ("renamed", "model", "grid", "append_coords"),
+)
+RENAMED = {(sec, old): new for kind, sec, old, new in SCHEMA_CHANGES if kind == "renamed"}
 
 
 class ConfigError(ValueError):
@@ -90,28 +109,35 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """FNO shape (muop mode convention, see muop.modes)."""
+    """The model: its scaled axes (``modes`` in muop's convention, see :mod:`muop.modes`; ``width``;
+    ``depth``) and the rest of :class:`muop.FNOConfig`, whose defaults and checks it uses. The
+    channel counts come from the data. ``append_coords`` was called ``grid`` before; configs that
+    still say ``grid`` are read as ``append_coords``.
+    """
 
     modes: list = field(default_factory=lambda: [16])
     width: int = 32
     depth: int = 4
-    projection_ratio: float = 2.0
-    activation: str = "gelu"
-    grid: bool = True
+    projection_ratio: float = FNOConfig.projection_ratio
+    activation: str = FNOConfig.activation
+    append_coords: bool = FNOConfig.append_coords
 
     def validate(self) -> None:
+        for name in ("width", "depth"):
+            v = getattr(self, name)
+            _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"model.{name}", v, "a positive integer")
         try:
             normalize_modes(tuple(self.modes) if isinstance(self.modes, list) else self.modes)
         except ValueError as e:
             raise ConfigError(f"model.modes={self.modes!r}: {e}") from None
-        for name in ("width", "depth"):
-            v = getattr(self, name)
-            _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"model.{name}", v, "a positive integer")
+        self.fno(1, 1)
 
     def fno(self, in_channels: int, out_channels: int) -> FNOConfig:
-        modes = tuple(self.modes) if isinstance(self.modes, list) else self.modes
+        """The :class:`muop.FNOConfig` of this model for data with these channel counts."""
+        options = {f.name: getattr(self, f.name) for f in fields(self)}
+        options["modes"] = tuple(self.modes) if isinstance(self.modes, list) else self.modes
         try:
-            return FNOConfig(modes=modes, width=self.width, depth=self.depth, in_channels=in_channels, out_channels=out_channels, projection_ratio=self.projection_ratio, activation=self.activation, grid=self.grid)
+            return FNOConfig(**options, in_channels=in_channels, out_channels=out_channels)
         except ValueError as e:
             raise ConfigError(f"model: {e}") from None
 
@@ -125,7 +151,7 @@ class ParamConfig:
     base_modes: list | None = None
 
     def validate(self) -> None:
-        _check(self.kind in ("sp", "mup"), "parametrization.kind", self.kind, "'sp' or 'mup'")
+        _check(self.kind in TABLES, "parametrization.kind", self.kind, f"one of {', '.join(sorted(TABLES))}")
         if self.base_width is not None:
             _check(isinstance(self.base_width, int) and self.base_width >= 1, "parametrization.base_width", self.base_width, "a positive integer")
         if self.base_modes is not None:
@@ -148,7 +174,7 @@ class OptimConfig:
     grad_clip: float | None = None  # element-wise gradient clipping (the paper reportedly used 0.01)
 
     def validate(self) -> None:
-        _check(self.name in ("adam", "adamw", "sgd"), "optimizer.name", self.name, "one of adam, adamw, sgd")
+        _check(self.name in OPTIMIZERS, "optimizer.name", self.name, f"one of {', '.join(sorted(OPTIMIZERS))}")
         _check(isinstance(self.lr, (int, float)) and self.lr > 0, "optimizer.lr", self.lr, "a positive number")
         _check(isinstance(self.betas, list) and len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "optimizer.betas", self.betas, "two numbers in [0, 1)")
         _check(self.weight_decay >= 0, "optimizer.weight_decay", self.weight_decay, ">= 0")
@@ -157,12 +183,12 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    name: str = "cosine"  # constant | cosine | step
+    name: str = "cosine"  # one of SCHEDULES
     step_size: int = 10
     gamma: float = 0.5
 
     def validate(self) -> None:
-        _check(self.name in ("constant", "cosine", "step"), "schedule.name", self.name, "one of constant, cosine, step")
+        _check(self.name in SCHEDULES, "schedule.name", self.name, f"one of {', '.join(SCHEDULES)}")
 
 
 @dataclass(frozen=True)
@@ -213,7 +239,7 @@ class TuneConfig:
                 _check(0 <= v[0] and v[1] < 1, f"tune.{name}", v, "bounds in [0, 1)")
         if self.batch_size is not None:
             _check(isinstance(self.batch_size, list) and self.batch_size and all(isinstance(b, int) and b >= 1 for b in self.batch_size), "tune.batch_size", self.batch_size, "a non-empty list of positive integers, or null")
-        _check(self.sampler in ("tpe", "random"), "tune.sampler", self.sampler, "'tpe' or 'random'")
+        _check(self.sampler in SAMPLERS, "tune.sampler", self.sampler, f"one of {', '.join(SAMPLERS)}")
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "parametrization": ParamConfig, "optimizer": OptimConfig, "schedule": ScheduleConfig, "train": TrainConfig, "tune": TuneConfig}
@@ -245,6 +271,29 @@ class RunConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def identity_dicts(self) -> list[dict]:
+        """:meth:`to_dict` as each schema of :data:`SCHEMA_CHANGES` wrote it, the current one first;
+        schemas that cannot express this config (an added field away from its old value) are left out."""
+        d = self.to_dict()
+        out = [copy.deepcopy(d)]
+        for kind, sec, a, b in reversed(SCHEMA_CHANGES):
+            if kind == "renamed":
+                d[sec][a] = d[sec].pop(b)
+            elif d[sec][a] == b:
+                del d[sec][a]
+            else:
+                break
+            out.append(copy.deepcopy(d))
+        return out
+
+    def identity(self) -> str:
+        """A short hash of everything this config decides (what new records are marked with)."""
+        return config_hash(self.to_dict())
+
+    def identities(self) -> set[str]:
+        """This config's identity under the current and every earlier schema (to recognise old records)."""
+        return {config_hash(d) for d in self.identity_dicts()}
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
@@ -259,6 +308,7 @@ class RunConfig:
             sec = d.get(name) or {}
             if not isinstance(sec, Mapping):
                 raise ConfigError(f"{name}={sec!r}: expected a mapping of fields")
+            sec = {RENAMED.get((name, k), k): v for k, v in sec.items()}
             allowed = {f.name for f in fields(typ)}
             bad = sorted(set(sec) - allowed)
             if bad:
@@ -327,6 +377,7 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
     for item in overrides:
         key, sep, raw = item.partition("=")
         sec, dot, name = key.partition(".")
+        name = RENAMED.get((sec, name), name)
         if not sep or not dot:
             raise ConfigError(f"override {item!r}: expected section.field=value, e.g. optimizer.lr=3e-3")
         if sec not in d:
@@ -347,7 +398,5 @@ def with_fields(cfg: RunConfig, **sections: dict) -> RunConfig:
 
 
 def config_hash(d: Mapping) -> str:
-    """A short stable hash of a JSON-able mapping (cache keys)."""
-    import hashlib
-
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    """A short stable hash of a JSON-able mapping (cache keys, identities)."""
+    return content_key(d)

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from .atomic import atomic_write
 from .fno import FNO, FNOConfig
 from .losses import rel_l2
 from .modes import max_modes
@@ -204,10 +205,7 @@ def save_coord(doc: dict, out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``coord.json`` and ``coord.png`` into ``out_dir`` (created if needed)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    j = out / "coord.json"
-    tmp = j.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    tmp.replace(j)
+    j = atomic_write(out / "coord.json", json.dumps(doc, indent=1))
     png = out / "coord.png"
     plot_coord(doc, png)
     return j, png

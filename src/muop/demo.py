@@ -15,8 +15,9 @@ import json
 from pathlib import Path
 
 from .config import RunConfig
-from .sweep import SweepSpec, log_grid, run_sweep
-from .tune import study_summary, transfer, tune
+from .sweep import Sweep, log_grid, run_sweep
+from .transfer import transfer
+from .tune import study_summary, tune
 
 __all__ = ["demo_config", "run_demo"]
 
@@ -42,8 +43,7 @@ def run_demo(out_dir: str | Path = "demo_out", trials: int = 10, say=print) -> d
     cfg = demo_config(out)
     say("1/4 data: Burgers (ν = 0.1), 200 train / 50 test samples at s = 128 (cached)")
     say("2/4 transfer check: test error vs LR for K = 4, 8, 16, SP and μP")
-    spec = SweepSpec(axis="modes", sizes=(4, 8, 16), lrs=tuple(log_grid(1e-3, 1e-1, 5)), seeds=(0,))
-    sweep = run_sweep(cfg, spec, out / "sweep")
+    sweep = run_sweep(cfg, Sweep(axis="modes", sizes=(4, 8, 16), lrs=tuple(log_grid(1e-3, 1e-1, 5)), seeds=(0,)), out / "sweep")
     say(f"3/4 tuning the proxy (K = 4, width 24): {trials} Optuna trials")
     study = tune(cfg, trials, "demo-proxy", run_dir=out / "tune")
     say("4/4 transferring to the target (K = 16, width 48), and tuning it directly for comparison")

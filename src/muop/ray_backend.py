@@ -25,10 +25,12 @@ from pathlib import Path
 import optuna
 
 from .config import RunConfig, with_fields
-from .train import prepare_data, train_run
-from .storage import redact, split_password
-from .tune import _with_val, apply_params, open_study, resolve_storage, suggest
-from .workers import Heartbeat, WorkerOptions, counts, fail_stale, finite_or_none, mark_started
+from .data import prepare_data
+from .space import apply_params, suggest
+from .storage import redact, resolve_storage, split_password
+from .train import train_run
+from .tune import RESULT_ATTRS, settings_for, with_validation
+from .workers import SAMPLERS, Heartbeat, WorkerOptions, counts, fail_stale, finite_or_none, mark_started, open_study, sampler_seed
 
 __all__ = ["RayOptions", "tune_ray"]
 
@@ -58,18 +60,30 @@ def _space(trial: optuna.Trial, config: dict) -> dict:
     return {"_number": trial.number}
 
 
-def _trainable(config: dict, spec: dict) -> None:
+@dataclass(frozen=True)
+class _RayTrial:
+    """What every Ray trial needs besides its draws: the config, where the study is, its resources."""
+
+    config: RunConfig
+    study: str
+    storage: str | None
+    run_dir: str
+    cpus: float
+    gpus: float
+
+
+def _trainable(config: dict, job: _RayTrial) -> None:
     """One Ray trial: train with the trial's choices, report validation error every epoch."""
     import torch
     from ray import tune as rt
 
-    torch.set_num_threads(max(1, int(spec["cpus"])))
-    cfg = RunConfig.from_dict(spec["config"])
+    torch.set_num_threads(max(1, int(job.cpus)))
+    cfg = job.config
     run_cfg = apply_params(cfg, {k: v for k, v in config.items() if not k.startswith("_")})
-    if spec["gpus"] > 0:
+    if job.gpus > 0:
         run_cfg = with_fields(run_cfg, train={"device": "cuda"})
-    storage = resolve_storage(spec["storage"], spec["run_dir"])
-    tid = storage.get_trial_id_from_study_id_trial_number(storage.get_study_id_from_name(spec["study"]), config["_number"])
+    storage = resolve_storage(job.storage, job.run_dir)
+    tid = storage.get_trial_id_from_study_id_trial_number(storage.get_study_id_from_name(job.study), config["_number"])
     set_attr = functools.partial(storage.set_trial_user_attr, tid)
     mark_started(set_attr)
 
@@ -82,7 +96,7 @@ def _trainable(config: dict, spec: dict) -> None:
 
     with Heartbeat(set_attr, WorkerOptions().heartbeat_s):
         res = train_run(run_cfg, data=prepare_data(cfg.data), on_epoch=on_epoch)
-    for k in ("test_rel_l2", "val_rel_l2", "diverged", "seconds", "train_flops", "epochs_run"):
+    for k in RESULT_ATTRS:
         set_attr(k, finite_or_none(getattr(res, k)))
     rt.report({"val_rel_l2": cfg.tune.diverged_value if res.diverged else res.val_rel_l2, "epoch": res.epochs_run, "final": True})
 
@@ -109,8 +123,8 @@ def tune_ray(cfg: RunConfig, n_trials: int, study_name: str, storage: str | None
                 raise ValueError(f"storage {redact(storage)}: with --backend ray{' --address' if opts.address else ''}, leave the password out of the URL and give it to every node in ~/.pgpass or PGPASSWORD (Ray stores the URL in its experiment files)")
             os.environ["PGPASSWORD"] = password  # inherited by the local Ray started below
             storage = bare
-    cfg = _with_val(cfg)
-    study = open_study(cfg, study_name, storage, run_dir, parallel=True)
+    cfg = with_validation(cfg)
+    study, settings = open_study(settings_for(cfg, study_name, storage, run_dir, n_trials))
     study.set_user_attr("config", cfg.to_dict())
     fail_stale(study, WorkerOptions())
     remaining = n_trials - counts(study).done
@@ -122,10 +136,10 @@ def tune_ray(cfg: RunConfig, n_trials: int, study_name: str, storage: str | None
         kw = {"num_cpus": opts.num_cpus} if opts.address is None and opts.num_cpus else {}
         ray.init(address=opts.address, include_dashboard=False, log_to_driver=False, configure_logging=False, **kw)
 
-    searcher = PruningOptunaSearch(space=functools.partial(_space, config=cfg.to_dict()), metric="val_rel_l2", mode="min", sampler=optuna.samplers.TPESampler(seed=cfg.train.seed, constant_liar=True), study_name=study_name, storage=resolve_storage(storage, run_dir))
+    searcher = PruningOptunaSearch(space=functools.partial(_space, config=cfg.to_dict()), metric="val_rel_l2", mode="min", sampler=SAMPLERS[cfg.tune.sampler](sampler_seed(cfg.train.seed, 0, settings.salt), True), study_name=study_name, storage=resolve_storage(storage, run_dir))
     scheduler = ASHAScheduler(time_attr="epoch", metric="val_rel_l2", mode="min", max_t=cfg.train.epochs, grace_period=opts.grace_epochs, reduction_factor=opts.reduction_factor) if opts.asha else FIFOScheduler()
-    spec = {"config": cfg.to_dict(), "study": study_name, "storage": storage, "run_dir": str(Path(run_dir).resolve()), "cpus": opts.cpus_per_trial, "gpus": opts.gpus_per_trial}
-    trainable = rt.with_resources(functools.partial(_trainable, spec=spec), {"cpu": opts.cpus_per_trial, "gpu": opts.gpus_per_trial})
+    job = _RayTrial(cfg, study_name, storage, str(Path(run_dir).resolve()), opts.cpus_per_trial, opts.gpus_per_trial)
+    trainable = rt.with_resources(functools.partial(_trainable, job=job), {"cpu": opts.cpus_per_trial, "gpu": opts.gpus_per_trial})
     tuner = rt.Tuner(
         trainable,
         tune_config=rt.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=remaining),

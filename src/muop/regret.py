@@ -54,10 +54,11 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .curves import best_lr
+
 __all__ = [
     "FLAT_NOISE_FACTOR",
     "curves",
-    "best_lr",
     "interp_loglog",
     "is_flat",
     "regret_table",
@@ -94,28 +95,6 @@ def curves(runs: Iterable[Mapping]) -> Curves:
             seeds = sorted({s for d in by_lr.values() for s in d})
             out[par][size] = {lr: [by_lr[lr].get(s, math.nan) for s in seeds] for lr in sorted(by_lr)}
     return out
-
-
-def best_lr(lrs: Sequence[float], losses: Sequence[float]) -> tuple[float, bool]:
-    """Best LR of one curve (same rule as :func:`muop.sweep.best_lr`): parabola in log10(LR) through
-    the grid minimum and its two neighbours, clamped to them. Non-finite losses are ignored.
-
-    Returns ``(lr, at_edge)``; at the end of the finite grid the grid LR is returned with
-    ``at_edge=True``; with no finite loss, ``(nan, True)``.
-    """
-    pts = sorted((math.log10(lr), float(v)) for lr, v in zip(lrs, losses) if math.isfinite(v))
-    if not pts:
-        return math.nan, True
-    i = min(range(len(pts)), key=lambda j: pts[j][1])
-    if i == 0 or i == len(pts) - 1:
-        return 10 ** pts[i][0], True
-    (x0, y0), (x1, y1), (x2, y2) = pts[i - 1], pts[i], pts[i + 1]
-    denom = (x0 - x1) * (x0 - x2) * (x1 - x2)
-    a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denom
-    b = (x2 * x2 * (y0 - y1) + x1 * x1 * (y2 - y0) + x0 * x0 * (y1 - y2)) / denom
-    if a <= 0:
-        return 10**x1, False
-    return 10 ** min(max(-b / (2 * a), x0), x2), False
 
 
 def interp_loglog(lrs: Sequence[float], errs: Sequence[float], lr: float) -> tuple[float, bool]:

@@ -17,6 +17,18 @@ The lock is a file lock (``fcntl``) on this machine, so local workers never over
 Workers on *different* machines only share the storage; racing at the very end, each machine can
 start at most one trial beyond the count.
 
+Work comes in two kinds, both driven by :func:`run_study` with a typed :class:`WorkerSettings`
+and an :class:`Objective` (the only thing a command supplies):
+
+* *search* (``n_trials`` set, ``muop tune``): the sampler proposes each trial's parameters;
+* *queue* (``n_trials=None``, ``muop sweep``): every trial is a job enqueued with fixed parameters
+  (:func:`enqueue_jobs`); a job's identity is its queue entry (:func:`queued_params`), a job that
+  is already finished or running elsewhere is not trained twice, and a worker that died has its
+  whole job retried.
+
+Samplers are seeded from the study's state and the worker's identity (:func:`sampler_seed`), so a
+study extended, resumed or joined by other commands never re-draws the same parameters.
+
 This module does not import torch, so worker processes start fast.
 """
 
@@ -27,11 +39,13 @@ import logging
 import math
 import os
 import socket
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +53,14 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from .locks import FileLock
+from .storage import resolve_storage, storage_key
 
-__all__ = ["WorkerOptions", "Counts", "counts", "fail_stale", "queued_params", "lock_path", "worker_loop", "run_processes", "interruptible", "exit_with_parent", "TrialsFailing", "WorkersLost"]
+__all__ = [
+    "Objective", "WorkerSettings", "WorkerOptions", "run_study", "open_study", "sampler_seed", "SAMPLERS",
+    "enqueue_jobs", "job_key", "queued_params", "Counts", "counts", "fail_stale", "is_stale", "lock_path",
+    "worker_loop", "run_processes", "configure_optuna_logging", "interruptible", "exit_with_parent",
+    "TrialsFailing", "WorkersLost",
+]
 
 HEARTBEAT, HOST, PID, RETRY_OF, ATTEMPT = "muop_heartbeat", "muop_host", "muop_pid", "muop_retry_of", "muop_attempt"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -54,9 +74,13 @@ class _NoInterruptTraceback(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt)) and "KeyboardInterrupt" not in record.getMessage()
 
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-for _h in logging.getLogger("optuna").handlers:
-    _h.addFilter(_NoInterruptTraceback())
+def configure_optuna_logging(verbosity: int = logging.WARNING) -> None:
+    """Optuna's log level, and no traceback for Ctrl-C. Called by the CLI, and in worker processes
+    with the level of the process that started them; the library itself never sets it."""
+    optuna.logging.set_verbosity(verbosity)
+    for h in logging.getLogger("optuna").handlers:
+        if not any(isinstance(f, _NoInterruptTraceback) for f in h.filters):
+            h.addFilter(_NoInterruptTraceback())
 
 
 class TrialsFailing(RuntimeError):
@@ -82,6 +106,101 @@ class WorkerOptions:
             raise ValueError(f"heartbeat={self.heartbeat_s}s, grace={self.grace_s}s: expected 0 < heartbeat < grace")
         if self.max_retries < 0:
             raise ValueError(f"max_retries={self.max_retries}: expected >= 0")
+
+
+class Objective(ABC):
+    """The work of one trial, supplied by a command (tuning, a sweep) and run by any worker.
+
+    Contract: an objective is built in the command's process and pickled to worker processes, so
+    it holds plain data (configs), not loaded data or open files. :meth:`prepare` is called once in
+    each process before its first trial (load data there). :meth:`__call__` runs one trial and
+    returns the value to minimise; it may set user attributes and may raise ``optuna.TrialPruned``.
+    An exception listed in ``worker_loop``'s ``catch`` marks the trial FAIL and the worker goes on.
+    """
+
+    def prepare(self) -> None:
+        """Once per process, before the first trial."""
+
+    @abstractmethod
+    def __call__(self, trial: optuna.Trial) -> float:
+        """Run one trial; the value to minimise."""
+
+
+#: Optuna samplers by name; each takes ``(seed, parallel)``. ``parallel`` (several workers at once):
+#: TPE pretends running trials scored the worst value seen (constant liar), to spread them out.
+SAMPLERS: dict[str, Callable[[int, bool], optuna.samplers.BaseSampler]] = {
+    "tpe": lambda seed, parallel: optuna.samplers.TPESampler(seed=seed, constant_liar=parallel),
+    "random": lambda seed, parallel: optuna.samplers.RandomSampler(seed=seed),
+}
+
+
+def sampler_seed(seed: int, worker: int, salt: str = "") -> int:
+    """The sampler seed of worker ``worker``.
+
+    ``salt`` is empty for a command that created the study: then the seed is ``seed + 7919·worker``,
+    so a new study is reproducible. A command that extends, resumes or joins an existing study gets
+    a salt naming the study's size, the host and the process (:func:`open_study`), and a seed
+    hashed from it, so it never repeats the draws of the commands before it.
+    """
+    if not salt:
+        return seed + 7919 * worker
+    return int(hashlib.sha256(f"{seed}|{worker}|{salt}".encode()).hexdigest()[:8], 16)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Which study the workers share and how they run it; sent to worker processes as is.
+
+    ``storage``: an Optuna URL or ``journal:PATH`` (``None``: ``run_dir/optuna.journal``).
+    ``n_trials``: finished trials the study should hold; ``None`` is queue mode (run the queued
+    jobs only). ``threads``: torch threads per worker process (0: torch's default).
+    ``optuna_verbosity``: Optuna's log level in worker processes (default: the current one).
+    """
+
+    study: str
+    storage: str | None = None
+    run_dir: str = "."
+    n_trials: int | None = None
+    sampler: str = "tpe"
+    seed: int = 0
+    salt: str = ""  # set by open_study; see sampler_seed
+    parallel: bool = False
+    options: WorkerOptions = field(default_factory=lambda: WorkerOptions())
+    threads: int = 0
+    optuna_verbosity: int = field(default_factory=lambda: optuna.logging.get_verbosity())
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler={self.sampler!r}: expected one of {sorted(SAMPLERS)}")
+        if self.n_trials is not None and (not isinstance(self.n_trials, int) or self.n_trials < 1):
+            raise ValueError(f"trials={self.n_trials!r}: expected a positive integer")
+
+    @property
+    def lock(self) -> Path:
+        """The local admission lock of this (storage, study)."""
+        return lock_path(storage_key(self.storage, self.run_dir), self.study)
+
+
+def open_study(settings: WorkerSettings, worker: int = 0) -> tuple[optuna.Study, WorkerSettings]:
+    """Create or join the study; returns it and ``settings`` with the sampler salt this command uses.
+
+    Call it once per command (worker 0); worker processes reuse the returned settings, so all
+    workers of one command share its salt and differ by their index.
+    """
+    storage = resolve_storage(settings.storage, settings.run_dir)
+    if not settings.salt:
+        try:
+            n = len(optuna.load_study(study_name=settings.study, storage=storage).get_trials(deepcopy=False))
+            settings = replace(settings, salt=f"{n}@{socket.gethostname()}:{os.getpid()}")
+        except KeyError:  # a new study: reproducible draws
+            pass
+    return _study(settings, worker, storage), settings
+
+
+def _study(settings: WorkerSettings, worker: int, storage: Any = None) -> optuna.Study:
+    storage = storage if storage is not None else resolve_storage(settings.storage, settings.run_dir)
+    sampler = SAMPLERS[settings.sampler](sampler_seed(settings.seed, worker, settings.salt), settings.parallel)
+    return optuna.create_study(study_name=settings.study, storage=storage, direction="minimize", sampler=sampler, load_if_exists=True)
 
 
 @dataclass(frozen=True)
@@ -129,6 +248,40 @@ def queued_params(trial: FrozenTrial) -> dict[str, Any]:
     call at a time, so another process, or the retry of a trial killed between two calls, must not
     rely on them alone; what was neither queued nor drawn is drawn afresh by the retry."""
     return {**trial.params, **trial.system_attrs.get("fixed_params", {})}
+
+
+def job_key(params: dict[str, Any]) -> tuple:
+    """A job's identity: its parameters as a sorted tuple of (name, value)."""
+    return tuple(sorted(params.items()))
+
+
+def _present(trials: Iterable[FrozenTrial], states: tuple[TrialState, ...]) -> set[tuple]:
+    return {job_key(queued_params(t)) for t in trials if t.state in states}
+
+
+def enqueue_jobs(study: optuna.Study, jobs: Iterable[dict[str, Any]], lock: Path) -> int:
+    """Enqueue each job (fixed parameters) that is neither finished, running nor queued; returns how many.
+
+    Under ``lock``, so local commands starting the same sweep at once do not enqueue twice.
+    """
+    with FileLock(lock):
+        present = _present(study.get_trials(deepcopy=False), (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING))
+        added = 0
+        for job in jobs:
+            if job_key(job) not in present:
+                study.enqueue_trial(dict(job))
+                present.add(job_key(job))
+                added += 1
+    return added
+
+
+def _has_twin(study: optuna.Study, number: int) -> bool:
+    """True if another finished or running trial stands for the same queued job as trial ``number``
+    (two machines enqueued the same sweep at once): that job is trained once."""
+    trials = study.get_trials(deepcopy=False)
+    me = job_key(queued_params(trials[number])) if number < len(trials) else None
+    others = [t for t in trials if t.number != number]
+    return me is not None and me in _present(others, (TrialState.COMPLETE, TrialState.RUNNING))
 
 
 def fail_stale(study: optuna.Study, opts: WorkerOptions, trials: list[FrozenTrial] | None = None) -> list[int]:
@@ -193,13 +346,13 @@ def worker_loop(
     objective: Callable[[optuna.Trial], float],
     lock: Path,
     opts: WorkerOptions = WorkerOptions(),
-    progress: Callable[[int, int], None] | None = None,
+    after_trial: Callable[[], None] | None = None,
     catch: tuple[type[Exception], ...] = (RuntimeError, ValueError),
 ) -> int:
     """Run trials of ``study`` until it holds ``n_trials`` finished ones; returns how many this worker ran.
 
     ``n_trials=None`` is queue mode (sweeps): run only queued (WAITING) trials, and return when none
-    is queued or running any more.
+    is queued or running any more. ``after_trial()`` is called after each trial this worker ran.
     """
     held = FileLock(lock)
     ran, errors = 0, 0
@@ -208,6 +361,8 @@ def worker_loop(
     def wrapped(trial: optuna.Trial) -> float:
         mark_started(trial.set_user_attr)
         held.release()
+        if n_trials is None and _has_twin(study, trial.number):
+            raise optuna.TrialPruned()
         with Heartbeat(trial.set_user_attr, opts.heartbeat_s):
             return objective(trial)
 
@@ -235,24 +390,46 @@ def worker_loop(
         errors = errors + 1 if states and states[-1] == TrialState.FAIL else 0
         if errors >= opts.max_consecutive_errors:
             raise TrialsFailing(f"{errors} trials in a row raised an error in study {study.study_name!r}; see the warnings above")
-        if progress:
-            progress(counts(study).done, n_trials)
+        if after_trial:
+            after_trial()
+
+
+def _process_main(settings: WorkerSettings, objective: Objective, index: int) -> None:
+    """The one entry point of a local worker process (spawned by :func:`run_processes`)."""
+    exit_with_parent()
+    configure_optuna_logging(settings.optuna_verbosity)
+    if settings.threads:
+        import torch
+
+        torch.set_num_threads(settings.threads)
+    study = _study(settings, index)
+    objective.prepare()
+    interruptible()
+    try:
+        worker_loop(study, settings.n_trials, objective, settings.lock, settings.options)
+    except KeyboardInterrupt:
+        sys.stderr.flush()
+        os._exit(130)  # no interpreter shutdown: the heartbeat threads must not run on into it
+    except TrialsFailing as e:
+        print(f"muop worker {index}: {e}", file=sys.stderr)
+        sys.exit(FATAL_EXIT)
 
 
 def run_processes(
-    target: Callable[[dict, int], None],
-    spec: dict,
+    settings: WorkerSettings,
+    objective: Objective,
     workers: int,
     poll: Callable[[], int] | None = None,
     total: int = 0,
     progress: Callable[[int, int], None] | None = None,
     max_restarts: int | None = None,
 ) -> None:
-    """Run ``target(spec, index)`` in ``workers`` spawned processes until all have finished.
+    """Run ``objective`` on the study in ``workers`` spawned processes until all have finished.
 
-    A worker that dies (a crash, SIGKILL) is replaced while ``poll()`` says work is left, at most
-    ``max_restarts`` times (default 2 per worker). Ctrl-C (KeyboardInterrupt in this process) is
-    passed on to the workers, which stop their trials cleanly; then it is raised again here.
+    ``poll()`` (how many jobs are done, out of ``total``) is called twice a second, then
+    ``progress(done, total)``. A worker that dies (a crash, SIGKILL) is replaced while work is left,
+    at most ``max_restarts`` times (default 2 per worker). Ctrl-C (KeyboardInterrupt in this
+    process) is passed on to the workers, which stop their trials cleanly; then it is raised again.
     """
     import multiprocessing as mp
     import signal
@@ -264,41 +441,16 @@ def run_processes(
         # they take it again once they run trials (see ``interruptible``)
         old = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            p = ctx.Process(target=target, args=(spec, i), daemon=False)
+            p = ctx.Process(target=_process_main, args=(settings, objective, i), daemon=False)
             p.start()
         finally:
             signal.signal(signal.SIGINT, old)
         return p
 
     procs = {i: start(i) for i in range(workers)}
-    restarts, budget = 0, 2 * workers if max_restarts is None else max_restarts
+    budget = 2 * workers if max_restarts is None else max_restarts
     try:
-        while True:
-            time.sleep(0.5)
-            done = poll() if poll else 0
-            if progress and poll:
-                progress(done, total)
-            for i, p in list(procs.items()):
-                if p.is_alive() or p.exitcode is None:
-                    continue
-                if p.exitcode == 0:
-                    del procs[i]
-                    continue
-                if p.exitcode == FATAL_EXIT:
-                    for q in procs.values():
-                        q.terminate()
-                    raise TrialsFailing(f"worker {i} stopped: trials keep raising errors (see its messages above)")
-                if poll and done >= total:
-                    del procs[i]
-                    continue
-                if restarts >= budget:
-                    for q in procs.values():
-                        q.terminate()
-                    raise WorkersLost(f"worker {i} exited with code {p.exitcode}; {restarts} workers were already replaced, giving up")
-                restarts += 1
-                procs[i] = start(i)
-            if not procs:
-                return
+        _supervise(procs, start, budget, poll, total, progress)
     except KeyboardInterrupt:
         for p in procs.values():
             if p.is_alive():
@@ -309,6 +461,66 @@ def run_processes(
             if p.is_alive():
                 p.terminate()
         raise
+
+
+def _supervise(procs: dict, start: Callable, budget: int, poll: Callable[[], int] | None, total: int, progress: Callable[[int, int], None] | None) -> None:
+    """Wait for the worker processes ``procs`` (index -> process), replacing dead ones (see run_processes)."""
+    restarts = 0
+    while procs:
+        time.sleep(0.5)
+        done = poll() if poll else 0
+        if progress and poll:
+            progress(done, total)
+        for i, p in list(procs.items()):
+            if p.is_alive() or p.exitcode is None:
+                continue
+            if p.exitcode == 0 or (poll and done >= total and p.exitcode != FATAL_EXIT):
+                del procs[i]
+                continue
+            if p.exitcode == FATAL_EXIT or restarts >= budget:
+                for q in procs.values():
+                    q.terminate()
+                if p.exitcode == FATAL_EXIT:
+                    raise TrialsFailing(f"worker {i} stopped: trials keep raising errors (see its messages above)")
+                raise WorkersLost(f"worker {i} exited with code {p.exitcode}; {restarts} workers were already replaced, giving up")
+            restarts += 1
+            procs[i] = start(i)
+
+
+def run_study(
+    settings: WorkerSettings,
+    objective: Objective,
+    workers: int = 1,
+    poll: Callable[[optuna.Study], int] | None = None,
+    total: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    study: optuna.Study | None = None,
+) -> optuna.Study:
+    """Run the study's trials with ``workers`` local workers: this process (1) or spawned processes.
+
+    ``poll(study)`` says how much is done out of ``total`` (default: finished trials out of
+    ``n_trials``); ``progress(done, total)`` follows each trial, or each poll with processes.
+    ``study`` is the one :func:`open_study` returned, when the caller already opened it; the
+    settings must then be the ones it returned. Other commands may join the same study at any time.
+    """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r}: expected a positive integer")
+    if study is None:
+        study, settings = open_study(replace(settings, parallel=settings.parallel or workers > 1))
+    poll = poll or (lambda st: counts(st).done)
+    total = settings.n_trials or 0 if total is None else total
+    if workers == 1:
+        objective.prepare()
+        def after() -> None:
+            done = poll(study)
+            if progress:
+                progress(done, total)
+
+        worker_loop(study, settings.n_trials, objective, settings.lock, settings.options, after)
+    else:
+        settings = replace(settings, threads=settings.threads or threads_per_worker(workers))
+        run_processes(settings, objective, workers, poll=lambda: poll(study), total=total, progress=progress)
+    return study
 
 
 def interruptible() -> None:

@@ -7,9 +7,11 @@ from .navier_stokes import NSParams, ns_generate, ns_solve
 from .normalize import ChannelNormalizer
 from .problems import PROBLEMS, generate
 from .store import DataError, read_dataset
+from .prepare import Datasets, prepare_data
 
 __all__ = [
     "BurgersParams", "DarcyParams", "NSParams",
     "burgers_generate", "burgers_solve", "darcy_generate", "darcy_solve", "ns_generate", "ns_solve",
     "generate", "PROBLEMS", "load", "OperatorData", "read_dataset", "DataError", "ChannelNormalizer",
+    "Datasets", "prepare_data",
 ]

@@ -1,0 +1,218 @@
+"""The trainer, split by phase as in neuraloperator's Trainer: build, fit, evaluate.
+
+* :func:`build` makes everything a run trains with from a :class:`~muop.config.RunConfig`: model,
+  μP/SP plan, optimizer, LR schedule, device and normalisers (a :class:`Setup`). Callers keep it:
+  nothing needs to rebuild a model to read its plan.
+* :class:`Trainer` runs the loop: :meth:`Trainer.fit` repeats :meth:`Trainer.train_epoch`, which
+  repeats :meth:`Trainer.train_batch`; :meth:`Trainer.evaluate` measures a data set. Its whole
+  training state (:meth:`Trainer.state_dict`) can be saved and loaded to resume bit for bit.
+* Everything else is a :class:`~muop.callbacks.Callback`: divergence (early stopping), the metrics
+  log, checkpoints, progress, per-epoch hooks. New behaviour plugs in there, not into the loop.
+
+The loss and the metric are the relative L2 error averaged per sample, in physical units: the
+model sees normalised inputs and outputs, and its prediction is decoded before the loss.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+
+from .config import RunConfig, ScheduleConfig, check_modes_fit
+from .data import ChannelNormalizer, Datasets, OperatorData
+from .fno import FNO, FNOConfig, fno_flops
+from .losses import rel_l2
+from .optim import make_optimizer
+from .parametrization import Plan, parametrize
+
+if TYPE_CHECKING:
+    from .callbacks import Callback
+
+__all__ = ["Setup", "build", "make_scheduler", "resolve_device", "TrainState", "Trainer", "evaluate"]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda``, ``cuda:N``, or ``auto`` (CUDA when available, else CPU)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"train.device={name!r}: CUDA is not available on this machine; use cpu or auto")
+    return torch.device(name)
+
+
+@dataclass
+class Setup:
+    """What one run trains with, built once by :func:`build`."""
+
+    model: FNO
+    model_config: FNOConfig
+    plan: Plan
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    device: torch.device
+    x_normalizer: ChannelNormalizer | None
+    y_normalizer: ChannelNormalizer | None
+    batch_size: int  # the configured batch size, capped at the number of training samples
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Model output in physical units for physical inputs ``x`` (B, C_in, *grid) on the device."""
+        xn, yn = self.x_normalizer, self.y_normalizer
+        pred = self.model(xn.encode(x) if xn else x)
+        return yn.decode(pred) if yn else pred
+
+
+def make_scheduler(cfg: ScheduleConfig, opt: torch.optim.Optimizer, epochs: int, steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The per-step LR schedule: ``cosine`` over the whole run, ``step`` every ``step_size`` epochs, or none."""
+    if cfg.name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
+    if cfg.name == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size * steps_per_epoch, gamma=cfg.gamma)
+    return None
+
+
+def build(cfg: RunConfig, data: Datasets) -> Setup:
+    """Model (initialised by the plan), plan, optimizer, schedule and normalisers for ``cfg`` on ``data``."""
+    tr = data.train
+    torch.manual_seed(cfg.train.seed)
+    fcfg = cfg.model.fno(tr.x.shape[1], tr.y.shape[1])
+    if len(fcfg.modes) != tr.x.dim() - 2:
+        raise ValueError(f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial dims")
+    check_modes_fit(fcfg.modes, tr.grid, "the training data")
+    model = FNO(fcfg)
+    plan = parametrize(model, cfg.parametrization.kind, base=cfg.parametrization.base_shape(fcfg), seed=cfg.train.seed)
+    dev = resolve_device(cfg.train.device)
+    model.to(dev)  # in place: the plan's parameters stay the model's
+    o = cfg.optimizer
+    kw = {"betas": tuple(o.betas)} if o.name in ("adam", "adamw") else {"momentum": o.momentum}
+    opt = make_optimizer(plan, o.name, lr=o.lr, weight_decay=o.weight_decay, **kw)
+    xn = ChannelNormalizer.fit(tr.x).to(dev) if cfg.train.normalize else None
+    yn = ChannelNormalizer.fit(tr.y).to(dev) if cfg.train.normalize else None
+    bs = min(cfg.train.batch_size, len(tr))
+    sched = make_scheduler(cfg.schedule, opt, cfg.train.epochs, math.ceil(len(tr) / bs))
+    return Setup(model, fcfg, plan, opt, sched, dev, xn, yn, bs)
+
+
+@torch.no_grad()
+def evaluate(setup: Setup, data: OperatorData, batch_size: int = 64) -> float:
+    """Mean per-sample relative L2 error (physical units) of the model on ``data``."""
+    model = setup.model
+    model.eval()
+    total, count = 0.0, 0
+    for i in range(0, len(data), batch_size):
+        x, y = data.x[i : i + batch_size].to(setup.device), data.y[i : i + batch_size].to(setup.device)
+        total += float(rel_l2(setup.predict(x), y)) * x.shape[0]
+        count += x.shape[0]
+    model.train()
+    return total / max(count, 1)
+
+
+@dataclass
+class TrainState:
+    """Where a fit stands. ``first_loss`` is the first epoch's mean training loss (divergence test)."""
+
+    epoch: int = 0
+    train_loss: float = float("nan")
+    first_loss: float | None = None
+    diverged: bool = False
+    stop: bool = False  # set by a callback to end the fit after this epoch
+    seconds_before: float = 0.0  # time spent in earlier sessions of a resumed run
+    generator: torch.Generator = field(default_factory=torch.Generator)  # shuffles the batches
+
+
+class Trainer:
+    """Trains ``setup`` (default: :func:`build` of ``cfg``) on ``data``; see the module docstring.
+
+    ``started`` is the :func:`time.perf_counter` value the run's wall time counts from (default:
+    now); :attr:`seconds` includes the time of earlier sessions after a resume.
+    """
+
+    def __init__(self, cfg: RunConfig, data: Datasets, setup: Setup | None = None, callbacks: Sequence[Callback] = (), started: float | None = None) -> None:
+        self.cfg, self.data = cfg, data
+        self.setup = setup or build(cfg, data)
+        self.callbacks = list(callbacks)
+        self.state = TrainState(generator=torch.Generator().manual_seed(cfg.train.seed))
+        self.started = time.perf_counter() if started is None else started
+        s, tr = self.setup, data.train
+        self._x = s.x_normalizer.encode(tr.x.to(s.device)) if s.x_normalizer else tr.x.to(s.device)
+        self._y = tr.y.to(s.device)
+        self.flops_per_epoch = 3 * fno_flops(s.model_config, tr.grid) * len(tr)
+
+    @property
+    def seconds(self) -> float:
+        """Wall seconds of this run so far (earlier sessions included)."""
+        return self.state.seconds_before + time.perf_counter() - self.started
+
+    def train_batch(self, idx: torch.Tensor) -> float:
+        """One optimizer step on the training samples ``idx``; returns the batch loss (NaN/inf: no step)."""
+        s = self.setup
+        pred = s.model(self._x[idx])
+        pred = s.y_normalizer.decode(pred) if s.y_normalizer else pred
+        loss = rel_l2(pred, self._y[idx])
+        if not torch.isfinite(loss):
+            return loss.item()
+        s.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.optimizer.grad_clip:
+            torch.nn.utils.clip_grad_value_(s.model.parameters(), self.cfg.optimizer.grad_clip)
+        s.optimizer.step()
+        if s.scheduler:
+            s.scheduler.step()
+        return loss.item()
+
+    def train_epoch(self) -> float:
+        """One pass over the shuffled training set; the mean loss, or NaN once a batch's loss is not finite."""
+        n, bs = len(self.data.train), self.setup.batch_size
+        perm = torch.randperm(n, generator=self.state.generator)
+        total = 0.0
+        for i in range(0, n, bs):
+            idx = perm[i : i + bs]
+            loss = self.train_batch(idx)
+            if not math.isfinite(loss):
+                return float("nan")
+            total += loss * idx.numel()
+        return total / n
+
+    def evaluate(self, data: OperatorData) -> float:
+        """Mean per-sample relative L2 error (physical units) on ``data``."""
+        return evaluate(self.setup, data)
+
+    def fit(self) -> TrainState:
+        """Train until ``train.epochs`` or until a callback stops it; returns the final state."""
+        for cb in self.callbacks:
+            cb.on_fit_start(self)
+        st = self.state
+        while not st.stop and st.epoch < self.cfg.train.epochs:
+            st.epoch += 1
+            st.train_loss = self.train_epoch()
+            for cb in self.callbacks:
+                cb.on_epoch_end(self)
+        for cb in self.callbacks:
+            cb.on_fit_end(self)
+        return st
+
+    def state_dict(self) -> dict:
+        """Everything needed to resume: model, optimizer, schedule, shuffling and torch RNG, progress."""
+        s, st = self.setup, self.state
+        return {
+            "epoch": st.epoch, "first": st.first_loss, "train_loss": st.train_loss, "seconds": self.seconds,
+            "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
+            "scheduler": s.scheduler.state_dict() if s.scheduler else None,
+            "generator": st.generator.get_state(), "torch_rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, d: dict) -> None:
+        """Resume from :meth:`state_dict`'s output."""
+        s, st = self.setup, self.state
+        s.model.load_state_dict(d["model"])
+        s.optimizer.load_state_dict(d["optimizer"])
+        if s.scheduler:
+            s.scheduler.load_state_dict(d["scheduler"])
+        st.generator.set_state(d["generator"])
+        torch.set_rng_state(d["torch_rng"])
+        st.epoch, st.first_loss, st.train_loss = d["epoch"], d["first"], d["train_loss"]
+        st.seconds_before = d["seconds"]

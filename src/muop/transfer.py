@@ -1,0 +1,112 @@
+"""Train the big target once with the proxy's best hyperparameters (μTransfer, over width and modes).
+
+Under μP the base LR η is kept and the rules map every parameter's LR and init relative to the
+proxy shape, which becomes the μP base shape: e.g. the spectral LR is multiplied by
+sqrt(log K_p / log K*) and by width_p / width* (μTransfer-FNO, Li, Yoo & Yang, ICML 2025; Tensor
+Programs V). With ``compare_direct`` the same search also runs at the target, and the cost ratio
+(proxy tuning + one target run) / (direct tuning) is measured in wall seconds and FLOPs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import optuna
+
+from .atomic import atomic_write
+from .config import RunConfig, apply_overrides, with_fields
+from .data import prepare_data
+from .parametrization import Plan
+from .space import apply_params
+from .storage import redact, resolve_storage
+from .train import complete, make_trainer
+from .tune import study_summary, tune, with_validation
+
+__all__ = ["target_config", "lr_map", "transfer"]
+
+
+def target_config(cfg: RunConfig, params: dict, target_modes: list[int] | None, target_width: int | None, overrides: list[str] | None = None) -> RunConfig:
+    """The target run: the proxy's best hyperparameters, the target shape, μP base = the proxy shape.
+
+    ``overrides`` (``section.field=value``) change anything else about the target, e.g.
+    ``data.stride=1`` when the proxy was tuned on a coarser grid (``data.stride: 2``).
+    """
+    proxy_modes = list(cfg.model.modes)
+    modes = list(target_modes) if target_modes else proxy_modes
+    if len(modes) == 1 and len(proxy_modes) > 1:
+        modes = modes * len(proxy_modes)
+    if len(modes) != len(proxy_modes):
+        raise ValueError(f"target modes {modes}: expected {len(proxy_modes)} entries like the proxy's {proxy_modes}")
+    out = apply_params(cfg, params)
+    out = with_fields(
+        out,
+        model={"modes": modes, "width": target_width or cfg.model.width},
+        parametrization={"base_width": cfg.model.width, "base_modes": proxy_modes},
+    )
+    return apply_overrides(out, overrides or [])
+
+
+def lr_map(plan: Plan, optimizer: str) -> dict:
+    """Per-role LR and init multipliers of a target's plan relative to its base (the proxy): the μP mapping."""
+    roles: dict[str, dict] = {}
+    for e in plan.entries:
+        roles.setdefault(e.role, {"lr_mult": e.lr_mult[optimizer], "init_std": e.init_std, "example": e.name})
+    return {"roles": roles, "mode_factor_g": plan[roles["spectral"]["example"]].mode_factor, "width_ratio": plan.shape.width / plan.base.width}
+
+
+def _proxy_study(study_name: str, storage: str | None, run_dir: Path) -> optuna.Study:
+    try:
+        return optuna.load_study(study_name=study_name, storage=resolve_storage(storage, run_dir))
+    except KeyError:
+        where = redact(storage) if storage else str(run_dir / "optuna.journal")
+        raise ValueError(f"study {study_name!r} not found in {where}; run `muop tune --study {study_name}` first (same --storage/--run-dir)") from None
+
+
+def transfer(
+    cfg: RunConfig,
+    study_name: str,
+    target_modes: list[int] | None = None,
+    target_width: int | None = None,
+    out_dir: str | Path = "runs/transfer",
+    storage: str | None = None,
+    run_dir: str | Path | None = None,
+    compare_direct: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+    target_overrides: list[str] | None = None,
+) -> dict:
+    """Train the target with the proxy study's best hyperparameters; write ``transfer.json``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(run_dir) if run_dir is not None else out
+    if not target_modes and not target_width:
+        raise ValueError("give a target: --target-modes and/or --target-width")
+    cfg = with_validation(cfg)
+    proxy = study_summary(_proxy_study(study_name, storage, run_dir))
+    tcfg = target_config(cfg, proxy["best_params"], target_modes, target_width, target_overrides)
+    data = prepare_data(tcfg.data)
+    t0 = time.perf_counter()
+    trainer = make_trainer(tcfg, out / "target", data)
+    target = complete(trainer, out / "target")
+    target_seconds = time.perf_counter() - t0
+    doc = {
+        "proxy": {"modes": list(cfg.model.modes), "width": cfg.model.width, "grid": list(data.train.grid) if cfg.data == tcfg.data else None, "data_stride": cfg.data.stride, **proxy},
+        "target": {"modes": list(tcfg.model.modes), "width": tcfg.model.width, "grid": list(data.train.grid), "data_stride": tcfg.data.stride, "hyperparameters": proxy["best_params"], "overrides": list(target_overrides or []), **asdict(target)},
+        "mapping": lr_map(trainer.setup.plan, tcfg.optimizer.name),
+        "parametrization": tcfg.parametrization.kind,
+        "storage": redact(storage) if storage else str(run_dir / "optuna.journal"),
+        "metric": "relative L2, per-sample mean, physical units; tuning on the validation split, errors reported on the test split",
+    }
+    if compare_direct:
+        report = (lambda i, n: progress("direct", i, n)) if progress else None
+        direct = study_summary(tune(tcfg, proxy["n_trials"], f"{study_name}-direct", storage, run_dir, data=data, progress=report))
+        doc["direct"] = direct
+        doc["cost_ratio_seconds"] = (proxy["seconds"] + target_seconds) / direct["seconds"]
+        doc["cost_ratio_flops"] = (proxy["train_flops"] + target.train_flops) / direct["train_flops"]
+        if direct["best_test_rel_l2"]:
+            doc["error_ratio_transfer_over_direct"] = target.test_rel_l2 / direct["best_test_rel_l2"]
+    atomic_write(out / "transfer.json", json.dumps(doc, indent=1, default=str))
+    return doc
