@@ -103,6 +103,29 @@ def test_two_processes_asking_for_the_same_cached_data_both_get_it(tmp_path):
     assert read_dataset(cached, verify=True).attrs["checksum"] == read_dataset(ref).attrs["checksum"]
 
 
+@pytest.mark.parametrize(
+    "params,needle",
+    [
+        ({"nu": "abc"}, "param nu='abc': expected a number (float) for burgers; allowed keys: ['T', 'dealias', 'dt', "),
+        ({"T": float("nan")}, "param T=nan: expected a number (float)"),
+        ({"dealias": "yes"}, "param dealias='yes': expected true or false (bool)"),
+        ({"nuu": 1}, "unknown burgers parameter(s) ['nuu']; allowed keys: ['T', 'dealias', "),
+    ],
+)
+def test_generate_checks_param_types_before_writing(tmp_path, params, needle):
+    with pytest.raises(ValueError) as e:
+        generate("burgers", tmp_path / "b.h5", 2, 1, 16, params=params)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_param_values_are_taken_as_the_field_type(tmp_path):
+    with pytest.raises(ValueError, match=r"param solve_factor=1\.5: expected an integer \(int\) for darcy"):
+        generate("darcy", tmp_path / "d.h5", 1, 1, 9, params={"solve_factor": 1.5})
+    out = generate("burgers", tmp_path / "b.h5", 1, 1, 16, params={"T": 1, "dt": np.float64(0.01), "dealias": False})
+    assert read_dataset(out).attrs["params"]["T"] == 1.0
+
+
 # ---------------------------------------------------------------- loaders
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/neuralop not present")
 @pytest.mark.parametrize(
@@ -223,6 +246,7 @@ def test_cli_generate_and_info(tmp_path):
         (["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--resolution", "64", "--param", "nuu=1", "--out", "x.h5"], "unknown burgers parameter"),
         (["data", "generate", "darcy", "--n-train", "-1", "--n-test", "1", "--resolution", "17", "--out", "x.h5"], "n_train=-1"),
         (["data", "generate", "darcy", "--n-train", "1", "--n-test", "1", "--resolution", "2", "--out", "x.h5"], "resolution=2"),
+        (["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--resolution", "64", "--param", "nu=abc", "--out", "x.h5"], "param nu='abc': expected a number (float) for burgers; allowed keys:"),
         (["data", "info", "missing.h5"], "does not exist"),
     ],
 )

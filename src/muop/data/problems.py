@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -15,7 +18,7 @@ from .navier_stokes import NSParams, ns_initial, ns_solve
 from .parallel import map_batch
 from .store import write_dataset
 
-__all__ = ["PROBLEMS", "Problem", "generate"]
+__all__ = ["PROBLEMS", "Problem", "generate", "make_params"]
 
 
 @dataclass(frozen=True)
@@ -83,17 +86,39 @@ PROBLEMS: dict[str, Problem] = {
 }
 
 
+_KINDS = {float: "a number (float)", int: "an integer (int)", bool: "true or false (bool)"}
+_BOOLS = (bool, np.bool_)
+
+
+def _typed(problem: str, key: str, value, typ: type, allowed: list[str]):
+    """``value`` as the field's type ``typ``; one-line ValueError when it is not one."""
+    if typ is bool:
+        ok = isinstance(value, _BOOLS)
+    elif typ is int:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, _BOOLS)
+    else:  # float: any real number but a bool, and finite
+        ok = isinstance(value, numbers.Real) and not isinstance(value, _BOOLS) and math.isfinite(value)
+    if not ok:
+        raise ValueError(f"param {key}={value!r}: expected {_KINDS.get(typ, typ.__name__)} for {problem}; allowed keys: {allowed}")
+    return typ(value)
+
+
 def make_params(problem: str, overrides: dict | None = None):
-    """The problem's parameters dataclass with ``overrides`` applied (unknown keys are an error)."""
+    """The problem's parameters dataclass with ``overrides`` applied.
+
+    Unknown keys and values that are not of the field's type (a string for a float, a float for an
+    int, NaN/inf, ...) are a one-line ValueError listing the allowed keys; ints are taken as floats.
+    """
     if problem not in PROBLEMS:
         raise ValueError(f"problem {problem!r} is unknown; expected one of {sorted(PROBLEMS)}")
     pt = PROBLEMS[problem].params_type
     overrides = dict(overrides or {})
-    known = {f.name for f in fields(pt)}
-    bad = sorted(set(overrides) - known)
+    types = typing.get_type_hints(pt)
+    allowed = sorted(f.name for f in fields(pt))
+    bad = sorted(set(overrides) - set(allowed), key=str)
     if bad:
-        raise ValueError(f"unknown {problem} parameter(s) {bad}; known: {sorted(known)}")
-    return replace(pt(), **overrides)
+        raise ValueError(f"unknown {problem} parameter(s) {bad}; allowed keys: {allowed}")
+    return replace(pt(), **{k: _typed(problem, k, v, types[k], allowed) for k, v in overrides.items()})
 
 
 def generate(
