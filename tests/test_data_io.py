@@ -126,6 +126,33 @@ def test_param_values_are_taken_as_the_field_type(tmp_path):
     assert read_dataset(out).attrs["params"]["T"] == 1.0
 
 
+@pytest.mark.parametrize(
+    "kw,needle",
+    [
+        ({"n_test": 0}, "n_test=0: expected an integer >= 1"),
+        ({"n_train": 0}, "n_train=0: expected an integer >= 1"),
+        ({"n_train": -3}, "n_train=-3"),
+        ({"n_train": 2.5}, "n_train=2.5: expected an integer"),
+        ({"resolution": 7}, "resolution=7: expected an integer >= 8 for burgers"),
+        ({"chunk_size": 0}, "chunk_size=0: expected an integer >= 1"),
+        ({"workers": 0}, "workers=0: expected an integer >= 1"),
+        ({"seed": 1.5}, "seed=1.5: expected an integer"),
+    ],
+)
+def test_generate_refuses_bad_arguments_before_writing(tmp_path, kw, needle):
+    args = {"n_train": 2, "n_test": 1, "resolution": 16} | kw
+    with pytest.raises(ValueError) as e:
+        generate("burgers", tmp_path / "b.h5", params={"T": 0.01}, **args)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_darcy_resolution_three_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="resolution=3: expected an integer >= 4 for darcy"):
+        generate("darcy", tmp_path / "d.h5", 1, 1, 3)
+    assert generate("darcy", tmp_path / "d.h5", 1, 1, 4).exists()
+
+
 # ---------------------------------------------------------------- loaders
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/neuralop not present")
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ PROBLEMS: dict[str, Problem] = {
         lambda p, s: [np.linspace(0, 1, s)] * 2,
         lambda p, s: ((1, s, s), (1, s, s)),
         "inputs: coefficient a (N, 1, s, s); outputs: pressure u (N, 1, s, s); nodes i/(s-1), boundary included (u = 0 there)",
-        min_resolution=3,
+        min_resolution=4,  # s = 3 leaves one interior node, which the sparse solver cannot assemble
     ),
     "navier-stokes": Problem(
         "navier-stokes", NSTask, _ns,
@@ -121,6 +121,13 @@ def make_params(problem: str, overrides: dict | None = None):
     return replace(pt(), **{k: _typed(problem, k, v, types[k], allowed) for k, v in overrides.items()})
 
 
+def _count(name: str, value, minimum: int, where: str = "") -> int:
+    """``value`` as an int >= ``minimum``; one-line ValueError otherwise."""
+    if isinstance(value, _BOOLS) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}={value!r}: expected an integer >= {minimum}{where}")
+    return int(value)
+
+
 def generate(
     problem: str,
     out: str | Path,
@@ -138,7 +145,8 @@ def generate(
     """Generate ``problem`` and write it to ``out`` (muop HDF5 format, :mod:`muop.data.store`).
 
     Samples are made ``chunk_size`` at a time (bounded memory), each chunk split over ``workers``
-    threads, in ``dtype`` on ``device``; the file stores ``dtype``.
+    threads, in ``dtype`` on ``device``; the file stores ``dtype``. Every argument is checked
+    (counts and ``workers`` >= 1, ...) before anything is written.
     """
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype={dtype}: expected torch.float32 or torch.float64")
@@ -146,12 +154,12 @@ def generate(
     if prob is None:
         raise ValueError(f"problem {problem!r} is unknown; expected one of {sorted(PROBLEMS)}")
     p = make_params(problem, params)
-    if n_train < 0 or n_test < 0 or n_train + n_test == 0:
-        raise ValueError(f"n_train={n_train}, n_test={n_test}: expected non-negative counts, not both zero")
-    if resolution < prob.min_resolution:
-        raise ValueError(f"resolution={resolution}: expected at least {prob.min_resolution} for {problem}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size={chunk_size}: expected a positive integer")
+    n_train, n_test = _count("n_train", n_train, 1), _count("n_test", n_test, 1)
+    resolution = _count("resolution", resolution, prob.min_resolution, f" for {problem}")
+    chunk_size, workers = _count("chunk_size", chunk_size, 1), _count("workers", workers, 1)
+    if isinstance(seed, _BOOLS) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"seed={seed!r}: expected an integer")
+    seed = int(seed)
 
     def make_chunk(n: int, chunk_seed: int):
         return prob.make(p, n, resolution, torch.Generator().manual_seed(chunk_seed), workers, dtype, device)
