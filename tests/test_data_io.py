@@ -13,6 +13,7 @@ import scipy.io
 import torch
 
 from muop.data import ChannelNormalizer, DataError, generate, load, read_dataset
+from muop.data.store import write_dataset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "neuralop"
 
@@ -98,7 +99,7 @@ def test_two_processes_asking_for_the_same_cached_data_both_get_it(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], outs
     assert outs[0][0] == outs[1][0]
     (cached,) = (tmp_path / "cache").glob("*.h5")
-    assert not list((tmp_path / "cache").glob("*.partial"))
+    assert not list((tmp_path / "cache").glob("*.partial")) and not list((tmp_path / "cache").glob("*.lock"))
     ref = generate("navier-stokes", tmp_path / "ref.h5", 8, 2, 16, params={"T": 10.0})
     assert read_dataset(cached, verify=True).attrs["checksum"] == read_dataset(ref).attrs["checksum"]
 
@@ -137,6 +138,8 @@ def test_param_values_are_taken_as_the_field_type(tmp_path):
         ({"chunk_size": 0}, "chunk_size=0: expected an integer >= 1"),
         ({"workers": 0}, "workers=0: expected an integer >= 1"),
         ({"seed": 1.5}, "seed=1.5: expected an integer"),
+        ({"device": "bogus"}, "device='bogus': expected a torch device"),
+        ({"device": "cuda:x"}, "device='cuda:x'"),
     ],
 )
 def test_generate_refuses_bad_arguments_before_writing(tmp_path, kw, needle):
@@ -144,13 +147,50 @@ def test_generate_refuses_bad_arguments_before_writing(tmp_path, kw, needle):
     with pytest.raises(ValueError) as e:
         generate("burgers", tmp_path / "b.h5", params={"T": 0.01}, **args)
     assert needle in str(e.value) and "\n" not in str(e.value)
-    assert not list(tmp_path.iterdir())
+    assert not list(tmp_path.iterdir())  # no .partial, no .lock
 
 
 def test_darcy_resolution_three_is_refused(tmp_path):
     with pytest.raises(ValueError, match="resolution=3: expected an integer >= 4 for darcy"):
         generate("darcy", tmp_path / "d.h5", 1, 1, 3)
     assert generate("darcy", tmp_path / "d.h5", 1, 1, 4).exists()
+
+
+def test_cuda_is_refused_without_cuda(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="device='cuda': CUDA is not available"):
+        generate("burgers", tmp_path / "b.h5", 2, 1, 16, device="cuda")
+    assert not list(tmp_path.iterdir())
+
+
+def _write(path, make_chunk):
+    return write_dataset(path, "toy", {}, 0, {"train": 3, "test": 1}, ((1, 4), (1, 4)), [np.arange(4.0)], make_chunk, 1, "toy")
+
+
+def test_failed_generation_leaves_no_lock_and_keeps_only_resumable_partials(tmp_path):
+    out = tmp_path / "t.h5"
+    calls = []
+
+    def failing(after):
+        def make(n, seed):
+            calls.append(seed)
+            if len(calls) > after:
+                raise RuntimeError("solver blew up")
+            return torch.full((n, 1, 4), float(seed)), torch.ones(n, 1, 4)
+        return make
+
+    with pytest.raises(RuntimeError):
+        _write(out, failing(0))  # fails in the first chunk: nothing worth resuming
+    assert not list(tmp_path.iterdir())
+    calls.clear()
+    with pytest.raises(RuntimeError):
+        _write(out, failing(2))  # two chunks done: the .partial is kept for resuming
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.h5.partial"]
+    calls.clear()
+    _write(out, failing(99))
+    assert calls == [2, 3]  # resumed after the two finished chunks
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.h5"]  # no lock file after success either
+    np.testing.assert_array_equal(read_dataset(out, verify=True).train_x[:, 0, 0].numpy(), [0.0, 1.0, 2.0])
 
 
 # ---------------------------------------------------------------- loaders
@@ -280,4 +320,4 @@ def test_cli_generate_and_info(tmp_path):
 def test_cli_bad_input(args, needle, tmp_path):
     r = cli(*args, cwd=tmp_path)
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
-    assert not (tmp_path / "x.h5").exists() and not (tmp_path / "x.h5.partial").exists()
+    assert not (tmp_path / "x.h5").exists() and not (tmp_path / "x.h5.partial").exists() and not (tmp_path / "x.h5.lock").exists()

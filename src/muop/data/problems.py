@@ -18,7 +18,7 @@ from .navier_stokes import NSParams, ns_initial, ns_solve
 from .parallel import map_batch
 from .store import write_dataset
 
-__all__ = ["PROBLEMS", "Problem", "generate", "make_params"]
+__all__ = ["PROBLEMS", "Problem", "generate", "make_params", "check_device"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,23 @@ def make_params(problem: str, overrides: dict | None = None):
     return replace(pt(), **{k: _typed(problem, k, v, types[k], allowed) for k, v in overrides.items()})
 
 
+def check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device`` that this machine has; one-line ValueError otherwise."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device={device!r}: expected a torch device such as 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}: CUDA is not available (this torch build or machine has no GPU); use 'cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r}: MPS is not available on this machine; use 'cpu'")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps'")
+    return dev
+
+
 def _count(name: str, value, minimum: int, where: str = "") -> int:
     """``value`` as an int >= ``minimum``; one-line ValueError otherwise."""
     if isinstance(value, _BOOLS) or not isinstance(value, numbers.Integral) or value < minimum:
@@ -146,7 +163,7 @@ def generate(
 
     Samples are made ``chunk_size`` at a time (bounded memory), each chunk split over ``workers``
     threads, in ``dtype`` on ``device``; the file stores ``dtype``. Every argument is checked
-    (counts and ``workers`` >= 1, ...) before anything is written.
+    (counts and ``workers`` >= 1, the device exists here, ...) before anything is written.
     """
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype={dtype}: expected torch.float32 or torch.float64")
@@ -160,6 +177,7 @@ def generate(
     if isinstance(seed, _BOOLS) or not isinstance(seed, numbers.Integral):
         raise ValueError(f"seed={seed!r}: expected an integer")
     seed = int(seed)
+    device = check_device(device)
 
     def make_chunk(n: int, chunk_seed: int):
         return prob.make(p, n, resolution, torch.Generator().manual_seed(chunk_seed), workers, dtype, device)
