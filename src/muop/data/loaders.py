@@ -11,6 +11,9 @@ Formats (chosen by content, not only by extension):
 * neuraloperator ``.pt`` dicts ``x``/``y``, loaded with ``torch.load(weights_only=True)``; arrays
   are (N, *grid) or channels-first (N, C, *grid).
 * plain ``.npz``/``.h5`` with named arrays, channels-first, keys given or one of the known pairs.
+
+Inputs or outputs holding NaN or inf are a :class:`DataError` that names the file, the array and
+how many values are not finite.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from .store import FORMAT, DataError, read_dataset
+from .store import FORMAT, DataError, check_finite, read_dataset
 
 __all__ = ["OperatorData", "load", "KEY_PAIRS"]
 
@@ -106,11 +109,9 @@ def _finish(x: np.ndarray, y: np.ndarray, path: Path, fmt: str, meta: dict, stri
     if x.shape[2:] != y.shape[2:]:
         raise DataError(f"{path}: input grid {x.shape[2:]} differs from output grid {y.shape[2:]}")
     sl = (slice(None), slice(None), *[slice(None, None, stride)] * (x.ndim - 2))
-    tx = torch.as_tensor(np.asarray(x[sl], dtype=np.float64)).to(dtype)
-    ty = torch.as_tensor(np.asarray(y[sl], dtype=np.float64)).to(dtype)
-    for name, t in (("inputs", tx), ("outputs", ty)):
-        if not torch.isfinite(t).all():
-            raise DataError(f"{path}: {name} contain NaN or inf values ({int((~torch.isfinite(t)).sum())} entries)")
+    names = [f"{role} {k!r}" for role, k in zip(("inputs", "outputs"), meta["keys"])] if "keys" in meta else ["inputs", "outputs"]
+    tx = check_finite(path, names[0], torch.as_tensor(np.asarray(x[sl], dtype=np.float64)).to(dtype))
+    ty = check_finite(path, names[1], torch.as_tensor(np.asarray(y[sl], dtype=np.float64)).to(dtype))
     return OperatorData(tx, ty, str(path), {"format": fmt, **meta})
 
 
@@ -194,7 +195,8 @@ def _load(path: Path, input_key: str | None, output_key: str | None, split: str,
                 raise DataError(f"split={split!r}: expected 'train' or 'test'")
             s = read_dataset(path, stride=stride)
             x, y = (s.train_x, s.train_y) if split == "train" else (s.test_x, s.test_y)
-            return OperatorData(x.to(dtype), y.to(dtype), str(path), {"format": FORMAT, "split": split, **s.attrs})
+            x, y = check_finite(path, f"{split}/inputs", x.to(dtype)), check_finite(path, f"{split}/outputs", y.to(dtype))
+            return OperatorData(x, y, str(path), {"format": FORMAT, "split": split, **s.attrs})
     if suffix == ".mat":
         import scipy.io
 

@@ -33,7 +33,7 @@ import torch
 
 from ..locks import FileLock
 
-__all__ = ["FORMAT", "DataError", "write_dataset", "read_dataset", "checksum", "StoredData"]
+__all__ = ["FORMAT", "DataError", "write_dataset", "read_dataset", "checksum", "check_finite", "StoredData"]
 
 FORMAT = "muop-dataset"
 FORMAT_VERSION = 1
@@ -54,6 +54,14 @@ class StoredData:
     test_y: torch.Tensor
     coords: list[np.ndarray]
     attrs: dict
+
+
+def check_finite(path: str | Path, name: str, t: torch.Tensor) -> torch.Tensor:
+    """``t`` itself, or :class:`DataError` naming the file, the array and its count of NaN/inf values."""
+    bad = t.numel() - int(torch.isfinite(t).sum())
+    if bad:
+        raise DataError(f"{path}: {name} contain {bad} non-finite value(s) (NaN or inf) out of {t.numel()}")
+    return t
 
 
 @contextmanager
@@ -173,7 +181,10 @@ def write_dataset(
 
 
 def read_dataset(path: str | Path, verify: bool = False, stride: int = 1) -> StoredData:
-    """Read a muop HDF5 dataset; ``stride`` subsamples every grid axis (coarser resolution)."""
+    """Read a muop HDF5 dataset; ``stride`` subsamples every grid axis (coarser resolution).
+
+    Arrays that hold NaN or inf are a :class:`DataError` (they would train into a "diverged" run).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"data file {path} does not exist")
@@ -198,7 +209,7 @@ def read_dataset(path: str | Path, verify: bool = False, stride: int = 1) -> Sto
                 for key in ("inputs", "outputs"):
                     d = f[split][key]
                     sl = (slice(None), slice(None), *[slice(None, None, stride)] * (d.ndim - 2))
-                    arrays[(split, key)] = torch.from_numpy(d[sl])
+                    arrays[(split, key)] = check_finite(path, f"{split}/{key}", torch.from_numpy(d[sl]))
             coords = [f["coords"][f"x{i}"][::stride] for i in range(len(f["coords"]))]
         except (OSError, KeyError) as e:
             raise DataError(f"{path}: cannot read its arrays (truncated or corrupted?): {e}") from None
