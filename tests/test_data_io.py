@@ -12,7 +12,7 @@ import pytest
 import scipy.io
 import torch
 
-from muop.data import ChannelNormalizer, DataError, generate, load, read_dataset
+from muop.data import ChannelNormalizer, DataError, generate, has_splits, load, read_dataset
 from muop.data.store import write_dataset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "neuralop"
@@ -286,6 +286,55 @@ def test_npz_named_arrays_and_errors(tmp_path):
     np.savez(mism, x=np.zeros((2, 4)), y=np.zeros((3, 4)))
     with pytest.raises(DataError, match="2 samples but outputs 3"):
         load(mism)
+
+
+def _split_arrays():
+    rng = np.random.default_rng(0)
+    return {"x_train": rng.random((4, 8)), "y_train": rng.random((4, 8)), "x_test": rng.random((2, 8)), "y_test": rng.random((2, 8))}
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".h5", ".pt"])
+def test_named_train_test_arrays_in_one_file(tmp_path, suffix):
+    arrays = _split_arrays()
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".npz":
+        np.savez(path, **arrays)
+    elif suffix == ".h5":
+        with h5py.File(path, "w") as f:
+            for k, v in arrays.items():
+                f[k] = v
+    else:
+        torch.save({k: torch.from_numpy(v) for k, v in arrays.items()}, path)
+    assert has_splits(path)
+    for split, n in (("train", 4), ("test", 2)):
+        d = load(path, split=split)
+        assert d.x.shape == (n, 1, 8) and d.y.shape == (n, 1, 8) and d.meta["split"] == split
+        np.testing.assert_allclose(d.y[:, 0].numpy(), arrays[f"y_{split}"], rtol=1e-6)
+    assert load(path).meta["keys"] == ["x_train", "y_train"]  # train by default
+    with pytest.raises(DataError, match="split='val': expected 'train' or 'test'"):
+        load(path, split="val")
+
+
+def test_has_splits_and_incomplete_split_files(tmp_path):
+    arrays = _split_arrays()
+    half = tmp_path / "half.npz"
+    np.savez(half, x_train=arrays["x_train"], y_train=arrays["y_train"])
+    assert not has_splits(half) and len(load(half)) == 4
+    with pytest.raises(DataError, match=r"split 'test' needs arrays \['x_test', 'y_test'\]"):
+        load(half, split="test")
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, x=arrays["x_train"], y=arrays["y_train"])
+    assert not has_splits(plain)
+    assert has_splits(generate("burgers", tmp_path / "b.h5", 2, 1, 16, params={"T": 0.01}))
+    mat = tmp_path / "split.mat"
+    scipy.io.savemat(mat, arrays)
+    assert has_splits(mat) and load(mat, split="test").x.shape == (2, 1, 8)
+    with pytest.raises(FileNotFoundError):
+        has_splits(tmp_path / "missing.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(DataError, match="bad.npz"):
+        has_splits(bad)
 
 
 def test_pt_loading_refuses_pickled_objects(tmp_path):
