@@ -12,6 +12,7 @@ import pytest
 import scipy.io
 import torch
 
+from array_files import write_arrays
 from muop.data import ChannelNormalizer, DataError, generate, has_splits, load, read_dataset
 from muop.data.store import write_dataset
 
@@ -296,15 +297,7 @@ def _split_arrays():
 @pytest.mark.parametrize("suffix", [".npz", ".h5", ".pt"])
 def test_named_train_test_arrays_in_one_file(tmp_path, suffix):
     arrays = _split_arrays()
-    path = tmp_path / f"data{suffix}"
-    if suffix == ".npz":
-        np.savez(path, **arrays)
-    elif suffix == ".h5":
-        with h5py.File(path, "w") as f:
-            for k, v in arrays.items():
-                f[k] = v
-    else:
-        torch.save({k: torch.from_numpy(v) for k, v in arrays.items()}, path)
+    path = write_arrays(tmp_path / f"data{suffix}", arrays)
     assert has_splits(path)
     for split, n in (("train", 4), ("test", 2)):
         d = load(path, split=split)

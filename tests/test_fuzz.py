@@ -11,7 +11,6 @@ import tempfile
 from dataclasses import fields
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 import torch
@@ -19,6 +18,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from array_files import write_arrays
 from muop.config import SECTIONS, ConfigError, RunConfig, apply_overrides, load_config
 from muop.data import DataError, has_splits, load
 
@@ -109,16 +109,7 @@ def _ok_or_data_error(path: Path, **kw) -> None:
 @given(array_sets(), st.sampled_from([".npz", ".h5", ".pt"]), st.integers(1, 3), st.sampled_from(["train", "test", "val"]))
 def test_array_files_load_or_fail_with_a_data_error(arrays, suffix, stride, split):
     with tempfile.TemporaryDirectory() as tmp:
-        p = Path(tmp) / f"d{suffix}"
-        if suffix == ".npz":
-            np.savez(p, **arrays)
-        elif suffix == ".h5":
-            with h5py.File(p, "w") as f:
-                for k, v in arrays.items():
-                    f[k] = v
-        else:
-            torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, p)
-        _ok_or_data_error(p, stride=stride, split=split)
+        _ok_or_data_error(write_arrays(Path(tmp) / f"d{suffix}", arrays), stride=stride, split=split)
 
 
 @FUZZ
