@@ -4,7 +4,7 @@ Formats (chosen by content, not only by extension):
 
 * muop HDF5 (:mod:`muop.data.store`): ``split`` picks train or test.
 * one file with named splits: arrays ``x_train``/``y_train``/``x_test``/``y_test`` in a ``.npz``,
-  an HDF5 file or a ``.pt`` dict; ``split`` picks ``x_<split>``/``y_<split>``. :func:`has_splits`
+  HDF5 or ``.mat`` file or a ``.pt`` dict; ``split`` picks ``x_<split>``/``y_<split>``. :func:`has_splits`
   tells these files and muop's own (which hold their test set) from single array sets.
 * FNO ``.mat`` files: MATLAB v7.3 (HDF5; MATLAB's column-major axes are reversed on reading) or
   older (scipy.io). Keys ``a``/``u`` or ``coeff``/``sol``; an output with one more trailing axis
@@ -39,6 +39,7 @@ __all__ = ["OperatorData", "load", "has_splits", "KEY_PAIRS", "SPLIT_KEYS"]
 KEY_PAIRS = (("x", "y"), ("a", "u"), ("coeff", "sol"), ("input", "output"), ("inputs", "outputs"))
 SPLITS = ("train", "test")
 SPLIT_KEYS = {s: (f"x_{s}", f"y_{s}") for s in SPLITS}  # one file holding both splits
+_ALL_SPLIT_KEYS = [k for pair in SPLIT_KEYS.values() for k in pair]
 
 
 @dataclass
@@ -74,17 +75,13 @@ def _check_split(split: str) -> None:
         raise DataError(f"split={split!r}: expected 'train' or 'test'")
 
 
-def _named_splits(keys: list[str]) -> bool:
-    return any(k in keys for pair in SPLIT_KEYS.values() for k in pair)
-
-
 def _pick(keys: list[str], input_key: str | None, output_key: str | None, path: Path, split: str) -> tuple[str, str]:
     if input_key or output_key:
         missing = [k for k in (input_key, output_key) if k is None or k not in keys]
         if missing:
             raise DataError(f"{path}: key(s) {missing} not found; keys found: {sorted(keys)}")
         return input_key, output_key  # type: ignore[return-value]
-    if _named_splits(keys):
+    if any(k in keys for k in _ALL_SPLIT_KEYS):
         _check_split(split)
         missing = [k for k in SPLIT_KEYS[split] if k not in keys]
         if missing:
@@ -163,8 +160,9 @@ def load(
 
 def has_splits(path: str | Path) -> bool:
     """Whether ``path`` holds its own train and test sets: a muop dataset, or a ``.npz``, HDF5,
-    ``.mat`` or ``.pt`` file with ``x_train``/``y_train``/``x_test``/``y_test`` arrays. Then ``load(path,
-    split=...)`` gives each set; otherwise the file is one array set, to be sliced by the caller."""
+    ``.mat`` or ``.pt`` file with all of ``x_train``/``y_train``/``x_test``/``y_test``. Then
+    ``load(path, split=...)`` gives each set; otherwise the file is one array set, for the caller
+    to slice into train and test samples."""
     return _guarded(Path(path), _has_splits)
 
 
@@ -217,7 +215,7 @@ def _has_splits(path: Path) -> bool:
         keys = _matlab(path, "whosmat")
     else:
         return False
-    return all(k in keys for pair in SPLIT_KEYS.values() for k in pair)
+    return all(k in keys for k in _ALL_SPLIT_KEYS)
 
 
 def _load(path: Path, input_key: str | None, output_key: str | None, split: str, stride: int, t_in: int, t_out: int, dtype: torch.dtype, grid_dims: int | None) -> OperatorData:
