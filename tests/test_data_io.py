@@ -12,7 +12,9 @@ import pytest
 import scipy.io
 import torch
 
-from muop.data import ChannelNormalizer, DataError, generate, load, read_dataset
+from array_files import write_arrays
+from muop.data import ChannelNormalizer, DataError, generate, has_splits, load, read_dataset
+from muop.data.store import write_dataset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "neuralop"
 
@@ -98,9 +100,112 @@ def test_two_processes_asking_for_the_same_cached_data_both_get_it(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], outs
     assert outs[0][0] == outs[1][0]
     (cached,) = (tmp_path / "cache").glob("*.h5")
-    assert not list((tmp_path / "cache").glob("*.partial"))
+    assert not list((tmp_path / "cache").glob("*.partial")) and not list((tmp_path / "cache").glob("*.lock"))
     ref = generate("navier-stokes", tmp_path / "ref.h5", 8, 2, 16, params={"T": 10.0})
     assert read_dataset(cached, verify=True).attrs["checksum"] == read_dataset(ref).attrs["checksum"]
+
+
+@pytest.mark.parametrize(
+    "params,needle",
+    [
+        ({"nu": "abc"}, "param nu='abc': expected a number (float) for burgers; allowed keys: ['T', 'dealias', 'dt', "),
+        ({"T": float("nan")}, "param T=nan: expected a number (float)"),
+        ({"dealias": "yes"}, "param dealias='yes': expected true or false (bool)"),
+        ({"nuu": 1}, "unknown burgers parameter(s) ['nuu']; allowed keys: ['T', 'dealias', "),
+    ],
+)
+def test_generate_checks_param_types_before_writing(tmp_path, params, needle):
+    with pytest.raises(ValueError) as e:
+        generate("burgers", tmp_path / "b.h5", 2, 1, 16, params=params)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_param_values_are_taken_as_the_field_type(tmp_path):
+    with pytest.raises(ValueError, match=r"param solve_factor=1\.5: expected an integer \(int\) for darcy"):
+        generate("darcy", tmp_path / "d.h5", 1, 1, 9, params={"solve_factor": 1.5})
+    out = generate("burgers", tmp_path / "b.h5", 1, 1, 16, params={"T": 1, "dt": np.float64(0.01), "dealias": False})
+    assert read_dataset(out).attrs["params"]["T"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "kw,needle",
+    [
+        ({"n_test": 0}, "n_test=0: expected an integer >= 1"),
+        ({"n_train": 0}, "n_train=0: expected an integer >= 1"),
+        ({"n_train": -3}, "n_train=-3"),
+        ({"n_train": 2.5}, "n_train=2.5: expected an integer"),
+        ({"resolution": 7}, "resolution=7: expected an integer >= 8 for burgers"),
+        ({"chunk_size": 0}, "chunk_size=0: expected an integer >= 1"),
+        ({"workers": 0}, "workers=0: expected an integer >= 1"),
+        ({"seed": 1.5}, "seed=1.5: expected an integer"),
+        ({"device": "bogus"}, "device='bogus': expected a torch device"),
+        ({"device": "cuda:x"}, "device='cuda:x'"),
+    ],
+)
+def test_generate_refuses_bad_arguments_before_writing(tmp_path, kw, needle):
+    args = {"n_train": 2, "n_test": 1, "resolution": 16} | kw
+    with pytest.raises(ValueError) as e:
+        generate("burgers", tmp_path / "b.h5", params={"T": 0.01}, **args)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+    assert not list(tmp_path.iterdir())  # no .partial, no .lock
+
+
+def test_darcy_resolution_three_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="resolution=3: expected an integer >= 4 for darcy"):
+        generate("darcy", tmp_path / "d.h5", 1, 1, 3)
+    assert generate("darcy", tmp_path / "d.h5", 1, 1, 4).exists()
+
+
+def test_cuda_is_refused_without_cuda(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="device='cuda': CUDA is not available"):
+        generate("burgers", tmp_path / "b.h5", 2, 1, 16, device="cuda")
+    assert not list(tmp_path.iterdir())
+
+
+def _write(path, make_chunk):
+    return write_dataset(path, "toy", {}, 0, {"train": 3, "test": 1}, ((1, 4), (1, 4)), [np.arange(4.0)], make_chunk, 1, "toy")
+
+
+def test_failed_generation_leaves_no_lock_and_keeps_only_resumable_partials(tmp_path):
+    out = tmp_path / "t.h5"
+    calls = []
+
+    def failing(after):
+        def make(n, seed):
+            calls.append(seed)
+            if len(calls) > after:
+                raise RuntimeError("solver blew up")
+            return torch.full((n, 1, 4), float(seed)), torch.ones(n, 1, 4)
+        return make
+
+    with pytest.raises(RuntimeError):
+        _write(out, failing(0))  # fails in the first chunk: nothing worth resuming
+    assert not list(tmp_path.iterdir())
+    calls.clear()
+    with pytest.raises(RuntimeError):
+        _write(out, failing(2))  # two chunks done: the .partial is kept for resuming
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.h5.partial"]
+    calls.clear()
+    _write(out, failing(99))
+    assert calls == [2, 3]  # resumed after the two finished chunks
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.h5"]  # no lock file after success either
+    np.testing.assert_array_equal(read_dataset(out, verify=True).train_x[:, 0, 0].numpy(), [0.0, 1.0, 2.0])
+
+
+def test_non_finite_values_in_a_muop_file_are_a_data_error(tmp_path):
+    """A muop file with NaN/inf anywhere in its arrays is refused whichever split is asked for."""
+    out = generate("burgers", tmp_path / "b.h5", 3, 2, 16, params={"T": 0.01})
+    with h5py.File(out, "r+") as f:
+        f["test/inputs"][0, 0, 3] = -np.inf
+    for split in ("train", "test"):
+        with pytest.raises(DataError, match=r"b\.h5: test/inputs contain 1 non-finite value\(s\) \(NaN or inf\) out of 32"):
+            load(out, split=split)
+    with h5py.File(out, "r+") as f:
+        f["train/outputs"][1, 0, :2] = [np.nan, np.inf]
+    with pytest.raises(DataError, match=r"train/outputs contain 2 non-finite value\(s\) \(NaN or inf\) out of 48"):
+        read_dataset(out)
 
 
 # ---------------------------------------------------------------- loaders
@@ -176,12 +281,53 @@ def test_npz_named_arrays_and_errors(tmp_path):
     x = np.zeros((2, 4))
     x[1, 2] = np.nan
     np.savez(nan, x=x, y=np.zeros((2, 4)))
-    with pytest.raises(DataError, match="NaN"):
+    with pytest.raises(DataError, match=r"nan\.npz: inputs 'x' contain 1 non-finite value\(s\) \(NaN or inf\) out of 8"):
         load(nan)
     mism = tmp_path / "mism.npz"
     np.savez(mism, x=np.zeros((2, 4)), y=np.zeros((3, 4)))
     with pytest.raises(DataError, match="2 samples but outputs 3"):
         load(mism)
+
+
+def _split_arrays():
+    rng = np.random.default_rng(0)
+    return {"x_train": rng.random((4, 8)), "y_train": rng.random((4, 8)), "x_test": rng.random((2, 8)), "y_test": rng.random((2, 8))}
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".h5", ".pt"])
+def test_named_train_test_arrays_in_one_file(tmp_path, suffix):
+    arrays = _split_arrays()
+    path = write_arrays(tmp_path / f"data{suffix}", arrays)
+    assert has_splits(path)
+    for split, n in (("train", 4), ("test", 2)):
+        d = load(path, split=split)
+        assert d.x.shape == (n, 1, 8) and d.y.shape == (n, 1, 8) and d.meta["split"] == split
+        np.testing.assert_allclose(d.y[:, 0].numpy(), arrays[f"y_{split}"], rtol=1e-6)
+    assert load(path).meta["keys"] == ["x_train", "y_train"]  # train by default
+    with pytest.raises(DataError, match="split='val': expected 'train' or 'test'"):
+        load(path, split="val")
+
+
+def test_has_splits_and_incomplete_split_files(tmp_path):
+    arrays = _split_arrays()
+    half = tmp_path / "half.npz"
+    np.savez(half, x_train=arrays["x_train"], y_train=arrays["y_train"])
+    assert not has_splits(half) and len(load(half)) == 4
+    with pytest.raises(DataError, match=r"split 'test' needs arrays \['x_test', 'y_test'\]"):
+        load(half, split="test")
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, x=arrays["x_train"], y=arrays["y_train"])
+    assert not has_splits(plain)
+    assert has_splits(generate("burgers", tmp_path / "b.h5", 2, 1, 16, params={"T": 0.01}))
+    mat = tmp_path / "split.mat"
+    scipy.io.savemat(mat, arrays)
+    assert has_splits(mat) and load(mat, split="test").x.shape == (2, 1, 8)
+    with pytest.raises(FileNotFoundError):
+        has_splits(tmp_path / "missing.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(DataError, match="bad.npz"):
+        has_splits(bad)
 
 
 def test_pt_loading_refuses_pickled_objects(tmp_path):
@@ -223,10 +369,11 @@ def test_cli_generate_and_info(tmp_path):
         (["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--resolution", "64", "--param", "nuu=1", "--out", "x.h5"], "unknown burgers parameter"),
         (["data", "generate", "darcy", "--n-train", "-1", "--n-test", "1", "--resolution", "17", "--out", "x.h5"], "n_train=-1"),
         (["data", "generate", "darcy", "--n-train", "1", "--n-test", "1", "--resolution", "2", "--out", "x.h5"], "resolution=2"),
+        (["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--resolution", "64", "--param", "nu=abc", "--out", "x.h5"], "param nu='abc': expected a number (float) for burgers; allowed keys:"),
         (["data", "info", "missing.h5"], "does not exist"),
     ],
 )
 def test_cli_bad_input(args, needle, tmp_path):
     r = cli(*args, cwd=tmp_path)
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
-    assert not (tmp_path / "x.h5").exists() and not (tmp_path / "x.h5.partial").exists()
+    assert not (tmp_path / "x.h5").exists() and not (tmp_path / "x.h5.partial").exists() and not (tmp_path / "x.h5.lock").exists()

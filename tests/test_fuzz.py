@@ -11,7 +11,6 @@ import tempfile
 from dataclasses import fields
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 import torch
@@ -19,8 +18,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from array_files import write_arrays
 from muop.config import SECTIONS, ConfigError, RunConfig, apply_overrides, load_config
-from muop.data import DataError, load
+from muop.data import DataError, has_splits, load
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -87,16 +87,17 @@ def test_config_yaml_round_trip(d):
 
 shapes = st.lists(st.integers(0, 5), min_size=0, max_size=5).map(tuple)
 dtypes = st.sampled_from([np.float32, np.float64, np.int32, np.complex64, np.bool_, np.uint8])
-key_names = st.sampled_from(["x", "y", "a", "u", "coeff", "sol", "input", "output", "z"])
+key_names = st.sampled_from(["x", "y", "a", "u", "coeff", "sol", "input", "output", "z", "x_train", "y_train", "x_test", "y_test"])
 
 
 @st.composite
 def array_sets(draw):
-    return {k: np.full(draw(shapes), draw(st.integers(0, 2)), dtype=draw(dtypes)) for k in draw(st.lists(key_names, max_size=3, unique=True))}
+    return {k: np.full(draw(shapes), draw(st.integers(0, 2)), dtype=draw(dtypes)) for k in draw(st.lists(key_names, max_size=4, unique=True))}
 
 
 def _ok_or_data_error(path: Path, **kw) -> None:
     try:
+        assert has_splits(path) in (True, False)
         data = load(path, **kw)
     except DataError as e:
         assert str(e)
@@ -105,19 +106,10 @@ def _ok_or_data_error(path: Path, **kw) -> None:
 
 
 @FUZZ
-@given(array_sets(), st.sampled_from([".npz", ".h5", ".pt"]), st.integers(1, 3))
-def test_array_files_load_or_fail_with_a_data_error(arrays, suffix, stride):
+@given(array_sets(), st.sampled_from([".npz", ".h5", ".pt"]), st.integers(1, 3), st.sampled_from(["train", "test", "val"]))
+def test_array_files_load_or_fail_with_a_data_error(arrays, suffix, stride, split):
     with tempfile.TemporaryDirectory() as tmp:
-        p = Path(tmp) / f"d{suffix}"
-        if suffix == ".npz":
-            np.savez(p, **arrays)
-        elif suffix == ".h5":
-            with h5py.File(p, "w") as f:
-                for k, v in arrays.items():
-                    f[k] = v
-        else:
-            torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, p)
-        _ok_or_data_error(p, stride=stride)
+        _ok_or_data_error(write_arrays(Path(tmp) / f"d{suffix}", arrays), stride=stride, split=split)
 
 
 @FUZZ
@@ -128,6 +120,10 @@ def test_garbage_bytes_fail_with_a_data_error(blob, suffix):
         p.write_bytes(blob)
         with pytest.raises(DataError):
             load(p)
+        try:
+            assert has_splits(p) is False
+        except DataError:
+            pass
 
 
 def test_a_pickle_with_code_is_refused_not_run(tmp_path):

@@ -16,17 +16,38 @@ import optuna
 __all__ = ["redact", "resolve_storage", "storage_key", "split_password"]
 
 
+# ``scheme://user:PASSWORD@host...``: the password runs from the first ':' after the user to the
+# LAST '@' before the query ('?'), fragment ('#') or whitespace, so it may itself contain '@' or '/'.
+_USERINFO = re.compile(r"(?P<pre>[\w+.-]*://[^:/@?#\s]+):(?P<pw>[^?#\s]*)@")
+_QUERY_PASSWORD = re.compile(r"(?i)\b(password=)[^&#\s]*")  # ?password=..., &password=..., DSN password=...
+
+
 def redact(url: str) -> str:
-    """``scheme://user:secret@host`` -> ``scheme://user:***@host`` (never log passwords)."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    """``scheme://user:secret@host?password=secret`` -> ``scheme://user:***@host?password=***`` (never log passwords)."""
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO.sub(r"\g<pre>:***@", url))
 
 
 def split_password(url: str) -> tuple[str, str | None]:
-    """``scheme://user:secret@host/db`` -> (``scheme://user@host/db``, ``secret``); no password: (url, None)."""
-    m = re.match(r"^([a-z0-9+]+://[^:/@]+):([^@]*)@(.*)$", url)
-    if not m:
-        return url, None
-    return f"{m.group(1)}@{m.group(3)}", m.group(2)
+    """``scheme://user:secret@host/db`` -> (``scheme://user@host/db``, ``secret``); no password: (url, None).
+
+    A ``password=`` query parameter is taken out too (it wins over one in the user part, as in
+    libpq and SQLAlchemy). The password is returned as written in the URL (not percent-decoded).
+    """
+    base, q, query = url.partition("?")
+    password = None
+    m = _USERINFO.match(base)
+    if m:
+        base, password = f"{m['pre']}@{base[m.end():]}", m["pw"]
+    if q:
+        kept = []
+        for item in query.split("&"):
+            key, eq, value = item.partition("=")
+            if eq and key.lower() == "password":
+                password = value
+            else:
+                kept.append(item)
+        query = "&".join(kept)
+    return base + (f"?{query}" if query else ""), password
 
 
 def resolve_storage(url: str | None, run_dir: str | Path):

@@ -2,7 +2,7 @@
 
 from .burgers import BurgersParams, burgers_generate, burgers_solve
 from .darcy import DarcyParams, darcy_generate, darcy_solve
-from .loaders import OperatorData, load
+from .loaders import OperatorData, has_splits, load
 from .navier_stokes import NSParams, ns_generate, ns_solve
 from .normalize import ChannelNormalizer
 from .problems import PROBLEMS, generate
@@ -12,6 +12,6 @@ from .prepare import Datasets, prepare_data
 __all__ = [
     "BurgersParams", "DarcyParams", "NSParams",
     "burgers_generate", "burgers_solve", "darcy_generate", "darcy_solve", "ns_generate", "ns_solve",
-    "generate", "PROBLEMS", "load", "OperatorData", "read_dataset", "DataError", "ChannelNormalizer",
+    "generate", "PROBLEMS", "load", "has_splits", "OperatorData", "read_dataset", "DataError", "ChannelNormalizer",
     "Datasets", "prepare_data",
 ]

@@ -3,6 +3,9 @@
 Formats (chosen by content, not only by extension):
 
 * muop HDF5 (:mod:`muop.data.store`): ``split`` picks train or test.
+* one file with named splits: arrays ``x_train``/``y_train``/``x_test``/``y_test`` in a ``.npz``,
+  HDF5 or ``.mat`` file or a ``.pt`` dict; ``split`` picks ``x_<split>``/``y_<split>``. :func:`has_splits`
+  tells these files and muop's own (which hold their test set) from single array sets.
 * FNO ``.mat`` files: MATLAB v7.3 (HDF5; MATLAB's column-major axes are reversed on reading) or
   older (scipy.io). Keys ``a``/``u`` or ``coeff``/``sol``; an output with one more trailing axis
   than the input (Navier–Stokes ``u`` (N, s, s, T)) has that axis moved to the channel position.
@@ -11,6 +14,9 @@ Formats (chosen by content, not only by extension):
 * neuraloperator ``.pt`` dicts ``x``/``y``, loaded with ``torch.load(weights_only=True)``; arrays
   are (N, *grid) or channels-first (N, C, *grid).
 * plain ``.npz``/``.h5`` with named arrays, channels-first, keys given or one of the known pairs.
+
+Inputs or outputs holding NaN or inf are a :class:`DataError` that names the file, the array and
+how many values are not finite.
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from .store import FORMAT, DataError, read_dataset
+from .store import FORMAT, DataError, check_finite, read_dataset
 
-__all__ = ["OperatorData", "load", "KEY_PAIRS"]
+__all__ = ["OperatorData", "load", "has_splits", "KEY_PAIRS", "SPLIT_KEYS"]
 
 KEY_PAIRS = (("x", "y"), ("a", "u"), ("coeff", "sol"), ("input", "output"), ("inputs", "outputs"))
+SPLITS = ("train", "test")
+SPLIT_KEYS = {s: (f"x_{s}", f"y_{s}") for s in SPLITS}  # one file holding both splits
+_ALL_SPLIT_KEYS = [k for pair in SPLIT_KEYS.values() for k in pair]
 
 
 @dataclass
@@ -61,12 +70,23 @@ class OperatorData(Dataset):
         return OperatorData(self.x[sl], self.y[sl], self.source, self.meta)
 
 
-def _pick(keys: list[str], input_key: str | None, output_key: str | None, path: Path) -> tuple[str, str]:
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise DataError(f"split={split!r}: expected 'train' or 'test'")
+
+
+def _pick(keys: list[str], input_key: str | None, output_key: str | None, path: Path, split: str) -> tuple[str, str]:
     if input_key or output_key:
         missing = [k for k in (input_key, output_key) if k is None or k not in keys]
         if missing:
             raise DataError(f"{path}: key(s) {missing} not found; keys found: {sorted(keys)}")
         return input_key, output_key  # type: ignore[return-value]
+    if any(k in keys for k in _ALL_SPLIT_KEYS):
+        _check_split(split)
+        missing = [k for k in SPLIT_KEYS[split] if k not in keys]
+        if missing:
+            raise DataError(f"{path}: split {split!r} needs arrays {list(SPLIT_KEYS[split])}; {missing} not found; keys found: {sorted(keys)}")
+        return SPLIT_KEYS[split]
     for a, b in KEY_PAIRS:
         if a in keys and b in keys:
             return a, b
@@ -106,11 +126,11 @@ def _finish(x: np.ndarray, y: np.ndarray, path: Path, fmt: str, meta: dict, stri
     if x.shape[2:] != y.shape[2:]:
         raise DataError(f"{path}: input grid {x.shape[2:]} differs from output grid {y.shape[2:]}")
     sl = (slice(None), slice(None), *[slice(None, None, stride)] * (x.ndim - 2))
-    tx = torch.as_tensor(np.asarray(x[sl], dtype=np.float64)).to(dtype)
-    ty = torch.as_tensor(np.asarray(y[sl], dtype=np.float64)).to(dtype)
-    for name, t in (("inputs", tx), ("outputs", ty)):
-        if not torch.isfinite(t).all():
-            raise DataError(f"{path}: {name} contain NaN or inf values ({int((~torch.isfinite(t)).sum())} entries)")
+    names = [f"{role} {k!r}" for role, k in zip(("inputs", "outputs"), meta["keys"])] if "keys" in meta else ["inputs", "outputs"]
+    tx = check_finite(path, names[0], torch.as_tensor(np.asarray(x[sl], dtype=np.float64)).to(dtype))
+    ty = check_finite(path, names[1], torch.as_tensor(np.asarray(y[sl], dtype=np.float64)).to(dtype))
+    if "keys" in meta and tuple(meta["keys"]) in SPLIT_KEYS.values():
+        meta = {**meta, "split": meta["keys"][0].removeprefix("x_")}
     return OperatorData(tx, ty, str(path), {"format": fmt, **meta})
 
 
@@ -129,18 +149,73 @@ def load(
 
     ``stride`` subsamples every grid axis; ``grid_dims`` fixes the number of spatial axes when the
     layout is ambiguous (e.g. (N, 2, 8) could be a 2-D grid or 2 channels on a 1-D grid).
+    ``split`` ('train' or 'test') matters for files that hold both: muop's own and files with
+    ``x_train``/``y_train``/``x_test``/``y_test`` arrays (see :func:`has_splits`); other files are
+    one array set, whatever ``split`` says.
     A file that cannot be used raises :class:`DataError` naming the file and the problem, whatever
     the reader underneath raised; nothing is ever unpickled.
     """
-    path = Path(path)
+    return _guarded(Path(path), lambda p: _load(p, input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims))
+
+
+def has_splits(path: str | Path) -> bool:
+    """Whether ``path`` holds its own train and test sets: a muop dataset, or a ``.npz``, HDF5,
+    ``.mat`` or ``.pt`` file with all of ``x_train``/``y_train``/``x_test``/``y_test``. Then
+    ``load(path, split=...)`` gives each set; otherwise the file is one array set, for the caller
+    to slice into train and test samples."""
+    return _guarded(Path(path), _has_splits)
+
+
+def _guarded(path: Path, read):
+    """``read(path)``, with a missing file a FileNotFoundError and any reader failure a DataError."""
     if not path.exists():
         raise FileNotFoundError(f"data file {path} does not exist")
     try:
-        return _load(path, input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims)
+        return read(path)
     except (DataError, FileNotFoundError):
         raise
     except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: cannot be read as {path.suffix or 'data'} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+
+
+def _torch_dict(path: Path) -> dict:
+    try:
+        d = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
+        raise DataError(f"{path}: not a readable weights-only torch file: {e}") from None
+    if not isinstance(d, dict):
+        raise DataError(f"{path}: expected a dict of tensors, got {type(d).__name__}")
+    return d
+
+
+def _matlab(path: Path, how: str):
+    """``scipy.io.loadmat(path)`` (a dict) or the array names (``how="whosmat"``) of a MATLAB v5 file."""
+    import scipy.io
+
+    try:
+        got = getattr(scipy.io, how)(path)
+    except Exception as e:  # noqa: BLE001
+        raise DataError(f"{path}: not a readable MATLAB file: {e}") from None
+    return [name for name, _, _ in got] if how == "whosmat" else got
+
+
+def _has_splits(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix == ".pt":
+        keys = list(_torch_dict(path))
+    elif suffix == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            keys = list(z.files)
+    elif h5py.is_hdf5(path):
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") == FORMAT:
+                return True
+            keys = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
+    elif suffix == ".mat":
+        keys = _matlab(path, "whosmat")
+    else:
+        return False
+    return all(k in keys for k in _ALL_SPLIT_KEYS)
 
 
 def _load(path: Path, input_key: str | None, output_key: str | None, split: str, stride: int, t_in: int, t_out: int, dtype: torch.dtype, grid_dims: int | None) -> OperatorData:
@@ -148,18 +223,13 @@ def _load(path: Path, input_key: str | None, output_key: str | None, split: str,
         raise DataError(f"stride={stride}: expected an integer >= 1")
     suffix = path.suffix.lower()
     if suffix == ".pt":
-        try:
-            d = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
-            raise DataError(f"{path}: not a readable weights-only torch file: {e}") from None
-        if not isinstance(d, dict):
-            raise DataError(f"{path}: expected a dict of tensors, got {type(d).__name__}")
-        a, b = _pick(list(d), input_key, output_key, path)
+        d = _torch_dict(path)
+        a, b = _pick(list(d), input_key, output_key, path, split)
         x, y = _channels_first(np.asarray(d[a]), np.asarray(d[b]), path, grid_dims=grid_dims)
         return _finish(x, y, path, "neuraloperator-pt", {"keys": [a, b]}, stride, dtype)
     if suffix == ".npz":
         with np.load(path, allow_pickle=False) as z:
-            a, b = _pick(list(z.files), input_key, output_key, path)
+            a, b = _pick(list(z.files), input_key, output_key, path, split)
             x, y = _channels_first(z[a], z[b], path, grid_dims=grid_dims)
         return _finish(x, y, path, "npz", {"keys": [a, b]}, stride, dtype)
     if h5py.is_hdf5(path):
@@ -179,7 +249,7 @@ def _load(path: Path, input_key: str | None, output_key: str | None, split: str,
                         x, y = t[:, t_in], t[:, t_out]
                         x, y = _channels_first(x, y, path, grid_dims=grid_dims)
                         return _finish(x, y, path, "pdebench", {"frames": [t_in, t_out], "shape": list(t.shape)}, stride, dtype)
-                    a, b = _pick(keys, input_key, output_key, path)
+                    a, b = _pick(keys, input_key, output_key, path, split)
                     xa, ya = f[a][()], f[b][()]
                 except OSError as e:
                     raise DataError(f"{path}: cannot read its arrays (truncated or corrupted?): {e}") from None
@@ -190,20 +260,15 @@ def _load(path: Path, input_key: str | None, output_key: str | None, split: str,
                 x, y = _channels_first(xa, ya, path, grid_dims=grid_dims)
                 return _finish(x, y, path, "hdf5", {"keys": [a, b]}, stride, dtype)
         if is_muop:
-            if split not in ("train", "test"):
-                raise DataError(f"split={split!r}: expected 'train' or 'test'")
+            _check_split(split)
             s = read_dataset(path, stride=stride)
             x, y = (s.train_x, s.train_y) if split == "train" else (s.test_x, s.test_y)
-            return OperatorData(x.to(dtype), y.to(dtype), str(path), {"format": FORMAT, "split": split, **s.attrs})
+            x, y = check_finite(path, f"{split}/inputs", x.to(dtype)), check_finite(path, f"{split}/outputs", y.to(dtype))
+            return OperatorData(x, y, str(path), {"format": FORMAT, "split": split, **s.attrs})
     if suffix == ".mat":
-        import scipy.io
-
-        try:
-            m = scipy.io.loadmat(path)
-        except Exception as e:  # noqa: BLE001
-            raise DataError(f"{path}: not a readable MATLAB file: {e}") from None
+        m = _matlab(path, "loadmat")
         keys = [k for k in m if not k.startswith("__")]
-        a, b = _pick(keys, input_key, output_key, path)
+        a, b = _pick(keys, input_key, output_key, path, split)
         x, y = _channels_first(m[a], m[b], path, channels_last_extra=True, grid_dims=grid_dims)
         return _finish(x, y, path, "fno-mat", {"keys": [a, b]}, stride, dtype)
     if suffix in (".h5", ".hdf5"):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -15,7 +18,7 @@ from .navier_stokes import NSParams, ns_initial, ns_solve
 from .parallel import map_batch
 from .store import write_dataset
 
-__all__ = ["PROBLEMS", "Problem", "generate"]
+__all__ = ["PROBLEMS", "Problem", "generate", "make_params", "check_device"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ PROBLEMS: dict[str, Problem] = {
         lambda p, s: [np.linspace(0, 1, s)] * 2,
         lambda p, s: ((1, s, s), (1, s, s)),
         "inputs: coefficient a (N, 1, s, s); outputs: pressure u (N, 1, s, s); nodes i/(s-1), boundary included (u = 0 there)",
-        min_resolution=3,
+        min_resolution=4,  # s = 3 leaves one interior node, which the sparse solver cannot assemble
     ),
     "navier-stokes": Problem(
         "navier-stokes", NSTask, _ns,
@@ -83,17 +86,63 @@ PROBLEMS: dict[str, Problem] = {
 }
 
 
+_KINDS = {float: "a number (float)", int: "an integer (int)", bool: "true or false (bool)"}
+_BOOLS = (bool, np.bool_)
+
+
+def _typed(problem: str, key: str, value, typ: type, allowed: list[str]):
+    """``value`` as the field's type ``typ``; one-line ValueError when it is not one."""
+    if typ is bool:
+        ok = isinstance(value, _BOOLS)
+    elif typ is int:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, _BOOLS)
+    else:  # float: any real number but a bool, and finite
+        ok = isinstance(value, numbers.Real) and not isinstance(value, _BOOLS) and math.isfinite(value)
+    if not ok:
+        raise ValueError(f"param {key}={value!r}: expected {_KINDS.get(typ, typ.__name__)} for {problem}; allowed keys: {allowed}")
+    return typ(value)
+
+
 def make_params(problem: str, overrides: dict | None = None):
-    """The problem's parameters dataclass with ``overrides`` applied (unknown keys are an error)."""
+    """The problem's parameters dataclass with ``overrides`` applied.
+
+    Unknown keys and values that are not of the field's type (a string for a float, a float for an
+    int, NaN/inf, ...) are a one-line ValueError listing the allowed keys; ints are taken as floats.
+    """
     if problem not in PROBLEMS:
         raise ValueError(f"problem {problem!r} is unknown; expected one of {sorted(PROBLEMS)}")
     pt = PROBLEMS[problem].params_type
     overrides = dict(overrides or {})
-    known = {f.name for f in fields(pt)}
-    bad = sorted(set(overrides) - known)
+    types = typing.get_type_hints(pt)
+    allowed = sorted(f.name for f in fields(pt))
+    bad = sorted(set(overrides) - set(allowed), key=str)
     if bad:
-        raise ValueError(f"unknown {problem} parameter(s) {bad}; known: {sorted(known)}")
-    return replace(pt(), **overrides)
+        raise ValueError(f"unknown {problem} parameter(s) {bad}; allowed keys: {allowed}")
+    return replace(pt(), **{k: _typed(problem, k, v, types[k], allowed) for k, v in overrides.items()})
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device`` that this machine has; one-line ValueError otherwise."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device={device!r}: expected a torch device such as 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}: CUDA is not available (this torch build or machine has no GPU); use 'cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r}: MPS is not available on this machine; use 'cpu'")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps'")
+    return dev
+
+
+def _count(name: str, value, minimum: int, where: str = "") -> int:
+    """``value`` as an int >= ``minimum``; one-line ValueError otherwise."""
+    if isinstance(value, _BOOLS) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}={value!r}: expected an integer >= {minimum}{where}")
+    return int(value)
 
 
 def generate(
@@ -113,7 +162,8 @@ def generate(
     """Generate ``problem`` and write it to ``out`` (muop HDF5 format, :mod:`muop.data.store`).
 
     Samples are made ``chunk_size`` at a time (bounded memory), each chunk split over ``workers``
-    threads, in ``dtype`` on ``device``; the file stores ``dtype``.
+    threads, in ``dtype`` on ``device``; the file stores ``dtype``. Every argument is checked
+    (counts and ``workers`` >= 1, the device exists here, ...) before anything is written.
     """
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype={dtype}: expected torch.float32 or torch.float64")
@@ -121,12 +171,13 @@ def generate(
     if prob is None:
         raise ValueError(f"problem {problem!r} is unknown; expected one of {sorted(PROBLEMS)}")
     p = make_params(problem, params)
-    if n_train < 0 or n_test < 0 or n_train + n_test == 0:
-        raise ValueError(f"n_train={n_train}, n_test={n_test}: expected non-negative counts, not both zero")
-    if resolution < prob.min_resolution:
-        raise ValueError(f"resolution={resolution}: expected at least {prob.min_resolution} for {problem}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size={chunk_size}: expected a positive integer")
+    n_train, n_test = _count("n_train", n_train, 1), _count("n_test", n_test, 1)
+    resolution = _count("resolution", resolution, prob.min_resolution, f" for {problem}")
+    chunk_size, workers = _count("chunk_size", chunk_size, 1), _count("workers", workers, 1)
+    if isinstance(seed, _BOOLS) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"seed={seed!r}: expected an integer")
+    seed = int(seed)
+    device = check_device(device)
 
     def make_chunk(n: int, chunk_seed: int):
         return prob.make(p, n, resolution, torch.Generator().manual_seed(chunk_seed), workers, dtype, device)

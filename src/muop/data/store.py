@@ -12,7 +12,8 @@ Layout::
 Writing goes to ``FILE.partial`` and is renamed to ``FILE`` only once complete, so an interrupted
 run never leaves a file that looks finished. Samples are generated in chunks, each with its own
 seed derived from (seed, chunk index); rerunning the same command resumes a ``.partial`` file whose
-parameters match, and gives the same bytes as an uninterrupted run.
+parameters match, and gives the same bytes as an uninterrupted run. A ``.partial`` without a
+finished chunk is removed on failure, and the writer's ``FILE.lock`` whenever the writer is done.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +33,7 @@ import torch
 
 from ..locks import FileLock
 
-__all__ = ["FORMAT", "DataError", "write_dataset", "read_dataset", "checksum", "StoredData"]
+__all__ = ["FORMAT", "DataError", "write_dataset", "read_dataset", "checksum", "check_finite", "StoredData"]
 
 FORMAT = "muop-dataset"
 FORMAT_VERSION = 1
@@ -52,6 +54,36 @@ class StoredData:
     test_y: torch.Tensor
     coords: list[np.ndarray]
     attrs: dict
+
+
+def check_finite(path: str | Path, name: str, t: torch.Tensor) -> torch.Tensor:
+    """``t`` itself, or :class:`DataError` naming the file, the array and its count of NaN/inf values."""
+    bad = t.numel() - int(torch.isfinite(t).sum())
+    if bad:
+        raise DataError(f"{path}: {name} contain {bad} non-finite value(s) (NaN or inf) out of {t.numel()}")
+    return t
+
+
+@contextmanager
+def _sidecar_lock(path: Path) -> Iterator[None]:
+    """Hold :class:`FileLock` on ``path`` and delete ``path`` before letting go, so no lock file is
+    left behind. A waiter whose lock file was deleted meanwhile retries on the current one, so two
+    processes never both hold it (the deleted file's lock would otherwise still be granted)."""
+    while True:
+        lock = FileLock(path)
+        lock.acquire()
+        try:
+            current = os.path.samestat(os.fstat(lock._fd), os.stat(path))
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        lock.release()
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        lock.release()
 
 
 def checksum(f: h5py.File) -> str:
@@ -93,7 +125,7 @@ def write_dataset(
     if path.exists():
         raise FileExistsError(f"{path} already exists; remove it or choose another --out (existing results are never overwritten)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(path.with_name(path.name + ".lock")):  # one writer at a time; a second command waits
+    with _sidecar_lock(path.with_name(path.name + ".lock")):  # one writer at a time; a second command waits
         if path.exists():  # ... and finds the file that the first one wrote
             raise FileExistsError(f"{path} was written by another process meanwhile; existing results are never overwritten")
         partial = path.with_name(path.name + ".partial")
@@ -107,43 +139,52 @@ def write_dataset(
             if not same:
                 partial.unlink()
         plan = [(split, start, min(chunk_size, counts[split] - start)) for split in SPLITS for start in range(0, counts[split], chunk_size)]
-        with h5py.File(partial, "a") as f:
-            if "ident" not in f.attrs:
-                f.attrs.update(ident=ident, format=FORMAT, format_version=FORMAT_VERSION, complete=False, chunks_done=0)
-                for split in SPLITS:
-                    g = f.create_group(split)
-                    g.create_dataset("inputs", shape=(counts[split], *sample_shapes[0]), dtype=dtype)
-                    g.create_dataset("outputs", shape=(counts[split], *sample_shapes[1]), dtype=dtype)
-                c = f.create_group("coords")
-                for i, x in enumerate(coords):
-                    c.create_dataset(f"x{i}", data=np.asarray(x, dtype=np.float64))
-            done = int(f.attrs["chunks_done"])
-            for ci in range(done, len(plan)):
-                split, start, n = plan[ci]
-                x, y = make_chunk(n, seed * 1_000_003 + ci)
-                f[split]["inputs"][start : start + n] = x.detach().cpu().numpy().astype(dtype)
-                f[split]["outputs"][start : start + n] = y.detach().cpu().numpy().astype(dtype)
-                f.attrs["chunks_done"] = ci + 1
-                f.flush()
-                if progress:
-                    progress(sum(p[2] for p in plan[: ci + 1]), sum(counts.values()))
-            f.attrs.update(
-                problem=problem,
-                params=json.dumps(params, sort_keys=True),
-                seed=seed,
-                chunk_size=chunk_size,
-                muop_version=__version__,
-                created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                layout=layout,
-            )
-            f.attrs["checksum"] = checksum(f)
-            f.attrs["complete"] = True
+        done = 0
+        try:
+            with h5py.File(partial, "a") as f:
+                if "ident" not in f.attrs:
+                    for split in SPLITS:
+                        g = f.create_group(split)
+                        g.create_dataset("inputs", shape=(counts[split], *sample_shapes[0]), dtype=dtype)
+                        g.create_dataset("outputs", shape=(counts[split], *sample_shapes[1]), dtype=dtype)
+                    c = f.create_group("coords")
+                    for i, x in enumerate(coords):
+                        c.create_dataset(f"x{i}", data=np.asarray(x, dtype=np.float64))
+                    f.attrs.update(ident=ident, format=FORMAT, format_version=FORMAT_VERSION, complete=False, chunks_done=0)  # last: a file without it is started afresh
+                done = int(f.attrs["chunks_done"])
+                for ci in range(done, len(plan)):
+                    split, start, n = plan[ci]
+                    x, y = make_chunk(n, seed * 1_000_003 + ci)
+                    f[split]["inputs"][start : start + n] = x.detach().cpu().numpy().astype(dtype)
+                    f[split]["outputs"][start : start + n] = y.detach().cpu().numpy().astype(dtype)
+                    f.attrs["chunks_done"] = done = ci + 1
+                    f.flush()
+                    if progress:
+                        progress(sum(p[2] for p in plan[: ci + 1]), sum(counts.values()))
+                f.attrs.update(
+                    problem=problem,
+                    params=json.dumps(params, sort_keys=True),
+                    seed=seed,
+                    chunk_size=chunk_size,
+                    muop_version=__version__,
+                    created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    layout=layout,
+                )
+                f.attrs["checksum"] = checksum(f)
+                f.attrs["complete"] = True
+        except BaseException:
+            if done == 0:  # nothing to resume from
+                partial.unlink(missing_ok=True)
+            raise
         os.replace(partial, path)
         return path
 
 
 def read_dataset(path: str | Path, verify: bool = False, stride: int = 1) -> StoredData:
-    """Read a muop HDF5 dataset; ``stride`` subsamples every grid axis (coarser resolution)."""
+    """Read a muop HDF5 dataset; ``stride`` subsamples every grid axis (coarser resolution).
+
+    Arrays that hold NaN or inf are a :class:`DataError` (they would train into a "diverged" run).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"data file {path} does not exist")
@@ -168,7 +209,7 @@ def read_dataset(path: str | Path, verify: bool = False, stride: int = 1) -> Sto
                 for key in ("inputs", "outputs"):
                     d = f[split][key]
                     sl = (slice(None), slice(None), *[slice(None, None, stride)] * (d.ndim - 2))
-                    arrays[(split, key)] = torch.from_numpy(d[sl])
+                    arrays[(split, key)] = check_finite(path, f"{split}/{key}", torch.from_numpy(d[sl]))
             coords = [f["coords"][f"x{i}"][::stride] for i in range(len(f["coords"]))]
         except (OSError, KeyError) as e:
             raise DataError(f"{path}: cannot read its arrays (truncated or corrupted?): {e}") from None
