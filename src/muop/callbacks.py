@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING
 
 import torch
 
+from .errors import StateError
 from .atomic import atomic_write
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def load_training_state(out: str | Path, idents: set[str]) -> dict | None:
         return None
     st = torch.load(path, map_location="cpu", weights_only=True)
     if st.get("config_hash") not in idents:
-        raise ValueError(f"{path} holds the training state of another config; use another output directory (or delete it to start over)")
+        raise StateError(f"{path} holds the training state of another config; use another output directory (or delete it to start over)")
     return st
 
 

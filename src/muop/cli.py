@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from .data.problems import PROBLEMS
+from .errors import InputError, UsageError
 from .rules import OPTIMIZERS, TABLES
 
 __all__ = ["main"]
-
-
-class UsageError(Exception):
-    """A bad value on the command line; reported as one line, exit code 2."""
 
 
 def _progress():
@@ -423,6 +420,14 @@ def _run_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _os_error(e: OSError) -> str:
+    """One line for a failed file operation: what, which path, why."""
+    if e.filename is None:
+        return str(e.args[0] if e.args else e)
+    path = f"{e.filename}" + (f" -> {e.filename2}" if e.filename2 else "")
+    return f"cannot use {path}: {e.strerror or e}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -449,9 +454,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, UsageError, FileNotFoundError, FileExistsError) as e:
-        msg = e.args[0] if e.args else str(e)
-        print(f"muop: error: {msg}", file=sys.stderr)
+    except InputError as e:  # a bad value: its message names it
+        print(f"muop: error: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a file or directory that cannot be read or written
+        print(f"muop: error: {_os_error(e)}", file=sys.stderr)
         return 2
     except (TrialsFailing, WorkersLost) as e:  # trials that keep raising, workers that keep dying
         print(f"muop: error: {e}", file=sys.stderr)

@@ -25,6 +25,7 @@ from typing import Any, get_type_hints
 import yaml
 
 from .data.prepare import content_key
+from .errors import ConfigError
 from .data.problems import PROBLEMS
 from .fno import FNOConfig
 from .modes import normalize_modes
@@ -49,10 +50,6 @@ SCHEMA_CHANGES = (
     ("renamed", "model", "grid", "append_coords"),
 )
 RENAMED = {(sec, old): new for kind, sec, old, new in SCHEMA_CHANGES if kind == "renamed"}
-
-
-class ConfigError(ValueError):
-    """A bad configuration value; the message names the field, the value and what is allowed."""
 
 
 def _check(cond: bool, where: str, value: Any, expected: str) -> None:

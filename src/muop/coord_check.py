@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from .errors import UsageError
 from .atomic import atomic_write
 from .fno import FNO, FNOConfig
 from .losses import rel_l2
@@ -73,26 +74,26 @@ class CoordCheckConfig:
 
     def __post_init__(self) -> None:
         if self.axis not in AXES:
-            raise ValueError(f"axis={self.axis!r}: expected one of {AXES}")
+            raise UsageError(f"axis={self.axis!r}: expected one of {AXES}")
         sizes = tuple(int(s) for s in self.sizes)
         object.__setattr__(self, "sizes", sizes)
         if len(sizes) < 2 or any(s < 1 for s in sizes) or list(sizes) != sorted(set(sizes)):
-            raise ValueError(f"sizes={list(sizes)}: expected at least two distinct positive sizes in increasing order")
+            raise UsageError(f"sizes={list(sizes)}: expected at least two distinct positive sizes in increasing order")
         if self.axis == "modes":
             if sizes[0] < 2:
-                raise ValueError(f"sizes={list(sizes)}: the log-K rule needs K >= 2")
+                raise UsageError(f"sizes={list(sizes)}: the log-K rule needs K >= 2")
             kmax = min(max_modes((self.grid,) * self.dim))
             if sizes[-1] > kmax:
-                raise ValueError(f"modes {sizes[-1]} exceed what a {self.grid}-point grid resolves (at most {kmax}); raise --grid")
+                raise UsageError(f"modes {sizes[-1]} exceed what a {self.grid}-point grid resolves (at most {kmax}); raise --grid")
         elif self.modes > min(max_modes((self.grid,) * self.dim)):
-            raise ValueError(f"modes={self.modes} exceed what a {self.grid}-point grid resolves")
+            raise UsageError(f"modes={self.modes} exceed what a {self.grid}-point grid resolves")
         for name in ("steps", "grid", "batch", "seeds", "width", "depth"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}: expected a positive integer")
+                raise UsageError(f"{name}={getattr(self, name)}: expected a positive integer")
         if self.input_decay < 0:
-            raise ValueError(f"input_decay={self.input_decay}: expected >= 0")
+            raise UsageError(f"input_decay={self.input_decay}: expected >= 0")
         if not self.lr > 0:
-            raise ValueError(f"lr={self.lr}: expected a positive learning rate")
+            raise UsageError(f"lr={self.lr}: expected a positive learning rate")
 
     def model_config(self, size: int) -> FNOConfig:
         if self.axis == "width":

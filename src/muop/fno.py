@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor, nn
 
+from .errors import UsageError
 from .layers import ACTIVATIONS, Pointwise, SpectralConv
 from .modes import normalize_modes
 from .parametrization import Shape
@@ -55,19 +56,19 @@ class FNOConfig:
     def __post_init__(self) -> None:
         dim = self.dim if self.dim is not None else (None if isinstance(self.modes, int) else len(tuple(self.modes)))
         if dim is None:
-            raise ValueError(f"modes={self.modes} is a single int; also give dim (1, 2 or 3)")
+            raise UsageError(f"modes={self.modes} is a single int; also give dim (1, 2 or 3)")
         if dim not in (1, 2, 3):
-            raise ValueError(f"dim={dim}: expected 1, 2 or 3")
+            raise UsageError(f"dim={dim}: expected 1, 2 or 3")
         object.__setattr__(self, "modes", normalize_modes(self.modes, dim))
         object.__setattr__(self, "dim", dim)
         for name in ("width", "depth", "in_channels", "out_channels"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name}={v!r}: expected a positive integer")
+                raise UsageError(f"{name}={v!r}: expected a positive integer")
         if not self.projection_ratio > 0:
-            raise ValueError(f"projection_ratio={self.projection_ratio}: expected a positive number")
+            raise UsageError(f"projection_ratio={self.projection_ratio}: expected a positive number")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation={self.activation!r}: expected one of {sorted(ACTIVATIONS)}")
+            raise UsageError(f"activation={self.activation!r}: expected one of {sorted(ACTIVATIONS)}")
 
     @property
     def shape(self) -> Shape:
@@ -106,9 +107,9 @@ class Lifting(Pointwise):
         """x: (B, in_channels, *grid) -> (B, width, *grid)."""
         b, c, *grid = x.shape
         if c != self.in_channels:
-            raise ValueError(f"input has {c} channels, the model expects in_channels={self.in_channels}")
+            raise UsageError(f"input has {c} channels, the model expects in_channels={self.in_channels}")
         if self.n_coords and len(grid) != self.n_coords:
-            raise ValueError(f"input shape {tuple(x.shape)} is not (B, C, *grid) with {self.n_coords} spatial dims")
+            raise UsageError(f"input shape {tuple(x.shape)} is not (B, C, *grid) with {self.n_coords} spatial dims")
         w = self.effective_weight()
         const = self.bias[:, None]  # (width, 1): the batch-independent part, once
         if self.n_coords:

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .errors import UsageError
 from .modes import kept_modes, normalize_modes
 from .rules import Role
 from .scaling import ParamSpec, declare, multiplier
@@ -119,7 +120,7 @@ class SpectralConv(nn.Module):
         b, c, *grid = x.shape
         d = self.dim
         if len(grid) != d:
-            raise ValueError(f"expected a {d}-d input (B, C, {', '.join('n' + str(i + 1) for i in range(d))}), got shape {tuple(x.shape)}")
+            raise UsageError(f"expected a {d}-d input (B, C, {', '.join('n' + str(i + 1) for i in range(d))}), got shape {tuple(x.shape)}")
         km = kept_modes(self.modes, grid)
         # forward transform, truncating after each dimension
         xf = torch.fft.rfft(x, dim=-1, norm="forward").narrow(-1, 0, km[-1])

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from .errors import UsageError
+
 __all__ = ["rel_l2"]
 
 
 def rel_l2(pred: Tensor, target: Tensor, eps: float = 1e-12) -> Tensor:
     """Mean over the batch of ``||pred - target|| / ||target||``; shapes (B, ...) equal. Returns a scalar."""
     if pred.shape != target.shape:
-        raise ValueError(f"pred shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
+        raise UsageError(f"pred shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
     diff = (pred - target).flatten(1).norm(dim=1)
     return (diff / target.flatten(1).norm(dim=1).clamp_min(eps)).mean()

@@ -23,26 +23,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .errors import UsageError
+
 __all__ = ["normalize_modes", "modes_from_neuralop", "modes_to_neuralop", "kept_modes", "max_modes"]
 
 
 def normalize_modes(modes: int | Sequence[int], dim: int | None = None) -> tuple[int, ...]:
     """Return modes as a tuple of positive ints, broadcasting an int to ``dim`` dimensions."""
     if isinstance(modes, bool):
-        raise ValueError(f"modes={modes!r} must be an int or a tuple of ints")
+        raise UsageError(f"modes={modes!r} must be an int or a tuple of ints")
     if isinstance(modes, int):
         if dim is None:
-            raise ValueError("modes is a single int; give dim to broadcast it")
+            raise UsageError("modes is a single int; give dim to broadcast it")
         out = (modes,) * dim
     else:
         out = tuple(modes)
         if dim is not None and len(out) != dim:
-            raise ValueError(f"modes={out} has {len(out)} entries, expected one per dimension (dim={dim})")
+            raise UsageError(f"modes={out} has {len(out)} entries, expected one per dimension (dim={dim})")
     if not 1 <= len(out) <= 3:
-        raise ValueError(f"modes={out}: expected 1 to 3 spatial dimensions")
+        raise UsageError(f"modes={out}: expected 1 to 3 spatial dimensions")
     for k in out:
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"modes={out}: each K must be a positive integer, got {k!r}")
+            raise UsageError(f"modes={out}: each K must be a positive integer, got {k!r}")
     return out
 
 
@@ -57,9 +59,9 @@ def modes_from_neuralop(n_modes: int | Sequence[int], exact: bool = True) -> tup
     n = (n_modes,) if isinstance(n_modes, int) else tuple(n_modes)
     for i, ni in enumerate(n[:-1]):
         if ni % 2 or ni < 2:
-            raise ValueError(f"n_modes[{i}]={ni}: expected an even number >= 2 (neuraloperator convention)")
+            raise UsageError(f"n_modes[{i}]={ni}: expected an even number >= 2 (neuraloperator convention)")
     if n[-1] < 1:
-        raise ValueError(f"n_modes[-1]={n[-1]} must be positive")
+        raise UsageError(f"n_modes[-1]={n[-1]} must be positive")
     if not exact:
         return normalize_modes(tuple(max(1, ni // 2) for ni in n))
     return normalize_modes((*[ni // 2 for ni in n[:-1]], n[-1] // 2 + 1))
@@ -69,7 +71,7 @@ def modes_to_neuralop(modes: int | Sequence[int], dim: int | None = None) -> tup
     """Inverse of :func:`modes_from_neuralop` (exact): ``2K_i`` before the last dim, ``2(K_d - 1)`` last."""
     k = normalize_modes(modes, dim)
     if k[-1] < 2:
-        raise ValueError(f"modes[-1]={k[-1]}: neuraloperator cannot keep fewer than 2 frequencies in the last dim")
+        raise UsageError(f"modes[-1]={k[-1]}: neuraloperator cannot keep fewer than 2 frequencies in the last dim")
     return (*[2 * ki for ki in k[:-1]], 2 * (k[-1] - 1))
 
 
@@ -82,5 +84,5 @@ def max_modes(grid: Sequence[int]) -> tuple[int, ...]:
 def kept_modes(modes: Sequence[int], grid: Sequence[int]) -> tuple[int, ...]:
     """Modes actually used on ``grid``: ``modes`` clipped to what the grid resolves."""
     if len(modes) != len(grid):
-        raise ValueError(f"modes {tuple(modes)} and grid {tuple(grid)} have different dimensions")
+        raise UsageError(f"modes {tuple(modes)} and grid {tuple(grid)} have different dimensions")
     return tuple(min(k, m) for k, m in zip(modes, max_modes(grid)))

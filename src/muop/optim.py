@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import torch
 
+from .errors import UsageError
 from .parametrization import Plan
 from .rules import OPTIMIZERS
 
@@ -41,13 +42,13 @@ def param_groups(
     """
     opt = optimizer.lower()
     if opt not in OPTIMIZERS:
-        raise ValueError(f"optimizer={optimizer!r} is unknown; expected one of {sorted(OPTIMIZERS)}")
+        raise UsageError(f"optimizer={optimizer!r} is unknown; expected one of {sorted(OPTIMIZERS)}")
     if wd_scaling not in WD_SCALINGS:
-        raise ValueError(f"wd_scaling={wd_scaling!r} is unknown; expected one of {WD_SCALINGS}")
+        raise UsageError(f"wd_scaling={wd_scaling!r} is unknown; expected one of {WD_SCALINGS}")
     if not lr > 0:
-        raise ValueError(f"lr={lr}: expected a positive learning rate")
+        raise UsageError(f"lr={lr}: expected a positive learning rate")
     if weight_decay < 0:
-        raise ValueError(f"weight_decay={weight_decay}: expected >= 0")
+        raise UsageError(f"weight_decay={weight_decay}: expected >= 0")
     buckets: dict[tuple[float, float], dict] = defaultdict(lambda: {"params": [], "muop_names": []})
     for e in plan.entries:
         lr_mult = e.lr_mult[opt]

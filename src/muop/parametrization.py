@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from .errors import UsageError
 from .rules import OPTIMIZERS, TABLES, Role, mode_factor
 from .scaling import iter_specs, set_multiplier
 
@@ -43,9 +44,9 @@ class Shape:
             object.__setattr__(self, "modes", (self.modes,))
         object.__setattr__(self, "modes", tuple(int(k) for k in self.modes))
         if int(self.width) < 1:
-            raise ValueError(f"width={self.width} must be a positive integer")
+            raise UsageError(f"width={self.width} must be a positive integer")
         if any(k < 1 for k in self.modes):
-            raise ValueError(f"modes={self.modes} must be positive integers")
+            raise UsageError(f"modes={self.modes} must be positive integers")
 
 
 @dataclass(frozen=True)
@@ -154,11 +155,11 @@ def make_plan(
         shape: the model's shape; defaults to ``model.muop_shape``.
     """
     if parametrization not in TABLES:
-        raise ValueError(f"parametrization={parametrization!r} is unknown; expected one of {sorted(TABLES)}")
+        raise UsageError(f"parametrization={parametrization!r} is unknown; expected one of {sorted(TABLES)}")
     table = TABLES[parametrization]
     shape = _as_shape(shape, "shape") or model_shape(model)
     if shape is None:
-        raise ValueError("model has no muop_shape attribute; pass shape=Shape(width=..., modes=...)")
+        raise UsageError("model has no muop_shape attribute; pass shape=Shape(width=..., modes=...)")
     base = _as_shape(base, "base") or shape
 
     entries: list[ParamPlan] = []
@@ -176,7 +177,7 @@ def make_plan(
         mode_fac = 1.0
         if spec.role is Role.SPECTRAL:
             if len(spec.mode_dims) != len(shape.modes) or len(base.modes) != len(shape.modes):
-                raise ValueError(
+                raise UsageError(
                     f"{name} has {len(spec.mode_dims)} mode dims but shape.modes={shape.modes} "
                     f"and base.modes={base.modes}; expected one K per spatial dimension"
                 )
@@ -207,7 +208,7 @@ def make_plan(
         params[name] = p
         owners[name] = (owner, local, spec.complex_pair)
     if undeclared:
-        raise ValueError(
+        raise UsageError(
             f"{len(undeclared)} parameter(s) have no ParamSpec: {undeclared[:8]}; "
             "declare them with muop.scaling.declare(module, name, ParamSpec(...))"
         )

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import optuna
 
+from .errors import UsageError
 from .config import RunConfig, with_fields
 from .data import prepare_data
 from .space import apply_params, suggest
@@ -49,9 +50,9 @@ class RayOptions:
 
     def __post_init__(self) -> None:
         if not self.cpus_per_trial > 0:
-            raise ValueError(f"cpus_per_trial={self.cpus_per_trial}: expected > 0")
+            raise UsageError(f"cpus_per_trial={self.cpus_per_trial}: expected > 0")
         if self.gpus_per_trial < 0:
-            raise ValueError(f"gpus_per_trial={self.gpus_per_trial}: expected >= 0 (fractions allowed)")
+            raise UsageError(f"gpus_per_trial={self.gpus_per_trial}: expected >= 0 (fractions allowed)")
 
 
 def _space(trial: optuna.Trial, config: dict) -> dict:
@@ -110,9 +111,9 @@ def tune_ray(cfg: RunConfig, n_trials: int, study_name: str, storage: str | None
 
         from ._ray_search import PruningOptunaSearch
     except ImportError:
-        raise ValueError("--backend ray needs Ray Tune: pip install 'muop[ray]'") from None
+        raise UsageError("--backend ray needs Ray Tune: pip install 'muop[ray]'") from None
     if not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(f"trials={n_trials!r}: expected a positive integer")
+        raise UsageError(f"trials={n_trials!r}: expected a positive integer")
     opts = options or RayOptions()
     if storage is not None:
         # Ray pickles the trainable's arguments and the searcher into its experiment files, so a
@@ -120,7 +121,7 @@ def tune_ray(cfg: RunConfig, n_trials: int, study_name: str, storage: str | None
         bare, password = split_password(storage)
         if password is not None:
             if not storage.startswith("postgresql") or opts.address is not None:
-                raise ValueError(f"storage {redact(storage)}: with --backend ray{' --address' if opts.address else ''}, leave the password out of the URL and give it to every node in ~/.pgpass or PGPASSWORD (Ray stores the URL in its experiment files)")
+                raise UsageError(f"storage {redact(storage)}: with --backend ray{' --address' if opts.address else ''}, leave the password out of the URL and give it to every node in ~/.pgpass or PGPASSWORD (Ray stores the URL in its experiment files)")
             os.environ["PGPASSWORD"] = password  # inherited by the local Ray started below
             storage = bare
     cfg = with_validation(cfg)

@@ -54,6 +54,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .errors import UsageError
 from .curves import best_lr
 
 __all__ = [
@@ -85,7 +86,7 @@ def curves(runs: Iterable[Mapping]) -> Curves:
         err = float(v) if v is not None and not r.get("diverged", False) else math.nan
         by_seed = raw.setdefault(par, {}).setdefault(size, {}).setdefault(lr, {})
         if seed in by_seed:
-            raise ValueError(f"two records for parametrization={par} size={size} lr={lr:.6e} seed={seed}")
+            raise UsageError(f"two records for parametrization={par} size={size} lr={lr:.6e} seed={seed}")
         by_seed[seed] = err if math.isfinite(err) else math.nan
     out: Curves = {}
     for par in sorted(raw):
@@ -186,17 +187,17 @@ def regret_table(runs: Iterable[Mapping], proxy: int | None = None, n_boot: int 
     seed-averaged test relative L2. Every size except the proxy gets an entry.
     """
     if not isinstance(n_boot, int) or n_boot < 1:
-        raise ValueError(f"n_boot={n_boot!r}: expected a positive integer")
+        raise UsageError(f"n_boot={n_boot!r}: expected a positive integer")
     cv = curves(runs)
     if not cv:
-        raise ValueError("no sweep records")
+        raise UsageError("no sweep records")
     if proxy is not None:
         for par, by_size in cv.items():
             if proxy not in by_size:
                 everywhere = sorted({s for b in cv.values() for s in b})
                 where = "" if proxy not in everywhere else f" for parametrization {par}"
                 sizes = ", ".join(map(str, sorted(by_size) if where else everywhere))
-                raise ValueError(f"proxy size {proxy} is not in the sweep{where} (sizes: {sizes})")
+                raise UsageError(f"proxy size {proxy} is not in the sweep{where} (sizes: {sizes})")
     doc: dict = {"proxy": {}, "n_boot": n_boot, "seed": seed, "regret": {}, "flat": {}, "best_lr": {}}
     for par, by_size in cv.items():
         mats = {s: _matrix(by_lr) for s, by_lr in by_size.items()}

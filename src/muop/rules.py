@@ -44,6 +44,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from .errors import UsageError
+
 __all__ = [
     "Role",
     "Scaling",
@@ -126,13 +128,13 @@ def mode_factor(modes: Sequence[int], base_modes: Sequence[int]) -> float:
     log 1 = 0 makes the rule undefined.
     """
     if len(modes) != len(base_modes):
-        raise ValueError(
+        raise UsageError(
             f"modes {tuple(modes)} and base modes {tuple(base_modes)} have different numbers of "
             "dimensions; expected one K per spatial dimension for both"
         )
     for k in (*modes, *base_modes):
         if int(k) < 2:
-            raise ValueError(f"Fourier modes K={k} is below 2; the log-K rule needs K >= 2")
+            raise UsageError(f"Fourier modes K={k} is below 2; the log-K rule needs K >= 2")
     if tuple(modes) == tuple(base_modes):
         return 1.0
     return math.sqrt(sum(math.log(k) for k in base_modes) / sum(math.log(k) for k in modes))

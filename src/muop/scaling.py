@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from .errors import UsageError
 from .rules import Role
 
 __all__ = ["ParamSpec", "declare", "multiplier", "set_multiplier", "iter_specs"]
@@ -51,11 +52,11 @@ class ParamSpec:
 
     def __post_init__(self) -> None:
         if self.role is Role.SPECTRAL and not self.mode_dims:
-            raise ValueError("a spectral parameter must declare its mode_dims")
+            raise UsageError("a spectral parameter must declare its mode_dims")
         if self.role is not Role.SPECTRAL and self.mode_dims:
-            raise ValueError(f"only spectral parameters have mode_dims, got role {self.role.value}")
+            raise UsageError(f"only spectral parameters have mode_dims, got role {self.role.value}")
         if self.role is not Role.BIAS and not self.fan_in_dims:
-            raise ValueError(f"a {self.role.value} weight must declare fan_in_dims")
+            raise UsageError(f"a {self.role.value} weight must declare fan_in_dims")
 
     def fan_in(self, shape: tuple[int, ...]) -> int:
         """Fan-in read off the tensor's shape (1 if no fan-in dims)."""
@@ -74,7 +75,7 @@ def declare(module: nn.Module, name: str, spec: ParamSpec) -> None:
     ndim = params[name].dim()
     for d in (*spec.fan_in_dims, *spec.fan_out_dims, *spec.mode_dims):
         if not -ndim <= d < ndim:
-            raise ValueError(f"dim {d} of {name!r} is out of range for a {ndim}-d parameter")
+            raise UsageError(f"dim {d} of {name!r} is out of range for a {ndim}-d parameter")
     if _SPECS not in module.__dict__:
         module.__dict__[_SPECS] = {}
         module.__dict__[_MULTS] = {}

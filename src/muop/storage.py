@@ -13,6 +13,8 @@ from pathlib import Path
 
 import optuna
 
+from .errors import StorageError
+
 __all__ = ["redact", "resolve_storage", "storage_key", "split_password"]
 
 
@@ -60,7 +62,7 @@ def resolve_storage(url: str | None, run_dir: str | Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     if "://" not in url:
-        raise ValueError(f"storage {url!r}: expected an Optuna URL (sqlite:///..., postgresql://...) or journal:PATH")
+        raise StorageError(f"storage {url!r}: expected an Optuna URL (sqlite:///..., postgresql://...) or journal:PATH")
     for attempt in range(3):
         try:
             return optuna.storages.RDBStorage(url)  # dead workers are found by muop.workers' own heartbeat
@@ -69,7 +71,7 @@ def resolve_storage(url: str | None, run_dir: str | Path):
                 time.sleep(0.5 + attempt)  # several workers created the schema of a new database at once
                 continue
             hint = " (install the driver: pip install 'muop[postgres]')" if isinstance(e, ImportError) else ""
-            raise ValueError(f"storage {redact(url)} cannot be opened: {type(e).__name__}: {redact(str(e)).splitlines()[0]}{hint}") from None
+            raise StorageError(f"storage {redact(url)} cannot be opened: {type(e).__name__}: {redact(str(e)).splitlines()[0]}{hint}") from None
     raise AssertionError("unreachable")
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
+from .errors import UsageError
 from .atomic import atomic_write
 from .config import RunConfig, config_hash, with_fields
 from .curves import best_lr, plot_sweep, summarise
@@ -49,7 +50,7 @@ JOB_DISTRIBUTIONS = {
 def log_grid(lo: float, hi: float, n: int) -> list[float]:
     """``n`` learning rates log-spaced from ``lo`` to ``hi`` (inclusive)."""
     if not (lo > 0 and hi > lo and n >= 2):
-        raise ValueError(f"LR range lo={lo}, hi={hi}, n={n}: expected 0 < lo < hi and n >= 2")
+        raise UsageError(f"LR range lo={lo}, hi={hi}, n={n}: expected 0 < lo < hi and n >= 2")
     return [float(v) for v in np.logspace(math.log10(lo), math.log10(hi), n)]
 
 
@@ -65,16 +66,16 @@ class Sweep:
 
     def __post_init__(self) -> None:
         if self.axis not in ("modes", "width"):
-            raise ValueError(f"axis={self.axis!r}: expected 'modes' or 'width'")
+            raise UsageError(f"axis={self.axis!r}: expected 'modes' or 'width'")
         if len(self.sizes) < 1 or any(s < 1 for s in self.sizes):
-            raise ValueError(f"sizes={list(self.sizes)}: expected positive sizes")
+            raise UsageError(f"sizes={list(self.sizes)}: expected positive sizes")
         if self.axis == "modes" and min(self.sizes) < 2:
-            raise ValueError(f"sizes={list(self.sizes)}: the log-K rule needs K >= 2")
+            raise UsageError(f"sizes={list(self.sizes)}: the log-K rule needs K >= 2")
         if len(self.lrs) < 1 or any(not lr > 0 for lr in self.lrs):
-            raise ValueError(f"lrs={list(self.lrs)}: expected at least one positive learning rate")
+            raise UsageError(f"lrs={list(self.lrs)}: expected at least one positive learning rate")
         bad = [p for p in self.parametrizations if p not in TABLES]
         if bad or not self.parametrizations:
-            raise ValueError(f"parametrizations={list(self.parametrizations)}: expected a non-empty subset of {', '.join(sorted(TABLES))}")
+            raise UsageError(f"parametrizations={list(self.parametrizations)}: expected a non-empty subset of {', '.join(sorted(TABLES))}")
 
     def jobs(self) -> list[dict]:
         """Every run as a job: ``{parametrization, size, lr, seed}``."""
@@ -201,7 +202,7 @@ def run_sweep(base: RunConfig, sweep: Sweep, out_dir: str | Path, progress: Call
     receives (finished, total, record) as each run's record reaches ``runs.jsonl``.
     """
     if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers={workers!r}: expected a positive integer")
+        raise UsageError(f"workers={workers!r}: expected a positive integer")
     jobs = sweep.jobs()
     for p in sweep.parametrizations:  # every size's config is valid before anything is trained
         for s in sweep.sizes:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .errors import UsageError
 from .config import RunConfig, ScheduleConfig, check_modes_fit
 from .data import ChannelNormalizer, Datasets, OperatorData
 from .fno import FNO, FNOConfig, fno_flops
@@ -41,7 +42,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"train.device={name!r}: CUDA is not available on this machine; use cpu or auto")
+        raise UsageError(f"train.device={name!r}: CUDA is not available on this machine; use cpu or auto")
     return torch.device(name)
 
 
@@ -81,7 +82,7 @@ def build(cfg: RunConfig, data: Datasets) -> Setup:
     torch.manual_seed(cfg.train.seed)
     fcfg = cfg.model.fno(tr.x.shape[1], tr.y.shape[1])
     if len(fcfg.modes) != tr.x.dim() - 2:
-        raise ValueError(f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial dims")
+        raise UsageError(f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial dims")
     check_modes_fit(fcfg.modes, tr.grid, "the training data")
     model = FNO(fcfg)
     plan = parametrize(model, cfg.parametrization.kind, base=cfg.parametrization.base_shape(fcfg), seed=cfg.train.seed)

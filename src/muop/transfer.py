@@ -17,6 +17,7 @@ from pathlib import Path
 
 import optuna
 
+from .errors import UsageError
 from .atomic import atomic_write
 from .config import RunConfig, apply_overrides, with_fields
 from .data import prepare_data
@@ -40,7 +41,7 @@ def target_config(cfg: RunConfig, params: dict, target_modes: list[int] | None, 
     if len(modes) == 1 and len(proxy_modes) > 1:
         modes = modes * len(proxy_modes)
     if len(modes) != len(proxy_modes):
-        raise ValueError(f"target modes {modes}: expected {len(proxy_modes)} entries like the proxy's {proxy_modes}")
+        raise UsageError(f"target modes {modes}: expected {len(proxy_modes)} entries like the proxy's {proxy_modes}")
     out = apply_params(cfg, params)
     out = with_fields(
         out,
@@ -63,7 +64,7 @@ def _proxy_study(study_name: str, storage: str | None, run_dir: Path) -> optuna.
         return optuna.load_study(study_name=study_name, storage=resolve_storage(storage, run_dir))
     except KeyError:
         where = redact(storage) if storage else str(run_dir / "optuna.journal")
-        raise ValueError(f"study {study_name!r} not found in {where}; run `muop tune --study {study_name}` first (same --storage/--run-dir)") from None
+        raise UsageError(f"study {study_name!r} not found in {where}; run `muop tune --study {study_name}` first (same --storage/--run-dir)") from None
 
 
 def transfer(
@@ -83,7 +84,7 @@ def transfer(
     out.mkdir(parents=True, exist_ok=True)
     run_dir = Path(run_dir) if run_dir is not None else out
     if not target_modes and not target_width:
-        raise ValueError("give a target: --target-modes and/or --target-width")
+        raise UsageError("give a target: --target-modes and/or --target-width")
     cfg = with_validation(cfg)
     proxy = study_summary(_proxy_study(study_name, storage, run_dir))
     tcfg = target_config(cfg, proxy["best_params"], target_modes, target_width, target_overrides)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import optuna
 
+from .errors import UsageError
 from .config import RunConfig, with_fields
 from .data import Datasets, prepare_data
 from .space import apply_params, suggest
@@ -80,9 +81,9 @@ def tune(
     other shells or machines may join the same study with the same command at any time.
     """
     if not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(f"trials={n_trials!r}: expected a positive integer")
+        raise UsageError(f"trials={n_trials!r}: expected a positive integer")
     if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers={workers!r}: expected a positive integer")
+        raise UsageError(f"workers={workers!r}: expected a positive integer")
     cfg = with_validation(cfg)
     if workers > 1 and cfg.data.problem is not None:
         prepare_data(cfg.data)  # generate the cached data set once, before the workers read it
@@ -96,7 +97,7 @@ def study_summary(study: optuna.Study) -> dict:
     """Best params and value, trial counts, and the study's total cost (seconds, FLOPs)."""
     trials = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if not trials:
-        raise ValueError(f"study {study.study_name!r} has no completed trials; run `muop tune` first")
+        raise UsageError(f"study {study.study_name!r} has no completed trials; run `muop tune` first")
     best = study.best_trial
     return {
         "study": study.study_name,

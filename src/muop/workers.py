@@ -52,6 +52,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from .errors import UsageError
 from .locks import FileLock
 from .storage import resolve_storage, storage_key
 
@@ -103,9 +104,9 @@ class WorkerOptions:
 
     def __post_init__(self) -> None:
         if not (self.heartbeat_s > 0 and self.grace_s > self.heartbeat_s):
-            raise ValueError(f"heartbeat={self.heartbeat_s}s, grace={self.grace_s}s: expected 0 < heartbeat < grace")
+            raise UsageError(f"heartbeat={self.heartbeat_s}s, grace={self.grace_s}s: expected 0 < heartbeat < grace")
         if self.max_retries < 0:
-            raise ValueError(f"max_retries={self.max_retries}: expected >= 0")
+            raise UsageError(f"max_retries={self.max_retries}: expected >= 0")
 
 
 class Objective(ABC):
@@ -171,9 +172,9 @@ class WorkerSettings:
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
-            raise ValueError(f"sampler={self.sampler!r}: expected one of {sorted(SAMPLERS)}")
+            raise UsageError(f"sampler={self.sampler!r}: expected one of {sorted(SAMPLERS)}")
         if self.n_trials is not None and (not isinstance(self.n_trials, int) or self.n_trials < 1):
-            raise ValueError(f"trials={self.n_trials!r}: expected a positive integer")
+            raise UsageError(f"trials={self.n_trials!r}: expected a positive integer")
 
     @property
     def lock(self) -> Path:
@@ -504,7 +505,7 @@ def run_study(
     settings must then be the ones it returned. Other commands may join the same study at any time.
     """
     if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers={workers!r}: expected a positive integer")
+        raise UsageError(f"workers={workers!r}: expected a positive integer")
     if study is None:
         study, settings = open_study(replace(settings, parallel=settings.parallel or workers > 1))
     poll = poll or (lambda st: counts(st).done)

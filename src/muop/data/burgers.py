@@ -2,8 +2,8 @@
 
 Pseudo-spectral in space with 2/3-rule dealiasing of the nonlinear term, ETDRK4 in time
 (Cox & Matthews 2002, with Kassam & Trefethen's 2005 contour-integral coefficients). The initial
-condition is a GRF with Fourier-coefficient variance ``σ²(k² + τ²)^(-α)`` for integer k (BRIEF §6:
-625 (k² + 25)^-2 on (0, 2π); read on (0, 1) the same formula gives almost constant fields).
+condition is a GRF with Fourier-coefficient variance ``σ²(k² + τ²)^(-α)`` for integer k (the FNO paper,
+Li et al., ICLR 2021: 625 (k² + 25)^-2, which we read on (0, 2π); read on (0, 1) the same formula gives almost constant fields).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..errors import UsageError
 from .grf import periodic_grf
 
 __all__ = ["BurgersParams", "burgers_initial", "burgers_solve", "burgers_generate"]
@@ -35,7 +36,7 @@ class BurgersParams:
     def __post_init__(self) -> None:
         for f in ("nu", "T", "length", "dt", "grf_sigma2", "grf_tau2"):
             if not getattr(self, f) > 0:
-                raise ValueError(f"{f}={getattr(self, f)}: expected a positive number")
+                raise UsageError(f"{f}={getattr(self, f)}: expected a positive number")
 
 
 def burgers_initial(n: int, size: int, p: BurgersParams, generator: torch.Generator, dtype=torch.float32, device=None) -> Tensor:

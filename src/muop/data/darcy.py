@@ -1,7 +1,7 @@
 """2-D Darcy flow ``-∇·(a ∇u) = f`` on the unit square with ``u = 0`` on the boundary.
 
 The coefficient is a two-valued field: ``a = a_hi`` where a GRF (cosine series, Neumann,
-covariance ∝ (-Δ + τ²)^-α, zero mean) is ≥ 0 and ``a_lo`` elsewhere (BRIEF §6: 12 / 3, τ = 3,
+covariance ∝ (-Δ + τ²)^-α, zero mean) is ≥ 0 and ``a_lo`` elsewhere (as in the FNO paper, Li et al., ICLR 2021: 12 / 3, τ = 3,
 α = 2). Discretisation: the ``s × s`` grid of nodes ``x_i = i / (s - 1)`` (boundary included, as in
 the FNO data), the 5-point stencil with face coefficients the arithmetic mean of the two nodes,
 and a sparse direct solve (SuperLU with a symmetric minimum-degree ordering). Optionally solve on a finer grid and subsample.
@@ -16,6 +16,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
+from ..errors import UsageError
 from .grf import neumann_grf
 
 __all__ = ["DarcyParams", "darcy_coefficient", "darcy_operator", "darcy_solve", "darcy_generate"]
@@ -34,9 +35,9 @@ class DarcyParams:
 
     def __post_init__(self) -> None:
         if not (self.a_hi > 0 and self.a_lo > 0):
-            raise ValueError(f"a_hi={self.a_hi}, a_lo={self.a_lo}: coefficients must be positive")
+            raise UsageError(f"a_hi={self.a_hi}, a_lo={self.a_lo}: coefficients must be positive")
         if int(self.solve_factor) < 1:
-            raise ValueError(f"solve_factor={self.solve_factor}: expected an integer >= 1")
+            raise UsageError(f"solve_factor={self.solve_factor}: expected an integer >= 1")
 
 
 def darcy_coefficient(n: int, size: int, p: DarcyParams, generator: torch.Generator) -> np.ndarray:
@@ -70,7 +71,7 @@ def darcy_solve(a: np.ndarray, f: float | np.ndarray = 1.0) -> np.ndarray:
     """Solve ``-∇·(a∇u) = f`` with u = 0 on the boundary; ``a`` and ``f`` at the (s, s) nodes."""
     s = a.shape[0]
     if a.shape != (s, s) or s < 3:
-        raise ValueError(f"coefficient shape {a.shape}: expected a square grid with at least 3 points per side")
+        raise UsageError(f"coefficient shape {a.shape}: expected a square grid with at least 3 points per side")
     h = 1.0 / (s - 1)
     rhs = (np.broadcast_to(np.asarray(f, dtype=np.float64), (s, s))[1:-1, 1:-1] * h * h).ravel()
     u = np.zeros((s, s))

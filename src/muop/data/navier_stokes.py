@@ -1,4 +1,4 @@
-"""2-D incompressible Navier–Stokes in vorticity form on the unit torus (BRIEF §6).
+"""2-D incompressible Navier–Stokes in vorticity form on the unit torus (the FNO paper's benchmark, Li et al., ICLR 2021).
 
 ``w_t + u·∇w = ν Δw + f``, ``u = ∇^⊥ψ = (ψ_y, -ψ_x)``, ``-Δψ = w``, with the FNO forcing
 ``f = 0.1 (sin 2π(x+y) + cos 2π(x+y))`` and initial vorticity a zero-mean GRF with spectrum
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..errors import UsageError
 from .grf import periodic_grf
 
 __all__ = ["NSParams", "ns_initial", "ns_solve", "ns_generate", "fno_forcing"]
@@ -38,10 +39,10 @@ class NSParams:
     def __post_init__(self) -> None:
         for f in ("nu", "T", "dt", "record_every", "grf_tau", "grf_alpha"):
             if not getattr(self, f) > 0:
-                raise ValueError(f"{f}={getattr(self, f)}: expected a positive number")
+                raise UsageError(f"{f}={getattr(self, f)}: expected a positive number")
         ratio = self.record_every / self.dt
         if abs(ratio - round(ratio)) > 1e-6:
-            raise ValueError(f"record_every={self.record_every} must be a multiple of dt={self.dt}")
+            raise UsageError(f"record_every={self.record_every} must be a multiple of dt={self.dt}")
 
     @property
     def n_frames(self) -> int:

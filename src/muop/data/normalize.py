@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..errors import DataError
+
 __all__ = ["ChannelNormalizer"]
 
 
@@ -25,7 +27,7 @@ class ChannelNormalizer(nn.Module):
     def fit(cls, x: Tensor, eps: float = 1e-8) -> ChannelNormalizer:
         """Fit on training data x of shape (N, C, *grid)."""
         if x.dim() < 2:
-            raise ValueError(f"expected (N, C, *grid) data, got shape {tuple(x.shape)}")
+            raise DataError(f"expected (N, C, *grid) data, got shape {tuple(x.shape)}")
         n = cls(x.shape[1], eps)
         xc = x.transpose(0, 1).reshape(x.shape[1], -1).double()
         n.mean.copy_(xc.mean(1))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import DataError
 from .loaders import OperatorData, load
 from .problems import generate
 
@@ -68,7 +69,7 @@ def _splitter(cfg: DataConfig):
         return lambda split, stride: (full if split == "train" else test).subsample(stride)
     need = cfg.n_train + cfg.n_test  # a single array set: the first n_train samples train, the next n_test test
     if len(full) < need:
-        raise ValueError(f"data.path {path} has {len(full)} samples; n_train + n_test = {need}")
+        raise DataError(f"data.path {path} has {len(full)} samples; n_train + n_test = {need}")
     parts = {"train": slice(0, cfg.n_train), "test": slice(cfg.n_train, need)}
     return lambda split, stride: full.subsample(stride, parts[split])
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UsageError
 from .burgers import BurgersParams, burgers_initial, burgers_solve
 from .darcy import DarcyParams, darcy_generate
 from .navier_stokes import NSParams, ns_initial, ns_solve
@@ -54,7 +55,7 @@ class NSTask(NSParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 1 <= self.input_frames < self.n_frames:
-            raise ValueError(f"input_frames={self.input_frames}: expected 1 .. {self.n_frames - 1} (T={self.T} gives {self.n_frames} frames)")
+            raise UsageError(f"input_frames={self.input_frames}: expected 1 .. {self.n_frames - 1} (T={self.T} gives {self.n_frames} frames)")
 
 
 def _ns(p: NSTask, n: int, s: int, g: torch.Generator, workers: int, dtype, device):
@@ -99,7 +100,7 @@ def _typed(problem: str, key: str, value, typ: type, allowed: list[str]):
     else:  # float: any real number but a bool, and finite
         ok = isinstance(value, numbers.Real) and not isinstance(value, _BOOLS) and math.isfinite(value)
     if not ok:
-        raise ValueError(f"param {key}={value!r}: expected {_KINDS.get(typ, typ.__name__)} for {problem}; allowed keys: {allowed}")
+        raise UsageError(f"param {key}={value!r}: expected {_KINDS.get(typ, typ.__name__)} for {problem}; allowed keys: {allowed}")
     return typ(value)
 
 
@@ -110,14 +111,14 @@ def make_params(problem: str, overrides: dict | None = None):
     int, NaN/inf, ...) are a one-line ValueError listing the allowed keys; ints are taken as floats.
     """
     if problem not in PROBLEMS:
-        raise ValueError(f"problem {problem!r} is unknown; expected one of {sorted(PROBLEMS)}")
+        raise UsageError(f"problem {problem!r} is unknown; expected one of {sorted(PROBLEMS)}")
     pt = PROBLEMS[problem].params_type
     overrides = dict(overrides or {})
     types = typing.get_type_hints(pt)
     allowed = sorted(f.name for f in fields(pt))
     bad = sorted(set(overrides) - set(allowed), key=str)
     if bad:
-        raise ValueError(f"unknown {problem} parameter(s) {bad}; allowed keys: {allowed}")
+        raise UsageError(f"unknown {problem} parameter(s) {bad}; allowed keys: {allowed}")
     return replace(pt(), **{k: _typed(problem, k, v, types[k], allowed) for k, v in overrides.items()})
 
 
@@ -126,22 +127,22 @@ def check_device(device: str | torch.device) -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
-        raise ValueError(f"device={device!r}: expected a torch device such as 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
+        raise UsageError(f"device={device!r}: expected a torch device such as 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r}: CUDA is not available (this torch build or machine has no GPU); use 'cpu'")
+        raise UsageError(f"device={device!r}: CUDA is not available (this torch build or machine has no GPU); use 'cpu'")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0")
+        raise UsageError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0")
     if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device={device!r}: MPS is not available on this machine; use 'cpu'")
+        raise UsageError(f"device={device!r}: MPS is not available on this machine; use 'cpu'")
     if dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device={device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        raise UsageError(f"device={device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps'")
     return dev
 
 
 def _count(name: str, value, minimum: int, where: str = "") -> int:
     """``value`` as an int >= ``minimum``; one-line ValueError otherwise."""
     if isinstance(value, _BOOLS) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}={value!r}: expected an integer >= {minimum}{where}")
+        raise UsageError(f"{name}={value!r}: expected an integer >= {minimum}{where}")
     return int(value)
 
 
@@ -166,16 +167,16 @@ def generate(
     (counts and ``workers`` >= 1, the device exists here, ...) before anything is written.
     """
     if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype={dtype}: expected torch.float32 or torch.float64")
+        raise UsageError(f"dtype={dtype}: expected torch.float32 or torch.float64")
     prob = PROBLEMS.get(problem)
     if prob is None:
-        raise ValueError(f"problem {problem!r} is unknown; expected one of {sorted(PROBLEMS)}")
+        raise UsageError(f"problem {problem!r} is unknown; expected one of {sorted(PROBLEMS)}")
     p = make_params(problem, params)
     n_train, n_test = _count("n_train", n_train, 1), _count("n_test", n_test, 1)
     resolution = _count("resolution", resolution, prob.min_resolution, f" for {problem}")
     chunk_size, workers = _count("chunk_size", chunk_size, 1), _count("workers", workers, 1)
     if isinstance(seed, _BOOLS) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"seed={seed!r}: expected an integer")
+        raise UsageError(f"seed={seed!r}: expected an integer")
     seed = int(seed)
     device = check_device(device)
 

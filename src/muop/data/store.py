@@ -31,6 +31,7 @@ import h5py
 import numpy as np
 import torch
 
+from ..errors import DataError
 from ..locks import FileLock
 
 __all__ = ["FORMAT", "DataError", "write_dataset", "read_dataset", "checksum", "check_finite", "StoredData"]
@@ -38,10 +39,6 @@ __all__ = ["FORMAT", "DataError", "write_dataset", "read_dataset", "checksum", "
 FORMAT = "muop-dataset"
 FORMAT_VERSION = 1
 SPLITS = ("train", "test")
-
-
-class DataError(ValueError):
-    """A data file that cannot be used, with a message that names the problem."""
 
 
 @dataclass
