@@ -148,10 +148,18 @@ def test_sweep_end_to_end_and_resume(tiny, tmp_path):
     keys = [(r["parametrization"], r["size"], r["lr"], r["seed"]) for r in recs]
     assert len(set(keys)) == 12 and len(keys) == 12  # none lost, none duplicated
     assert doc2["best_lr"] == doc["best_lr"]  # deterministic runs: the same answer
-    # another base config (more epochs): old records are not reused
+    # another base config (more epochs) into the same directory: refused, nothing touched
     more = with_fields(tiny, train={"epochs": 4})
-    run_sweep(more, spec, out)
-    recs = [json.loads(x) for x in runs_file.read_text().splitlines() if x.startswith("{") and x.endswith("}")]
+    before = {f.name: f.read_bytes() for f in out.iterdir() if f.is_file()}
+    with pytest.raises(ValueError, match="another base config"):
+        run_sweep(more, spec, out)
+    assert {f.name: f.read_bytes() for f in out.iterdir() if f.is_file()} == before
+    # and its records are not reused elsewhere: only its own runs.jsonl lines count
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "runs.jsonl").write_bytes(runs_file.read_bytes())
+    run_sweep(more, spec, other)
+    recs = [json.loads(x) for x in (other / "runs.jsonl").read_text().splitlines()]
     assert len(recs) == 24 and len({r["config_hash"] for r in recs}) == 2
 
 

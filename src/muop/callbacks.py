@@ -97,7 +97,12 @@ def load_training_state(out: str | Path, idents: set[str]) -> dict | None:
     path = Path(out) / "state.pt"
     if not path.exists():
         return None
-    st = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - truncated, garbage or not a weights-only file
+        raise StateError(f"{path} cannot be read ({type(e).__name__}); delete it to start this run over, or use another output directory") from None
+    if not isinstance(st, dict):
+        raise StateError(f"{path} is not a muop training state; delete it to start this run over, or use another output directory")
     if st.get("config_hash") not in idents:
         raise StateError(f"{path} holds the training state of another config; use another output directory (or delete it to start over)")
     return st
@@ -123,11 +128,12 @@ class Checkpoint(Callback):
 
 
 class EpochHook(Callback):
-    """Calls ``fn(record)`` after each epoch with epoch, train_loss, val_rel_l2 (None without a
-    validation split or after divergence), diverged, seconds and train_flops (so far); e.g. to
-    report to an early-stopping scheduler or drive a progress bar."""
+    """Calls ``fn(record)`` after each epoch with epoch, train_loss, val_rel_l2, diverged, seconds
+    and train_flops (so far); e.g. to drive a progress bar, or with ``validate`` to report the
+    validation error to an early-stopping scheduler (``val_rel_l2`` is None without ``validate``,
+    without a validation split, or after divergence)."""
 
-    def __init__(self, fn: Callable[[dict], None], validate: bool = True) -> None:
+    def __init__(self, fn: Callable[[dict], None], validate: bool = False) -> None:
         self.fn, self.validate = fn, validate
 
     def on_epoch_end(self, trainer: Trainer) -> None:

@@ -26,7 +26,7 @@ import yaml
 
 from .data.prepare import content_key
 from .errors import ConfigError
-from .data.problems import PROBLEMS
+from .data.problems import PROBLEMS, make_params
 from .fno import FNOConfig
 from .modes import normalize_modes
 from .parametrization import Shape
@@ -48,8 +48,13 @@ SCHEMA_CHANGES = (
     ("added", "train", "checkpoint_every", 5),
     ("added", "train", "device", "cpu"),
     ("renamed", "model", "grid", "append_coords"),
+    ("added", "data", "test_path", None),
 )
 RENAMED = {(sec, old): new for kind, sec, old, new in SCHEMA_CHANGES if kind == "renamed"}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _check(cond: bool, where: str, value: Any, expected: str) -> None:
@@ -74,8 +79,9 @@ class DataConfig:
     evaluation (e.g. ``[1]`` with ``stride: 2`` tests zero-shot super-resolution at 2× the training grid).
     """
 
-    problem: str | None = "burgers"
+    problem: str | None = "burgers"  # left out (or null) when a path is given
     path: str | None = None
+    test_path: str | None = None  # a second file with the test samples (see muop.data.prepare)
     n_train: int = 200
     n_test: int = 50
     n_val: int = 0  # held out from the end of the training samples; tuning selects on it
@@ -91,16 +97,23 @@ class DataConfig:
 
     def validate(self) -> None:
         _check((self.problem is None) != (self.path is None), "data.problem/data.path", (self.problem, self.path), "exactly one of problem or path")
-        if self.path is not None:
-            _check(isinstance(self.path, str) and Path(self.path).is_file(), "data.path", self.path, "an existing data file (.h5, .mat, .pt, .npz)")
+        for name in ("path", "test_path"):
+            v = getattr(self, name)
+            if v is not None:
+                _check(isinstance(v, str) and Path(v).is_file(), f"data.{name}", v, "an existing data file (.h5, .mat, .pt, .npz)")
+        _check(self.test_path is None or self.path is not None, "data.test_path", self.test_path, "null unless data.path is set")
         if self.problem is not None:
             _check(self.problem in PROBLEMS, "data.problem", self.problem, f"one of {sorted(PROBLEMS)}")
+            _check(isinstance(self.params, dict), "data.params", self.params, "a mapping of parameter overrides")
+            try:  # the same check as generation, before anything is generated
+                make_params(self.problem, self.params)
+            except ValueError as e:
+                raise ConfigError(f"data.params: {e}") from None
         for name in ("n_train", "n_test", "resolution", "stride"):
             v = getattr(self, name)
             _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"data.{name}", v, "a positive integer")
         _check(isinstance(self.n_val, int) and 0 <= self.n_val < self.n_train, "data.n_val", self.n_val, f"an integer in [0, n_train={self.n_train})")
         _check(self.grid_dims in (None, 1, 2, 3), "data.grid_dims", self.grid_dims, "1, 2, 3 or null")
-        _check(isinstance(self.params, dict), "data.params", self.params, "a mapping of parameter overrides")
         _check(all(isinstance(s, int) and s >= 1 for s in self.eval_strides), "data.eval_strides", self.eval_strides, "a list of positive integers")
 
 
@@ -173,7 +186,7 @@ class OptimConfig:
     def validate(self) -> None:
         _check(self.name in OPTIMIZERS, "optimizer.name", self.name, f"one of {', '.join(sorted(OPTIMIZERS))}")
         _check(isinstance(self.lr, (int, float)) and self.lr > 0, "optimizer.lr", self.lr, "a positive number")
-        _check(isinstance(self.betas, list) and len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "optimizer.betas", self.betas, "two numbers in [0, 1)")
+        _check(isinstance(self.betas, list) and len(self.betas) == 2 and all(_is_number(b) and 0 <= b < 1 for b in self.betas), "optimizer.betas", self.betas, "two numbers in [0, 1)")
         _check(self.weight_decay >= 0, "optimizer.weight_decay", self.weight_decay, ">= 0")
         _check(self.grad_clip is None or self.grad_clip > 0, "optimizer.grad_clip", self.grad_clip, "a positive number or null")
 
@@ -186,6 +199,8 @@ class ScheduleConfig:
 
     def validate(self) -> None:
         _check(self.name in SCHEDULES, "schedule.name", self.name, f"one of {', '.join(SCHEDULES)}")
+        _check(isinstance(self.step_size, int) and not isinstance(self.step_size, bool) and self.step_size >= 1, "schedule.step_size", self.step_size, "a positive integer (epochs between LR drops)")
+        _check(0 < self.gamma <= 1, "schedule.gamma", self.gamma, "a number in (0, 1] (the factor of each LR drop)")
 
 
 @dataclass(frozen=True)
@@ -236,7 +251,10 @@ class TuneConfig:
                 _check(0 <= v[0] and v[1] < 1, f"tune.{name}", v, "bounds in [0, 1)")
         if self.batch_size is not None:
             _check(isinstance(self.batch_size, list) and self.batch_size and all(isinstance(b, int) and b >= 1 for b in self.batch_size), "tune.batch_size", self.batch_size, "a non-empty list of positive integers, or null")
+        if self.weight_decay is not None:
+            _check(self.weight_decay[0] >= 0, "tune.weight_decay", self.weight_decay, "bounds >= 0")
         _check(self.sampler in SAMPLERS, "tune.sampler", self.sampler, f"one of {', '.join(SAMPLERS)}")
+        _check(self.diverged_value >= 1, "tune.diverged_value", self.diverged_value, "a number >= 1, worse than any trial that trained (predicting zero scores 1.0)")
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "parametrization": ParamConfig, "optimizer": OptimConfig, "schedule": ScheduleConfig, "train": TrainConfig, "tune": TuneConfig}
@@ -306,6 +324,8 @@ class RunConfig:
             if not isinstance(sec, Mapping):
                 raise ConfigError(f"{name}={sec!r}: expected a mapping of fields")
             sec = {RENAMED.get((name, k), k): v for k, v in sec.items()}
+            if name == "data" and sec.get("path") is not None and "problem" not in sec:
+                sec["problem"] = None  # a file, not a built-in problem
             allowed = {f.name for f in fields(typ)}
             bad = sorted(set(sec) - allowed)
             if bad:
@@ -351,19 +371,30 @@ def _coerce(typ: type, section: str, values: dict) -> Any:
     return typ(**out)
 
 
+def _read_yaml(p: Path) -> object:
+    """The YAML document in ``p``; a missing file, a directory, non-UTF-8 bytes or bad YAML is one line."""
+    if not p.exists():
+        raise FileNotFoundError(f"config file {p} does not exist")
+    if not p.is_file():
+        raise ConfigError(f"config {str(p)!r}: is a directory, not a file; expected a YAML run config")
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config {str(p)!r}: byte {e.start} is not UTF-8 text; expected a YAML run config") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{p}: not valid YAML{where}: {what}") from None
+
+
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
     """Read a YAML run config (``None``: the defaults) and apply ``section.field=value`` overrides."""
     d: dict = {}
     if path is not None:
-        p = Path(path)
-        if not p.exists():
-            raise FileNotFoundError(f"config file {p} does not exist")
-        try:
-            d = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{p}: not valid YAML: {str(e).splitlines()[0]}") from None
+        d = _read_yaml(Path(path))
         if not isinstance(d, dict):
-            raise ConfigError(f"{p}: expected a mapping of sections, got {type(d).__name__}")
+            raise ConfigError(f"{path}: expected a mapping of sections, got {type(d).__name__}")
     cfg = RunConfig.from_dict(d)
     return apply_overrides(cfg, overrides or [])
 
@@ -371,6 +402,9 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
 def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
     """Apply ``section.field=value`` strings (values parsed as YAML: ``lr=3e-3``, ``modes=[8,8]``)."""
     d = cfg.to_dict()
+    keys = {item.partition("=")[0] for item in overrides}
+    if "data.path" in keys and "data.problem" not in keys:
+        d["data"]["problem"] = None  # a file replaces the built-in problem
     for item in overrides:
         key, sep, raw = item.partition("=")
         sec, dot, name = key.partition(".")

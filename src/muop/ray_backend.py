@@ -96,7 +96,7 @@ def _trainable(config: dict, job: _RayTrial) -> None:
             rt.report({"val_rel_l2": rec["val_rel_l2"], "epoch": rec["epoch"]})
 
     with Heartbeat(set_attr, WorkerOptions().heartbeat_s):
-        res = train_run(run_cfg, data=prepare_data(cfg.data), on_epoch=on_epoch)
+        res = train_run(run_cfg, data=prepare_data(cfg.data), on_epoch=on_epoch, validate_each_epoch=True)
     for k in RESULT_ATTRS:
         set_attr(k, finite_or_none(getattr(res, k)))
     rt.report({"val_rel_l2": cfg.tune.diverged_value if res.diverged else res.val_rel_l2, "epoch": res.epochs_run, "final": True})

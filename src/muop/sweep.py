@@ -194,6 +194,20 @@ def study_records(study: optuna.Study) -> list[dict]:
     return out
 
 
+def _refuse_another_sweep(out: Path, idents: list[str]) -> None:
+    """A UsageError if ``out`` already holds the summary of a sweep with another base config or axis."""
+    prev = out / "sweep.json"
+    if not prev.exists():
+        return
+    try:
+        doc = json.loads(prev.read_text())
+        old = _sweep_idents(RunConfig.from_dict(doc["base_config"]), Sweep(**{k: tuple(v) if isinstance(v, list) else v for k, v in doc["spec"].items()}))
+    except (ValueError, KeyError, TypeError):
+        old = []
+    if not set(old) & set(idents):
+        raise UsageError(f"--out {out}: holds the sweep.json of a sweep with another base config or axis; use another output directory (existing results are never overwritten)")
+
+
 def run_sweep(base: RunConfig, sweep: Sweep, out_dir: str | Path, progress: Callable[[int, int, dict], None] | None = None, workers: int = 1, storage: str | None = None) -> dict:
     """Train every run of ``sweep`` that is not finished yet, then write ``sweep.json`` and ``sweep.png``.
 
@@ -208,9 +222,10 @@ def run_sweep(base: RunConfig, sweep: Sweep, out_dir: str | Path, progress: Call
         for s in sweep.sizes:
             sweep.run_config(base, p, s, sweep.lrs[0], sweep.seeds[0])
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     idents = _sweep_idents(base, sweep)
     ident = idents[0]
+    _refuse_another_sweep(out, idents)
+    out.mkdir(parents=True, exist_ok=True)
     settings = WorkerSettings(study=f"sweep-{ident[:12]}", storage=storage or f"journal:{out / 'sweep.journal'}", run_dir=str(out), sampler="random", parallel=workers > 1)
     study, settings = open_study(settings)
     view = RunsView(out / "runs.jsonl", idents)

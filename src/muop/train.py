@@ -51,6 +51,7 @@ class RunResult:
     n_params: int = 0
     train_flops: float = 0.0
     val_rel_l2: float | None = None
+    compute_seconds: float = 0.0  # training epochs and evaluations only: what tuning and transfer costs count
 
 
 def result_of(trainer: Trainer) -> RunResult:
@@ -65,7 +66,7 @@ def result_of(trainer: Trainer) -> RunResult:
     return RunResult(
         test_rel_l2=test, train_loss=st.train_loss, diverged=diverged, epochs_run=st.epoch, seconds=trainer.seconds,
         extra_test_rel_l2=extra, n_params=sum(p.numel() for p in trainer.setup.model.parameters()),
-        train_flops=trainer.flops_per_epoch * st.epoch, val_rel_l2=val,
+        train_flops=trainer.flops_per_epoch * st.epoch, val_rel_l2=val, compute_seconds=st.compute_seconds,
     )
 
 
@@ -84,9 +85,12 @@ def make_trainer(
     out_dir: str | Path | None = None,
     data: Datasets | None = None,
     on_epoch: Callable[[dict], None] | None = None,
+    validate_each_epoch: bool = False,
 ) -> Trainer:
     """A :class:`~muop.trainer.Trainer` for ``cfg`` with the standard callbacks, resumed from
-    ``out_dir/state.pt`` when there is one (see the module docstring). Its wall clock starts here."""
+    ``out_dir/state.pt`` when there is one (see the module docstring). Its wall clock starts here.
+    ``on_epoch`` gets each epoch's record; with ``validate_each_epoch`` it includes the validation
+    error (an evaluation per epoch, e.g. for early stopping)."""
     t0 = time.perf_counter()
     data = data or prepare_data(cfg.data)
     callbacks: list = [DivergenceStop(cfg.train.diverge_factor)]
@@ -96,7 +100,7 @@ def make_trainer(
         out.mkdir(parents=True, exist_ok=True)
         callbacks.append(MetricsLog(out))
     if on_epoch:
-        callbacks.append(EpochHook(on_epoch))
+        callbacks.append(EpochHook(on_epoch, validate=validate_each_epoch))
     if out:
         callbacks.append(Checkpoint(out, cfg.train.checkpoint_every, ident))
     trainer = Trainer(cfg, data, callbacks=callbacks, started=t0)
@@ -122,10 +126,12 @@ def train_run(
     out_dir: str | Path | None = None,
     data: Datasets | None = None,
     on_epoch: Callable[[dict], None] | None = None,
+    validate_each_epoch: bool = False,
 ) -> RunResult:
     """Train one model as ``cfg`` says; returns a :class:`RunResult`.
 
     ``data`` skips loading when the caller already holds it. ``on_epoch`` receives each epoch's
-    record (see :class:`muop.callbacks.EpochHook`), e.g. to report to an early-stopping scheduler.
+    record (see :class:`muop.callbacks.EpochHook`), e.g. for a progress bar, or with
+    ``validate_each_epoch`` to report the validation error to an early-stopping scheduler.
     """
-    return complete(make_trainer(cfg, out_dir, data, on_epoch), out_dir)
+    return complete(make_trainer(cfg, out_dir, data, on_epoch, validate_each_epoch), out_dir)

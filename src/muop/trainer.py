@@ -16,6 +16,7 @@ model sees normalised inputs and outputs, and its prediction is decoded before t
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .errors import UsageError
-from .config import RunConfig, ScheduleConfig, check_modes_fit
+from .config import ConfigError, RunConfig, ScheduleConfig, check_modes_fit
 from .data import ChannelNormalizer, Datasets, OperatorData
 from .fno import FNO, FNOConfig, fno_flops
 from .losses import rel_l2
@@ -76,6 +77,42 @@ def make_scheduler(cfg: ScheduleConfig, opt: torch.optim.Optimizer, epochs: int,
     return None
 
 
+def available_memory(device: torch.device) -> int:
+    """Bytes free for a new model on ``device``: CUDA's free memory, or the system's available RAM."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        return int(info["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_estimate(fcfg: FNOConfig, grid: Sequence[int], batch: int) -> tuple[int, int]:
+    """(parameters, bytes) a training run needs, roughly: float32 weights, gradients and two Adam
+    moments per parameter, plus about 8 saved activations of (batch, width, *grid) per layer."""
+    try:
+        with torch.device("meta"):  # shapes only: nothing is allocated
+            n = sum(p.numel() for p in FNO(fcfg).parameters())
+    except RuntimeError:  # a tensor of more than 2^63 elements: the spectral weights alone, roughly
+        n = fcfg.depth * fcfg.width**2 * 2 * math.prod(2 * k for k in fcfg.modes)
+    acts = batch * max(fcfg.width, 1) * math.prod(grid) * (8 * fcfg.depth + 4)
+    return n, 4 * (4 * n + acts)
+
+
+def check_memory(fcfg: FNOConfig, grid: Sequence[int], batch: int, device: torch.device) -> None:
+    """A ConfigError, before anything is allocated, if the run clearly cannot fit ``device``."""
+    n, need = memory_estimate(fcfg, grid, batch)
+    free = available_memory(device)
+    if need > free:
+        raise ConfigError(
+            f"model.width={fcfg.width}, model.modes={list(fcfg.modes)}, model.depth={fcfg.depth}: training needs about "
+            f"{need / 2**30:.3g} GiB ({n:,} parameters with gradients and Adam state, activations of a batch of {batch} "
+            f"on a {'x'.join(map(str, grid))} grid), more than the {free / 2**30:.3g} GiB available on {device}"
+        )
+
+
 def build(cfg: RunConfig, data: Datasets) -> Setup:
     """Model (initialised by the plan), plan, optimizer, schedule and normalisers for ``cfg`` on ``data``."""
     tr = data.train
@@ -84,9 +121,10 @@ def build(cfg: RunConfig, data: Datasets) -> Setup:
     if len(fcfg.modes) != tr.x.dim() - 2:
         raise UsageError(f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial dims")
     check_modes_fit(fcfg.modes, tr.grid, "the training data")
+    dev = resolve_device(cfg.train.device)
+    check_memory(fcfg, tr.grid, min(cfg.train.batch_size, len(tr)), dev)
     model = FNO(fcfg)
     plan = parametrize(model, cfg.parametrization.kind, base=cfg.parametrization.base_shape(fcfg), seed=cfg.train.seed)
-    dev = resolve_device(cfg.train.device)
     model.to(dev)  # in place: the plan's parameters stay the model's
     o = cfg.optimizer
     kw = {"betas": tuple(o.betas)} if o.name in ("adam", "adamw") else {"momentum": o.momentum}
@@ -122,6 +160,7 @@ class TrainState:
     diverged: bool = False
     stop: bool = False  # set by a callback to end the fit after this epoch
     seconds_before: float = 0.0  # time spent in earlier sessions of a resumed run
+    compute_seconds: float = 0.0  # time in training epochs and evaluations, all sessions (the cost of the run)
     generator: torch.Generator = field(default_factory=torch.Generator)  # shuffles the batches
 
 
@@ -180,7 +219,10 @@ class Trainer:
 
     def evaluate(self, data: OperatorData) -> float:
         """Mean per-sample relative L2 error (physical units) on ``data``."""
-        return evaluate(self.setup, data)
+        t = time.perf_counter()
+        err = evaluate(self.setup, data)
+        self.state.compute_seconds += time.perf_counter() - t
+        return err
 
     def fit(self) -> TrainState:
         """Train until ``train.epochs`` or until a callback stops it; returns the final state."""
@@ -189,7 +231,9 @@ class Trainer:
         st = self.state
         while not st.stop and st.epoch < self.cfg.train.epochs:
             st.epoch += 1
+            t = time.perf_counter()
             st.train_loss = self.train_epoch()
+            st.compute_seconds += time.perf_counter() - t
             for cb in self.callbacks:
                 cb.on_epoch_end(self)
         for cb in self.callbacks:
@@ -200,7 +244,7 @@ class Trainer:
         """Everything needed to resume: model, optimizer, schedule, shuffling and torch RNG, progress."""
         s, st = self.setup, self.state
         return {
-            "epoch": st.epoch, "first": st.first_loss, "train_loss": st.train_loss, "seconds": self.seconds,
+            "epoch": st.epoch, "first": st.first_loss, "train_loss": st.train_loss, "seconds": self.seconds, "compute_seconds": st.compute_seconds,
             "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
             "scheduler": s.scheduler.state_dict() if s.scheduler else None,
             "generator": st.generator.get_state(), "torch_rng": torch.get_rng_state(),
@@ -216,4 +260,4 @@ class Trainer:
         st.generator.set_state(d["generator"])
         torch.set_rng_state(d["torch_rng"])
         st.epoch, st.first_loss, st.train_loss = d["epoch"], d["first"], d["train_loss"]
-        st.seconds_before = d["seconds"]
+        st.seconds_before, st.compute_seconds = d["seconds"], d.get("compute_seconds", 0.0)

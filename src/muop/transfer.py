@@ -4,7 +4,10 @@ Under μP the base LR η is kept and the rules map every parameter's LR and init
 proxy shape, which becomes the μP base shape: e.g. the spectral LR is multiplied by
 sqrt(log K_p / log K*) and by width_p / width* (μTransfer-FNO, Li, Yoo & Yang, ICML 2025; Tensor
 Programs V). With ``compare_direct`` the same search also runs at the target, and the cost ratio
-(proxy tuning + one target run) / (direct tuning) is measured in wall seconds and FLOPs.
+(proxy tuning + one target run) / (direct tuning) is measured in seconds and FLOPs. Both sides
+are counted the same way: the seconds are the compute of every run, training epochs and
+evaluations (resumed sessions included; start-up, data loading and file writes are not), and
+the FLOPs the estimated training FLOPs (:func:`muop.fno.fno_flops`).
 """
 
 from __future__ import annotations
@@ -79,7 +82,11 @@ def transfer(
     progress: Callable[[str, int, int], None] | None = None,
     target_overrides: list[str] | None = None,
 ) -> dict:
-    """Train the target with the proxy study's best hyperparameters; write ``transfer.json``."""
+    """Train the target with the proxy study's best hyperparameters; write ``transfer.json``.
+
+    ``progress(stage, i, n)`` follows the work: ``("target", epoch, epochs)`` while the target
+    trains, then ``("direct", finished trials, trials)`` while the direct study runs.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     run_dir = Path(run_dir) if run_dir is not None else out
@@ -90,9 +97,10 @@ def transfer(
     tcfg = target_config(cfg, proxy["best_params"], target_modes, target_width, target_overrides)
     data = prepare_data(tcfg.data)
     t0 = time.perf_counter()
-    trainer = make_trainer(tcfg, out / "target", data)
+    epochs = (lambda rec: progress("target", rec["epoch"], tcfg.train.epochs)) if progress else None
+    trainer = make_trainer(tcfg, out / "target", data, on_epoch=epochs)
     target = complete(trainer, out / "target")
-    target_seconds = time.perf_counter() - t0
+    target_wall = time.perf_counter() - t0
     doc = {
         "proxy": {"modes": list(cfg.model.modes), "width": cfg.model.width, "grid": list(data.train.grid) if cfg.data == tcfg.data else None, "data_stride": cfg.data.stride, **proxy},
         "target": {"modes": list(tcfg.model.modes), "width": tcfg.model.width, "grid": list(data.train.grid), "data_stride": tcfg.data.stride, "hyperparameters": proxy["best_params"], "overrides": list(target_overrides or []), **asdict(target)},
@@ -105,7 +113,9 @@ def transfer(
         report = (lambda i, n: progress("direct", i, n)) if progress else None
         direct = study_summary(tune(tcfg, proxy["n_trials"], f"{study_name}-direct", storage, run_dir, data=data, progress=report))
         doc["direct"] = direct
-        doc["cost_ratio_seconds"] = (proxy["seconds"] + target_seconds) / direct["seconds"]
+        doc["cost_ratio_seconds"] = (proxy["compute_seconds"] + target.compute_seconds) / direct["compute_seconds"]
+        doc["cost_ratio_wall_seconds"] = (proxy["seconds"] + target_wall) / direct["seconds"]
+        doc["cost_counts"] = "seconds: training and evaluation compute of every run, both sides; wall: the target's whole run vs trials' wall time; FLOPs: estimated training FLOPs"
         doc["cost_ratio_flops"] = (proxy["train_flops"] + target.train_flops) / direct["train_flops"]
         if direct["best_test_rel_l2"]:
             doc["error_ratio_transfer_over_direct"] = target.test_rel_l2 / direct["best_test_rel_l2"]

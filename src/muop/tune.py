@@ -30,7 +30,7 @@ from .workers import Objective, WorkerOptions, WorkerSettings, finite_or_none, o
 __all__ = ["TuneObjective", "settings_for", "with_validation", "tune", "study_summary", "suggest", "apply_params", "RESULT_ATTRS"]
 
 #: What every tuning trial records as user attributes (NaN as None), besides its value.
-RESULT_ATTRS = ("test_rel_l2", "val_rel_l2", "diverged", "seconds", "train_flops", "epochs_run")
+RESULT_ATTRS = ("test_rel_l2", "val_rel_l2", "diverged", "seconds", "compute_seconds", "train_flops", "epochs_run")
 
 
 def with_validation(cfg: RunConfig) -> RunConfig:
@@ -94,7 +94,12 @@ def tune(
 
 
 def study_summary(study: optuna.Study) -> dict:
-    """Best params and value, trial counts, and the study's total cost (seconds, FLOPs)."""
+    """Best params and value, trial counts, and the study's total cost.
+
+    ``compute_seconds`` sums the trials' training and evaluation time (``seconds``, their wall
+    time, for trials recorded before muop counted it); ``seconds`` sums their wall time;
+    ``train_flops`` their estimated training FLOPs.
+    """
     trials = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if not trials:
         raise UsageError(f"study {study.study_name!r} has no completed trials; run `muop tune` first")
@@ -107,5 +112,6 @@ def study_summary(study: optuna.Study) -> dict:
         "best_test_rel_l2": best.user_attrs.get("test_rel_l2"),
         "diverged_trials": sum(bool(t.user_attrs.get("diverged")) for t in trials),
         "seconds": sum(t.user_attrs.get("seconds") or 0.0 for t in trials),
+        "compute_seconds": sum(t.user_attrs.get("compute_seconds") or t.user_attrs.get("seconds") or 0.0 for t in trials),
         "train_flops": sum(t.user_attrs.get("train_flops") or 0.0 for t in trials),
     }
