@@ -21,6 +21,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import optuna
 
@@ -122,7 +123,7 @@ def tune_ray(cfg: RunConfig, n_trials: int, study_name: str, storage: str | None
         if password is not None:
             if not storage.startswith("postgresql") or opts.address is not None:
                 raise UsageError(f"storage {redact(storage)}: with --backend ray{' --address' if opts.address else ''}, leave the password out of the URL and give it to every node in ~/.pgpass or PGPASSWORD (Ray stores the URL in its experiment files)")
-            os.environ["PGPASSWORD"] = password  # inherited by the local Ray started below
+            os.environ["PGPASSWORD"] = unquote(password)  # libpq decodes %XX in a URL, not in PGPASSWORD
             storage = bare
     cfg = with_validation(cfg)
     study, settings = open_study(settings_for(cfg, study_name, storage, run_dir, n_trials))

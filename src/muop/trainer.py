@@ -27,6 +27,7 @@ import torch
 from .errors import UsageError
 from .config import ConfigError, RunConfig, ScheduleConfig, check_modes_fit
 from .data import ChannelNormalizer, Datasets, OperatorData
+from .data.problems import check_device
 from .fno import FNO, FNOConfig, fno_flops
 from .losses import rel_l2
 from .optim import make_optimizer
@@ -39,12 +40,14 @@ __all__ = ["Setup", "build", "make_scheduler", "resolve_device", "TrainState", "
 
 
 def resolve_device(name: str) -> torch.device:
-    """``cpu``, ``cuda``, ``cuda:N``, or ``auto`` (CUDA when available, else CPU)."""
+    """``cpu``, ``cuda``, ``cuda:N``, or ``auto`` (CUDA when available, else CPU); a device this
+    machine does not have is a one-line error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"train.device={name!r}: CUDA is not available on this machine; use cpu or auto")
-    return torch.device(name)
+    try:
+        return check_device(name)
+    except UsageError as e:
+        raise UsageError(f"train.{e}; or use auto") from None
 
 
 @dataclass

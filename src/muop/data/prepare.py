@@ -19,13 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DataError
 from .loaders import OperatorData, has_splits, load
-from .problems import generate
+from .problems import generate, make_params
 
 if TYPE_CHECKING:  # the config imports this package, not the other way round
     from ..config import DataConfig
@@ -50,7 +50,8 @@ def content_key(d: Mapping) -> str:
 
 def cached_file(cfg: DataConfig) -> Path:
     """The cached HDF5 file of a built-in problem, generated first if it is not there yet."""
-    key = content_key({"problem": cfg.problem, "n_train": cfg.n_train, "n_test": cfg.n_test, "resolution": cfg.resolution, "seed": cfg.seed, "params": cfg.params})
+    params = asdict(make_params(cfg.problem, cfg.params))  # typed and complete: T: 1 and T: 1.0 are one file
+    key = content_key({"problem": cfg.problem, "n_train": cfg.n_train, "n_test": cfg.n_test, "resolution": cfg.resolution, "seed": cfg.seed, "params": params})
     path = Path(cfg.cache_dir) / f"{cfg.problem}-{cfg.resolution}-{key}.h5"
     if not path.exists():
         try:
