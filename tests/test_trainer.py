@@ -109,6 +109,8 @@ def test_old_field_names_are_read_and_identities_keep_them():
     assert cfg.model.append_coords is False
     assert apply_overrides(RunConfig(), ["model.grid=false"]).model.append_coords is False
     old = RunConfig().to_dict()
+    del old["train"]["parallel"]
+    assert config_hash(old) in RunConfig().identities()  # before train.parallel
     del old["data"]["test_path"]
     assert config_hash(old) in RunConfig().identities()  # before data.test_path
     old["model"]["grid"] = old["model"].pop("append_coords")
@@ -116,9 +118,9 @@ def test_old_field_names_are_read_and_identities_keep_them():
     for sec, name in (("train", "device"), ("train", "checkpoint_every"), ("data", "grid_dims")):  # added earlier
         del old[sec][name]
         assert config_hash(old) in RunConfig().identities()
-    assert len(RunConfig().identities()) == 6
+    assert len(RunConfig().identities()) == 7
     auto = with_fields(RunConfig(), train={"device": "auto"})  # not expressible before device existed
-    assert len(auto.identities()) == 3 and not auto.identities() & RunConfig().identities()
+    assert len(auto.identities()) == 4 and not auto.identities() & RunConfig().identities()
 
 
 @pytest.mark.parametrize("name", ["burgers_width", "burgers_width_fine_mup", "darcy_modes", "ns_modes"])

@@ -112,7 +112,8 @@ class Checkpoint(Callback):
     """Every ``every`` epochs (and at the last), the full training state to ``out/state.pt``, atomically.
 
     ``ident`` (the config's hash) is stored with it, so :func:`load_training_state` refuses the
-    state of another config. Diverged epochs are not saved.
+    state of another config. Diverged epochs are not saved. In a data-parallel run every rank
+    takes part (FSDP gathers the state collectively) and rank 0 writes.
     """
 
     def __init__(self, out: str | Path, every: int, ident: str) -> None:
@@ -124,7 +125,8 @@ class Checkpoint(Callback):
             return
         if st.epoch % self.every == 0 or st.epoch == trainer.cfg.train.epochs:
             state = {"config_hash": self.ident, **trainer.state_dict()}
-            atomic_write(self.path, lambda tmp: torch.save(state, tmp))
+            if trainer.setup.dist is None or trainer.setup.dist.is_main:
+                atomic_write(self.path, lambda tmp: torch.save(state, tmp))
 
 
 class EpochHook(Callback):

@@ -49,6 +49,7 @@ SCHEMA_CHANGES = (
     ("added", "train", "device", "cpu"),
     ("renamed", "model", "grid", "append_coords"),
     ("added", "data", "test_path", None),
+    ("added", "train", "parallel", "ddp"),
 )
 RENAMED = {(sec, old): new for kind, sec, old, new in SCHEMA_CHANGES if kind == "renamed"}
 
@@ -212,6 +213,7 @@ class TrainConfig:
     diverge_factor: float = 1e3  # stop when the loss exceeds this multiple of the first epoch's
     checkpoint_every: int = 5  # epochs between resumable training states (runs with an output dir); 0: none
     device: str = "cpu"  # cpu | cuda | cuda:N | auto (CUDA when available)
+    parallel: str = "ddp"  # when run by several processes: ddp (replicas) or fsdp (sharded; muop.distributed)
 
     def validate(self) -> None:
         _check(isinstance(self.checkpoint_every, int) and not isinstance(self.checkpoint_every, bool) and self.checkpoint_every >= 0, "train.checkpoint_every", self.checkpoint_every, "an integer >= 0 (0: no resumable state)")
@@ -220,6 +222,7 @@ class TrainConfig:
             _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"train.{name}", v, "a positive integer")
         _check(isinstance(self.device, str) and (self.device in ("cpu", "auto", "cuda") or self.device.startswith("cuda:")), "train.device", self.device, "cpu, cuda, cuda:N or auto")
         _check(self.diverge_factor > 1, "train.diverge_factor", self.diverge_factor, "a number > 1")
+        _check(self.parallel in ("ddp", "fsdp"), "train.parallel", self.parallel, "ddp or fsdp")
 
 
 @dataclass(frozen=True)

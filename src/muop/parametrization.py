@@ -118,6 +118,15 @@ class Plan:
 
         return param_groups(self, lr, optimizer, weight_decay, wd_scaling)
 
+    def rebind(self, model: nn.Module) -> None:
+        """Point the plan at ``model``'s current parameters, by name: after a wrapper replaced them
+        (FSDP's ``fully_shard`` swaps each parameter for a sharded one), before building the optimizer."""
+        current = dict(model.named_parameters())
+        missing = [e.name for e in self.entries if e.name not in current]
+        if missing:
+            raise KeyError(f"parameters {missing[:4]} of the plan are not in the model any more")
+        self._params = {e.name: current[e.name] for e in self.entries}
+
     def parameter(self, name: str) -> nn.Parameter:
         """The live parameter behind plan entry ``name``."""
         return self._params[name]

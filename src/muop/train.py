@@ -33,6 +33,7 @@ from .atomic import atomic_write
 from .callbacks import Checkpoint, DivergenceStop, EpochHook, MetricsLog, load_training_state
 from .config import RunConfig
 from .data import Datasets, prepare_data
+from .distributed import Distributed, from_env
 from .trainer import Trainer, resolve_device
 
 __all__ = ["RunResult", "train_run", "make_trainer", "complete", "result_of", "save_outputs", "resolve_device"]
@@ -71,9 +72,13 @@ def result_of(trainer: Trainer) -> RunResult:
 
 
 def save_outputs(trainer: Trainer, result: RunResult, out: Path) -> None:
-    """``checkpoint.pt`` (weights, normalisers, config, result) and ``result.json``, atomically."""
+    """``checkpoint.pt`` (weights, normalisers, config, result) and ``result.json``, atomically
+    (rank 0 of a data-parallel run writes; every rank calls it, for FSDP's collective gather)."""
     s = trainer.setup
-    ckpt = {"model": s.model.state_dict(), "config": trainer.cfg.to_dict(), "result": asdict(result)}
+    model = trainer.model_state()
+    if s.dist is not None and not s.dist.is_main:
+        return
+    ckpt = {"model": model, "config": trainer.cfg.to_dict(), "result": asdict(result)}
     if s.x_normalizer:
         ckpt["x_normalizer"], ckpt["y_normalizer"] = s.x_normalizer.state_dict(), s.y_normalizer.state_dict()
     atomic_write(out / "checkpoint.pt", lambda tmp: torch.save(ckpt, tmp))
@@ -86,29 +91,34 @@ def make_trainer(
     data: Datasets | None = None,
     on_epoch: Callable[[dict], None] | None = None,
     validate_each_epoch: bool = False,
+    dist: Distributed | None = None,
 ) -> Trainer:
     """A :class:`~muop.trainer.Trainer` for ``cfg`` with the standard callbacks, resumed from
     ``out_dir/state.pt`` when there is one (see the module docstring). Its wall clock starts here.
     ``on_epoch`` gets each epoch's record; with ``validate_each_epoch`` it includes the validation
-    error (an evaluation per epoch, e.g. for early stopping)."""
+    error (an evaluation per epoch, e.g. for early stopping). ``dist``: this process's place in a
+    data-parallel run (default: from ``torchrun``'s environment, see :mod:`muop.distributed`);
+    only rank 0 writes files and reports epochs."""
     t0 = time.perf_counter()
+    dist = dist or from_env(cfg.train.device)
+    main = dist is None or dist.is_main
     data = data or prepare_data(cfg.data)
     callbacks: list = [DivergenceStop(cfg.train.diverge_factor)]
     out = Path(out_dir) if out_dir is not None else None
-    ident = cfg.identity()
-    if out:
+    if out and main:
         out.mkdir(parents=True, exist_ok=True)
         callbacks.append(MetricsLog(out))
-    if on_epoch:
+    if on_epoch and main:
         callbacks.append(EpochHook(on_epoch, validate=validate_each_epoch))
     if out:
-        callbacks.append(Checkpoint(out, cfg.train.checkpoint_every, ident))
-    trainer = Trainer(cfg, data, callbacks=callbacks, started=t0)
+        callbacks.append(Checkpoint(out, cfg.train.checkpoint_every, cfg.identity()))
+    trainer = Trainer(cfg, data, callbacks=callbacks, started=t0, dist=dist)
     if out:
         state = load_training_state(out, cfg.identities())
         if state is not None:
             trainer.load_state_dict(state)
-        (out / "config.yaml").write_text(cfg.to_yaml())
+        if main:
+            (out / "config.yaml").write_text(cfg.to_yaml())
     return trainer
 
 

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .errors import UsageError
+from .errors import StateError, UsageError
 from .config import ConfigError, RunConfig, ScheduleConfig, check_modes_fit
 from .data import ChannelNormalizer, Datasets, OperatorData
 from .data.problems import check_device
+from .distributed import Distributed, check_batch, check_plan, full_state, load_full_state, wrap
 from .fno import FNO, FNOConfig, fno_flops
 from .losses import rel_l2
 from .optim import make_optimizer
@@ -62,7 +63,12 @@ class Setup:
     device: torch.device
     x_normalizer: ChannelNormalizer | None
     y_normalizer: ChannelNormalizer | None
-    batch_size: int  # the configured batch size, capped at the number of training samples
+    batch_size: int  # the configured (global) batch size, capped at the number of training samples
+    module: torch.nn.Module | None = None  # what the loop calls: the model, or its DDP/FSDP wrapper
+    dist: Distributed | None = None  # this process's place in a data-parallel run (None: one process)
+
+    def __post_init__(self) -> None:
+        self.module = self.model if self.module is None else self.module
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Model output in physical units for physical inputs ``x`` (B, C_in, *grid) on the device."""
@@ -116,27 +122,37 @@ def check_memory(fcfg: FNOConfig, grid: Sequence[int], batch: int, device: torch
         )
 
 
-def build(cfg: RunConfig, data: Datasets) -> Setup:
-    """Model (initialised by the plan), plan, optimizer, schedule and normalisers for ``cfg`` on ``data``."""
+def build(cfg: RunConfig, data: Datasets, dist: Distributed | None = None) -> Setup:
+    """Model (initialised by the plan), plan, optimizer, schedule and normalisers for ``cfg`` on ``data``.
+
+    With ``dist`` (a data-parallel run, :mod:`muop.distributed`) the model is wrapped with DDP or
+    FSDP (``train.parallel``) after the plan is applied and before the optimizer is built, and the
+    optimizer's learning rates are checked against the plan.
+    """
     tr = data.train
     torch.manual_seed(cfg.train.seed)
     fcfg = cfg.model.fno(tr.x.shape[1], tr.y.shape[1])
     if len(fcfg.modes) != tr.x.dim() - 2:
         raise UsageError(f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial dims")
     check_modes_fit(fcfg.modes, tr.grid, "the training data")
-    dev = resolve_device(cfg.train.device)
+    dev = resolve_device(cfg.train.device) if dist is None or dist.backend != "nccl" else dist.device
+    if dist is not None:
+        check_batch(cfg.train.batch_size, len(tr), dist.world)
     check_memory(fcfg, tr.grid, min(cfg.train.batch_size, len(tr)), dev)
     model = FNO(fcfg)
     plan = parametrize(model, cfg.parametrization.kind, base=cfg.parametrization.base_shape(fcfg), seed=cfg.train.seed)
     model.to(dev)  # in place: the plan's parameters stay the model's
+    module = model if dist is None else wrap(model, plan, dist, cfg.train.parallel)
     o = cfg.optimizer
     kw = {"betas": tuple(o.betas)} if o.name in ("adam", "adamw") else {"momentum": o.momentum}
     opt = make_optimizer(plan, o.name, lr=o.lr, weight_decay=o.weight_decay, **kw)
+    if dist is not None:
+        check_plan(opt, plan, o.lr, o.name)
     xn = ChannelNormalizer.fit(tr.x).to(dev) if cfg.train.normalize else None
     yn = ChannelNormalizer.fit(tr.y).to(dev) if cfg.train.normalize else None
     bs = min(cfg.train.batch_size, len(tr))
     sched = make_scheduler(cfg.schedule, opt, cfg.train.epochs, math.ceil(len(tr) / bs))
-    return Setup(model, fcfg, plan, opt, sched, dev, xn, yn, bs)
+    return Setup(model, fcfg, plan, opt, sched, dev, xn, yn, bs, module, dist)
 
 
 @torch.no_grad()
@@ -174,9 +190,9 @@ class Trainer:
     now); :attr:`seconds` includes the time of earlier sessions after a resume.
     """
 
-    def __init__(self, cfg: RunConfig, data: Datasets, setup: Setup | None = None, callbacks: Sequence[Callback] = (), started: float | None = None) -> None:
+    def __init__(self, cfg: RunConfig, data: Datasets, setup: Setup | None = None, callbacks: Sequence[Callback] = (), started: float | None = None, dist: Distributed | None = None) -> None:
         self.cfg, self.data = cfg, data
-        self.setup = setup or build(cfg, data)
+        self.setup = setup or build(cfg, data, dist)
         self.callbacks = list(callbacks)
         self.state = TrainState(generator=torch.Generator().manual_seed(cfg.train.seed))
         self.started = time.perf_counter() if started is None else started
@@ -190,14 +206,32 @@ class Trainer:
         """Wall seconds of this run so far (earlier sessions included)."""
         return self.state.seconds_before + time.perf_counter() - self.started
 
+    def _loss(self, idx: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """(what to differentiate, the batch's mean loss) for the global batch ``idx``.
+
+        In a data-parallel run each rank takes its share and weights its loss by it, so the
+        gradients averaged over ranks are those of the whole batch's mean loss; the mean loss
+        itself is summed over ranks, so every rank sees the same number.
+        """
+        s = self.setup
+        local = idx if s.dist is None else s.dist.shard(idx)
+        n = local.numel()
+        if n == 0:  # a last batch smaller than the number of ranks: take part in the step, add nothing
+            local = idx[:1]
+        pred = s.module(self._x[local])
+        pred = s.y_normalizer.decode(pred) if s.y_normalizer else pred
+        loss = rel_l2(pred, self._y[local])
+        if s.dist is None:
+            return loss, loss.item()
+        total = s.dist.all_sum([loss.item() * n if n else 0.0])[0]
+        return loss * (n * s.dist.world / idx.numel()), total / idx.numel()
+
     def train_batch(self, idx: torch.Tensor) -> float:
         """One optimizer step on the training samples ``idx``; returns the batch loss (NaN/inf: no step)."""
         s = self.setup
-        pred = s.model(self._x[idx])
-        pred = s.y_normalizer.decode(pred) if s.y_normalizer else pred
-        loss = rel_l2(pred, self._y[idx])
-        if not torch.isfinite(loss):
-            return loss.item()
+        loss, value = self._loss(idx)
+        if not math.isfinite(value):
+            return value
         s.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.optimizer.grad_clip:
@@ -205,7 +239,7 @@ class Trainer:
         s.optimizer.step()
         if s.scheduler:
             s.scheduler.step()
-        return loss.item()
+        return value
 
     def train_epoch(self) -> float:
         """One pass over the shuffled training set; the mean loss, or NaN once a batch's loss is not finite."""
@@ -243,12 +277,26 @@ class Trainer:
             cb.on_fit_end(self)
         return st
 
+    @property
+    def sharded(self) -> bool:
+        """Whether the parameters are sharded over processes (FSDP): states are then gathered collectively."""
+        return self.setup.dist is not None and self.cfg.train.parallel == "fsdp"
+
+    def model_state(self) -> dict:
+        """The whole model's state dict (unwrapped names; gathered under FSDP, a collective there)."""
+        return full_state(self.setup.module, self.setup.optimizer)[0] if self.sharded else self.setup.model.state_dict()
+
     def state_dict(self) -> dict:
-        """Everything needed to resume: model, optimizer, schedule, shuffling and torch RNG, progress."""
+        """Everything needed to resume: model, optimizer, schedule, shuffling and torch RNG, progress.
+
+        The same on every rank of a DDP run, and gathered whole under FSDP (call it on every rank),
+        so a state saved by N processes resumes on any number.
+        """
         s, st = self.setup, self.state
+        model, optim = full_state(s.module, s.optimizer) if self.sharded else (s.model.state_dict(), s.optimizer.state_dict())
         return {
             "epoch": st.epoch, "first": st.first_loss, "train_loss": st.train_loss, "seconds": self.seconds, "compute_seconds": st.compute_seconds,
-            "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
+            "model": model, "optimizer": optim, "sharded": self.sharded,
             "scheduler": s.scheduler.state_dict() if s.scheduler else None,
             "generator": st.generator.get_state(), "torch_rng": torch.get_rng_state(),
         }
@@ -256,8 +304,13 @@ class Trainer:
     def load_state_dict(self, d: dict) -> None:
         """Resume from :meth:`state_dict`'s output."""
         s, st = self.setup, self.state
-        s.model.load_state_dict(d["model"])
-        s.optimizer.load_state_dict(d["optimizer"])
+        if self.sharded != bool(d.get("sharded")):
+            raise StateError(f"a training state saved {'with' if d.get('sharded') else 'without'} FSDP resumes only {'with' if d.get('sharded') else 'without'} it (train.parallel)")
+        if self.sharded:
+            load_full_state(s.module, s.optimizer, d["model"], d["optimizer"])
+        else:
+            s.model.load_state_dict(d["model"])
+            s.optimizer.load_state_dict(d["optimizer"])
         if s.scheduler:
             s.scheduler.load_state_dict(d["scheduler"])
         st.generator.set_state(d["generator"])

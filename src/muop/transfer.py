@@ -24,6 +24,7 @@ from .errors import UsageError
 from .atomic import atomic_write
 from .config import RunConfig, apply_overrides, with_fields
 from .data import prepare_data
+from .distributed import from_env
 from .parametrization import Plan
 from .space import apply_params
 from .storage import redact, resolve_storage
@@ -98,9 +99,12 @@ def transfer(
     data = prepare_data(tcfg.data)
     t0 = time.perf_counter()
     epochs = (lambda rec: progress("target", rec["epoch"], tcfg.train.epochs)) if progress else None
-    trainer = make_trainer(tcfg, out / "target", data, on_epoch=epochs)
+    dist = from_env(tcfg.train.device)  # under torchrun every rank trains the target; rank 0 does the rest
+    trainer = make_trainer(tcfg, out / "target", data, on_epoch=epochs, dist=dist)
     target = complete(trainer, out / "target")
     target_wall = time.perf_counter() - t0
+    if dist is not None and not dist.is_main:
+        return {"target": asdict(target)}
     doc = {
         "proxy": {"modes": list(cfg.model.modes), "width": cfg.model.width, "grid": list(data.train.grid) if cfg.data == tcfg.data else None, "data_stride": cfg.data.stride, **proxy},
         "target": {"modes": list(tcfg.model.modes), "width": tcfg.model.width, "grid": list(data.train.grid), "data_stride": tcfg.data.stride, "hyperparameters": proxy["best_params"], "overrides": list(target_overrides or []), **asdict(target)},
