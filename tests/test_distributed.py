@@ -97,3 +97,17 @@ def test_a_batch_smaller_than_the_processes_is_one_line():
     shards = [Distributed(rank=r, world=3, local_rank=r, backend="gloo").shard(torch.arange(8)).tolist() for r in range(3)]
     assert shards == [[0, 1, 2], [3, 4, 5], [6, 7]]  # contiguous shares of the global batch
     assert Distributed(rank=2, world=3, local_rank=2, backend="gloo").shard(torch.arange(2)).numel() == 0
+
+
+def test_fsdp_on_a_torch_without_it_is_one_line(monkeypatch):
+    import torch.distributed.fsdp as fsdp
+
+    from muop.distributed import wrap
+
+    monkeypatch.delattr(fsdp, "fully_shard")
+    with pytest.raises(UsageError, match="train.parallel='fsdp': this torch .* has no fully_shard"):
+        wrap(torch.nn.Linear(2, 2), None, Distributed(0, 2, 0, "gloo"), "fsdp")
+    with pytest.raises(UsageError, match="--nproc 0"):
+        from muop.distributed import launch
+
+        launch(0, ["train"])

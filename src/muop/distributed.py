@@ -29,7 +29,7 @@ import torch.distributed as dist
 
 from .errors import UsageError
 
-__all__ = ["Distributed", "from_env", "wrap", "check_plan", "check_batch", "full_state", "load_full_state", "launch", "STRATEGIES"]
+__all__ = ["Distributed", "from_env", "wrap", "check_plan", "check_batch", "full_state", "load_full_state", "launch", "is_main_process", "STRATEGIES"]
 
 STRATEGIES = ("ddp", "fsdp")
 
@@ -65,6 +65,11 @@ class Distributed:
 
     def barrier(self) -> None:
         dist.barrier()
+
+
+def is_main_process() -> bool:
+    """Whether this process prints and writes: not under ``torchrun``, or its rank 0."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def from_env(device: str = "cpu") -> Distributed | None:
@@ -110,8 +115,12 @@ def wrap(model: torch.nn.Module, plan, dist: Distributed, strategy: str) -> torc
 
         return DistributedDataParallel(model, device_ids=[dist.local_rank] if dist.backend == "nccl" else None)
     if strategy == "fsdp":
+        import torch.distributed.fsdp as fsdp
         from torch.distributed.device_mesh import init_device_mesh
-        from torch.distributed.fsdp import fully_shard
+
+        fully_shard = getattr(fsdp, "fully_shard", None)
+        if fully_shard is None:
+            raise UsageError(f"train.parallel='fsdp': this torch {torch.__version__} has no fully_shard (FSDP2, torch >= 2.6); use ddp")
 
         mesh = init_device_mesh(dist.device.type, (dist.world,))
         for layer in getattr(model, "layers", []):
