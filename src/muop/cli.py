@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import NoReturn
 
@@ -57,6 +58,18 @@ def _positive_int(text: str) -> int:
     return v
 
 
+class _DeprecatedAlias(argparse.Action):
+    """A hidden old spelling of an option: stores into the new option's dest, with a warning."""
+
+    def __init__(self, option_strings, dest, new: str, **kw) -> None:
+        super().__init__(option_strings, dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kw)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"muop: warning: {option_string} is deprecated here; use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def _add_workers(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive_int, default=1, help="local worker processes sharing the work (default 1)")
 
@@ -72,10 +85,10 @@ def _add_coord_check(sub: argparse._SubParsersAction) -> None:
     size.add_argument("--modes", type=_int_list, help="K values to compare (width fixed at --width), e.g. 4,8,16,32")
     size.add_argument("--widths", type=_int_list, help="widths to compare (modes fixed at --fixed-modes), e.g. 16,32,64,128")
     p.add_argument("--dim", type=int, choices=(1, 2, 3), default=1, help="spatial dimensions (default 1)")
-    p.add_argument("--parametrization", choices=sorted(TABLES), default="mup", help="default mup")
+    p.add_argument("--parametrization", choices=sorted(TABLES), default="mup", help="how weights and learning rates scale with size (default mup)")
     p.add_argument("--steps", type=int, default=5, help="optimizer steps (default 5)")
     p.add_argument("--lr", type=_positive_float, default=1e-2, help="base learning rate (default 1e-2)")
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="optimizer (default adam)")
     p.add_argument("--width", type=int, default=32, help="fixed width for --modes (default 32)")
     p.add_argument("--fixed-modes", type=int, default=8, help="fixed K per dim for --widths (default 8)")
     p.add_argument("--depth", type=int, default=4, help="Fourier layers (default 4)")
@@ -123,7 +136,12 @@ def _run_coord_check(args: argparse.Namespace) -> int:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="the built-in default job: data, SP-vs-μP sweep, tune a proxy, transfer to a target")
+    p = sub.add_parser(
+        "demo", help="the built-in default job: data, SP-vs-μP sweep, tune a proxy, transfer to a target",
+        description="Run the whole method on a small Burgers problem: generate data, sweep the learning rate at "
+        "several sizes under SP and μP, tune a small proxy, transfer its hyperparameters to a bigger target and "
+        "compare with tuning the target directly. Writes report.md to --out.",
+    )
     p.add_argument("--out", default="demo_out", help="output directory (default demo_out); rerun to reuse finished work")
     p.add_argument("--trials", type=int, default=10, help="Optuna trials for the proxy and for direct tuning (default 10)")
     p.set_defaults(func=_run_demo)
@@ -159,25 +177,35 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _add_data(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="generate PDE datasets and inspect data files")
+    p = sub.add_parser("data", help="generate PDE datasets and inspect data files", description="Generate PDE datasets with muop's solvers, or inspect a data file.")
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    g = dsub.add_parser("generate", help="generate a dataset with muop's solvers (HDF5)")
-    g.add_argument("problem", choices=sorted(PROBLEMS))
-    g.add_argument("--n-train", type=int, required=True, help="training samples")
-    g.add_argument("--n-test", type=int, required=True, help="test samples")
+    g = dsub.add_parser(
+        "generate", help="generate a dataset with muop's solvers (HDF5)",
+        description="Solve PROBLEM for random initial conditions or coefficients and write the train and test "
+        "splits to one HDF5 file, chunk by chunk (an interrupted run resumes).",
+    )
+    g.add_argument("problem", choices=sorted(PROBLEMS), metavar="PROBLEM", help="the PDE: %(choices)s")
+    g.add_argument("--n-train", type=_positive_int, required=True, help="training samples")
+    g.add_argument("--n-test", type=_positive_int, required=True, help="test samples")
     g.add_argument("--resolution", type=int, required=True, help="grid points per dimension")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="override a physical/solver parameter, e.g. --param nu=0.01 (repeatable)")
-    g.add_argument("--chunk-size", type=int, default=100, help="samples generated at once (bounds memory)")
-    g.add_argument("--workers", type=int, default=2, help="threads per chunk (default 2)")
-    g.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    g.add_argument("--device", default="cpu", help="torch device for the spectral solvers (cpu, cuda)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    g.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help=f"override a physical/solver parameter, e.g. --param nu=0.01 (repeatable); keys: {_param_keys()}")
+    g.add_argument("--chunk-size", type=_positive_int, default=100, help="samples generated at once; bounds memory (default %(default)s)")
+    g.add_argument("--threads", type=_positive_int, default=2, help="threads sharing each chunk (default %(default)s)")
+    g.add_argument("--workers", dest="threads", type=_positive_int, action=_DeprecatedAlias, new="--threads")
+    g.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="floating-point type computed and stored (default %(default)s)")
+    g.add_argument("--device", default="cpu", help="torch device for the spectral solvers: cpu, cuda, cuda:N, mps (default %(default)s)")
     g.add_argument("--out", required=True, help="output .h5 file (never overwritten; an interrupted run resumes)")
     g.set_defaults(func=_run_data_generate)
-    i = dsub.add_parser("info", help="shapes, parameters, checksum and value ranges of a data file")
-    i.add_argument("file")
+    i = dsub.add_parser("info", help="shapes, parameters, checksum and value ranges of a data file", description="Print the shapes, value ranges and recorded parameters of a data file (.h5, .mat, .pt, .npz).")
+    i.add_argument("file", help="the data file")
     i.add_argument("--verify", action="store_true", help="recompute the checksum (muop files)")
     i.set_defaults(func=_run_data_info)
+
+
+def _param_keys() -> str:
+    """The keys ``--param`` takes, per problem (fields of its parameters dataclass)."""
+    return "; ".join(f"{name}: {', '.join(f.name for f in fields(prob.params_type))}" for name, prob in sorted(PROBLEMS.items()))
 
 
 def _parse_params(items: list[str]) -> dict:
@@ -208,7 +236,7 @@ def _run_data_generate(args: argparse.Namespace) -> int:
         task = prog.add_task(f"{args.problem} at {args.resolution}", total=total)
         path = generate(
             args.problem, args.out, args.n_train, args.n_test, args.resolution, seed=args.seed, params=params,
-            chunk_size=args.chunk_size, workers=args.workers, dtype=getattr(torch, args.dtype), device=args.device,
+            chunk_size=args.chunk_size, workers=args.threads, dtype=getattr(torch, args.dtype), device=args.device,
             progress=lambda done, tot: prog.update(task, completed=done),
         )
     print(f"wrote {path}")
@@ -252,12 +280,21 @@ def _run_data_info(args: argparse.Namespace) -> int:
 
 
 def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
-    t = sub.add_parser("train", help="train one FNO as a YAML config says")
+    t = sub.add_parser(
+        "train", help="train one FNO as a YAML config says",
+        description="Train one FNO on the config's data (generated once into data.cache_dir, or data.path) and "
+        "report its test error. Writes config.yaml, metrics.jsonl, checkpoint.pt and result.json to --out; "
+        "a rerun resumes from the checkpoint.",
+    )
     t.add_argument("--config", help="YAML run config (default: built-in defaults)")
     t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field, e.g. --set optimizer.lr=3e-3 (repeatable)")
     t.add_argument("--out", required=True, help="run directory (config.yaml, metrics.jsonl, checkpoint.pt, result.json)")
     t.set_defaults(func=_run_train)
-    w = sub.add_parser("sweep", help="transfer check: test error vs LR at several sizes, SP vs μP")
+    w = sub.add_parser(
+        "sweep", help="transfer check: test error vs LR at several sizes, SP vs μP",
+        description="Train every (parametrization, size, learning rate, seed) and find the best learning rate "
+        "per size: under μP it should stay put as the model grows. Writes runs.jsonl, sweep.json and sweep.png to --out.",
+    )
     w.add_argument("--config", help="YAML run config (default: built-in defaults)")
     w.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field (repeatable)")
     size = w.add_mutually_exclusive_group(required=True)
@@ -268,7 +305,7 @@ def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--seeds", default="1", help="number of seeds N (seeds 0..N-1) or a comma list (default 1)")
     w.add_argument("--out", required=True, help="output directory (runs.jsonl, sweep.json, sweep.png); rerun to resume")
     _add_workers(w)
-    w.add_argument("--storage", default=None, help="share the runs through this Optuna storage (sqlite:///..., postgresql://..., journal:PATH), e.g. with other machines; default with --workers > 1: OUT/sweep.journal")
+    w.add_argument("--storage", default=None, help="share the runs through this Optuna storage (sqlite:///..., postgresql://..., journal:PATH), e.g. with other machines (default OUT/sweep.journal)")
     w.set_defaults(func=_run_sweep)
 
 
@@ -343,9 +380,14 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
 
 def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
-    t = sub.add_parser("tune", help="Optuna study on the proxy over the config's tune search space")
+    t = sub.add_parser(
+        "tune", help="Optuna study on the proxy over the config's tune search space",
+        description="Tune the proxy (the config's model) with Optuna over the config's tune search space, "
+        "selecting on the validation split. The study lives in --storage (default RUN_DIR/optuna.journal); "
+        "rerun, or run the same command elsewhere, to continue it.",
+    )
     t.add_argument("--config", help="YAML run config; its model section is the proxy")
-    t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field, e.g. --set optimizer.lr=3e-3 (repeatable)")
     t.add_argument("--trials", type=int, required=True, help="finished trials the study should hold (reruns continue)")
     t.add_argument("--study", default="muop", help="study name (default muop)")
     t.add_argument("--storage", default=None, help="Optuna storage URL (sqlite:///..., postgresql://...) or journal:PATH; default RUN_DIR/optuna.journal")
@@ -357,11 +399,16 @@ def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs per trial, fractions allowed (--backend ray; default 0)")
     t.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs per trial (--backend ray; default 1)")
     t.set_defaults(func=_run_tune)
-    r = sub.add_parser("transfer", help="train the target once with the proxy study's best hyperparameters")
+    r = sub.add_parser(
+        "transfer", help="train the target once with the proxy study's best hyperparameters",
+        description="Read the best hyperparameters of the proxy's study, map them to the target size with μP and "
+        "train the target once; with --compare-direct also tune the target directly and compare the cost. "
+        "Writes transfer.json and target/ to --out.",
+    )
     r.add_argument("--config", help="the same YAML run config as for tune (its model is the proxy)")
-    r.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
-    r.add_argument("--study", default="muop")
-    r.add_argument("--storage", default=None)
+    r.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field, as given to tune (repeatable)")
+    r.add_argument("--study", default="muop", help="the proxy's study name, as given to tune (default muop)")
+    r.add_argument("--storage", default=None, help="the proxy study's Optuna storage, as given to tune; the direct study goes there too (default RUN_DIR/optuna.journal)")
     r.add_argument("--run-dir", default="runs/tune", help="where the default journal lives (default runs/tune)")
     r.add_argument("--target-modes", type=_int_list, help="target K (one value for all dims, or one per dim)")
     r.add_argument("--target-width", type=int, help="target width")
