@@ -3,6 +3,8 @@ options, output directories checked before any work, progress bars."""
 
 import argparse
 import os
+import subprocess
+import sys
 from dataclasses import fields
 
 import pytest
@@ -53,6 +55,18 @@ def test_data_generate_takes_threads_and_the_old_workers_spelling_quietly(capsys
     assert "--threads" in help_text and "--workers" not in help_text
 
 
+def test_negative_looking_values_are_attached_to_their_option():
+    ap = cli.build_parser()
+    fix = cli._attach_negative_values
+    assert fix(ap, ["sweep", "--lrs", "-1e-3,1e-1,3", "--seeds", "-1,2", "--out", "x"]) == ["sweep", "--lrs=-1e-3,1e-1,3", "--seeds=-1,2", "--out", "x"]
+    assert fix(ap, ["data", "generate", "burgers", "--param", "-x"]) == ["data", "generate", "burgers", "--param", "-x"]
+    assert fix(ap, ["coord-check", "--out", "data", "--grid", "-4"]) == ["coord-check", "--out", "data", "--grid=-4"]
+    assert fix(ap, ["sweep", "--compare-direct", "-1"]) == ["sweep", "--compare-direct", "-1"]  # not sweep's option
+    assert fix(ap, ["data", "info", "--", "-1e-3"]) == ["data", "info", "--", "-1e-3"]
+
+
+_CC = ["coord-check", "--widths", "8,16", "--steps", "1", "--seeds", "1", "--grid", "16", "--depth", "1"]
+_SWEEP = ["sweep", "--modes", "4,8", "--lrs", "1e-3,1e-1,3"]
 _GEN = ["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--resolution", "16"]
 
 
@@ -64,6 +78,17 @@ _GEN = ["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--res
         ([*_GEN, "--workers", "0", "--out", "d.h5"], "argument --workers: '0' must be a positive integer"),
         ([*_GEN, "--chunk-size", "0", "--out", "d.h5"], "argument --chunk-size: '0' must be a positive integer"),
         (["data", "generate", "burgers", "--n-train", "0", "--n-test", "1", "--resolution", "16", "--out", "d.h5"], "argument --n-train: '0' must be a positive integer"),
+        # 3. negative values reach their own parsers
+        (["sweep", "--modes", "4,8", "--lrs", "-1e-3,1e-1,3", "--out", "x"], "--lrs '-1e-3,1e-1,3': LR range lo=-0.001, hi=0.1, n=3: expected 0 < lo < hi"),
+        ([*_SWEEP, "--seeds", "-1,2", "--out", "x"], "--seeds '-1,2': expected seeds from 0 to 2**31"),
+        ([*_SWEEP, "--seeds", "-2", "--out", "x"], "--seeds '-2': expected at least 1"),
+        # 4. sizes and counts that must be positive
+        (["transfer", "--target-width", "0", "--out", "x"], "argument --target-width: '0' must be a positive integer"),
+        (["transfer", "--target-width", "-8", "--out", "x"], "argument --target-width: '-8' must be a positive integer"),
+        (["transfer", "--out", "x"], "give a target: --target-modes and/or --target-width"),
+        (["tune", "--trials", "0", "--run-dir", "x"], "argument --trials: '0' must be a positive integer"),
+        *[([*_CC, opt, "0", "--out", "x"], f"argument {opt}: '0' must be a positive integer") for opt in ("--steps", "--seeds", "--batch", "--depth", "--width", "--grid")],
+        (["coord-check", "--widths", "8,16", "--fixed-modes", "-1", "--out", "x"], "argument --fixed-modes: '-1' must be a positive integer"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, needle, tmp_path, monkeypatch, capsys):
@@ -79,3 +104,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, needle, tmp_path,
     assert code == 2, err
     assert needle in err.strip().splitlines()[-1] and "expected one argument" not in err
     assert sorted(os.listdir(tmp_path)) == before  # nothing written, not even a data cache
+
+
+def test_a_negative_lr_range_gets_its_own_message_from_the_console_script(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "muop.cli", "sweep", "--modes", "4,8", "--lrs", "-1e-3,1e-1,3", "--out", "x"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 2 and r.stderr.strip() == "muop: error: --lrs '-1e-3,1e-1,3': LR range lo=-0.001, hi=0.1, n=3: expected 0 < lo < hi and n >= 2"
+    assert os.listdir(tmp_path) == []

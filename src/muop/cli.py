@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -86,15 +87,15 @@ def _add_coord_check(sub: argparse._SubParsersAction) -> None:
     size.add_argument("--widths", type=_int_list, help="widths to compare (modes fixed at --fixed-modes), e.g. 16,32,64,128")
     p.add_argument("--dim", type=int, choices=(1, 2, 3), default=1, help="spatial dimensions (default 1)")
     p.add_argument("--parametrization", choices=sorted(TABLES), default="mup", help="how weights and learning rates scale with size (default mup)")
-    p.add_argument("--steps", type=int, default=5, help="optimizer steps (default 5)")
+    p.add_argument("--steps", type=_positive_int, default=5, help="optimizer steps (default 5)")
     p.add_argument("--lr", type=_positive_float, default=1e-2, help="base learning rate (default 1e-2)")
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="optimizer (default adam)")
-    p.add_argument("--width", type=int, default=32, help="fixed width for --modes (default 32)")
-    p.add_argument("--fixed-modes", type=int, default=8, help="fixed K per dim for --widths (default 8)")
-    p.add_argument("--depth", type=int, default=4, help="Fourier layers (default 4)")
-    p.add_argument("--grid", type=int, default=None, help="points per dim (default: 64, or enough for the largest K)")
-    p.add_argument("--batch", type=int, default=8, help="batch size (default 8)")
-    p.add_argument("--seeds", type=int, default=3, help="seeds averaged (default 3)")
+    p.add_argument("--width", type=_positive_int, default=32, help="fixed width for --modes (default 32)")
+    p.add_argument("--fixed-modes", type=_positive_int, default=8, help="fixed K per dim for --widths (default 8)")
+    p.add_argument("--depth", type=_positive_int, default=4, help="Fourier layers (default 4)")
+    p.add_argument("--grid", type=_positive_int, default=None, help="points per dim (default: 64, or enough for the largest K)")
+    p.add_argument("--batch", type=_positive_int, default=8, help="batch size (default 8)")
+    p.add_argument("--seeds", type=_positive_int, default=3, help="seeds averaged (default 3)")
     p.add_argument("--input-decay", type=float, default=2.0, help="input spectrum ∝ (1+|k|²)^-decay; smaller is rougher (default 2)")
     p.add_argument("--out", required=True, help="output directory (coord.json, coord.png)")
     p.set_defaults(func=_run_coord_check)
@@ -334,6 +335,8 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
         if vals[0] < 1:
             raise UsageError(f"--seeds {text!r}: expected at least 1")
         return tuple(range(vals[0]))
+    if not all(0 <= v <= 1 << 31 for v in vals):  # the range of muop.sweep's seed distribution
+        raise UsageError(f"--seeds {text!r}: expected seeds from 0 to 2**31")
     return tuple(vals)
 
 
@@ -388,7 +391,7 @@ def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--config", help="YAML run config; its model section is the proxy")
     t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field, e.g. --set optimizer.lr=3e-3 (repeatable)")
-    t.add_argument("--trials", type=int, required=True, help="finished trials the study should hold (reruns continue)")
+    t.add_argument("--trials", type=_positive_int, required=True, help="finished trials the study should hold (reruns continue)")
     t.add_argument("--study", default="muop", help="study name (default muop)")
     t.add_argument("--storage", default=None, help="Optuna storage URL (sqlite:///..., postgresql://...) or journal:PATH; default RUN_DIR/optuna.journal")
     t.add_argument("--run-dir", default="runs/tune", help="where the default journal lives (default runs/tune)")
@@ -411,7 +414,7 @@ def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--storage", default=None, help="the proxy study's Optuna storage, as given to tune; the direct study goes there too (default RUN_DIR/optuna.journal)")
     r.add_argument("--run-dir", default="runs/tune", help="where the default journal lives (default runs/tune)")
     r.add_argument("--target-modes", type=_int_list, help="target K (one value for all dims, or one per dim)")
-    r.add_argument("--target-width", type=int, help="target width")
+    r.add_argument("--target-width", type=_positive_int, help="target width")
     r.add_argument("--compare-direct", action="store_true", help="also run the same search at the target and measure the cost ratio")
     r.add_argument("--target-set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a field for the target only, e.g. data.stride=1 after a coarse-grid proxy")
     r.add_argument("--out", required=True, help="output directory (transfer.json, target/)")
@@ -449,6 +452,8 @@ def _run_transfer(args: argparse.Namespace) -> int:
     from .config import load_config
     from .transfer import transfer
 
+    if not args.target_modes and not args.target_width:
+        raise UsageError("give a target: --target-modes and/or --target-width")
     cfg = load_config(args.config, args.set)
     doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, target_overrides=args.target_set)
     t = Table(title="tune small, train big")
@@ -475,6 +480,40 @@ def _os_error(e: OSError) -> str:
     return f"cannot use {path}: {e.strerror or e}"
 
 
+_NEGATIVE = re.compile(r"-\.?\d")  # "-1e-3,1e-1,3", "-.5", "-2,3"
+
+
+def _attach_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--lrs -1e-3,1e-1,3`` -> ``--lrs=-1e-3,1e-1,3``, so the value reaches its own parser.
+
+    argparse takes a token that starts with '-' for an option unless it is a plain negative number
+    (``-1``, ``-.5``), and would stop at "expected one argument" instead of saying what is wrong
+    with the value. Here a value that starts like a negative number is attached with '=' to an
+    option that takes one value, as the option tables of the (sub)command being parsed say;
+    nothing after ``--`` changes.
+    """
+    out, p, i = [], parser, 0
+    while i < len(argv):
+        tok = argv[i]
+        out.append(tok)
+        i += 1
+        if tok == "--":
+            return out + argv[i:]
+        action = p._option_string_actions.get(tok)
+        if action is not None and action.nargs is None and i < len(argv):
+            if _NEGATIVE.match(argv[i]):
+                out[-1] = f"{tok}={argv[i]}"
+                i += 1
+            elif not argv[i].startswith("-"):
+                out.append(argv[i])  # a value, not a subcommand
+                i += 1
+        elif action is None:
+            subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+            if subs and tok in subs[0].choices:
+                p = subs[0].choices[tok]
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -495,7 +534,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_optuna_logging()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_negative_values(parser, list(sys.argv[1:] if argv is None else argv)))
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
