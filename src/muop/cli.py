@@ -9,6 +9,7 @@ import argparse
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -71,6 +72,51 @@ class _DeprecatedAlias(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+def _unwritable(d: Path) -> str | None:
+    """Why output cannot go to directory ``d`` (``None``: it can): it, or the nearest part of it that
+    exists, must be a directory in which a file can be made (tried with a probe file, removed at once)."""
+    top = d
+    while not top.exists() and top != top.parent:
+        top = top.parent
+    if not top.is_dir():
+        return f"{top} is not a directory"
+    try:
+        fd, probe = tempfile.mkstemp(dir=top, prefix=".muop-probe-")
+    except OSError as e:
+        return e.strerror if top == d else f"cannot create files in {top}: {e.strerror}"
+    os.close(fd)
+    os.remove(probe)
+    return None
+
+
+def _check_outputs(args: argparse.Namespace, cfg=None) -> None:
+    """Refuse, before any work, output directories that cannot be written (UsageError naming the option).
+
+    Checked: ``--out`` (its directory, for ``data generate``'s file), ``--run-dir`` where it holds
+    the default journal (or Ray's files), the directory of a ``journal:PATH`` or ``sqlite:///PATH``
+    storage, and the config's ``data.cache_dir`` (after ``--set``) when the data is generated.
+    """
+    dirs = []
+    if getattr(args, "out", None):
+        dirs.append((f"--out {args.out}", Path(args.out).parent if getattr(args, "data_command", None) else Path(args.out)))
+    storage = getattr(args, "storage", None)
+    if getattr(args, "run_dir", None) and (storage is None or getattr(args, "backend", None) == "ray"):
+        dirs.append((f"--run-dir {args.run_dir}", Path(args.run_dir)))
+    file = None  # the storage's file, as muop.storage and SQLAlchemy read the URL
+    if storage and (storage.startswith("journal:") or storage.endswith((".journal", ".log"))):
+        file = storage.removeprefix("journal:")
+    elif storage and storage.startswith("sqlite:///"):
+        file = storage.removeprefix("sqlite:///").partition("?")[0]
+    if file and file != ":memory:":
+        dirs.append((f"--storage {storage}", Path(file).parent))
+    if cfg is not None and cfg.data.problem is not None:
+        dirs.append((f"data.cache_dir={cfg.data.cache_dir}", Path(cfg.data.cache_dir)))
+    for shown, d in dirs:
+        why = _unwritable(d)
+        if why:
+            raise UsageError(f"{shown}: not a writable directory ({why})")
+
+
 def _add_workers(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive_int, default=1, help="local worker processes sharing the work (default 1)")
 
@@ -121,6 +167,7 @@ def _run_coord_check(args: argparse.Namespace) -> int:
         optimizer=args.optimizer, width=args.width, modes=args.fixed_modes, depth=args.depth, grid=grid,
         batch=args.batch, seeds=args.seeds, input_decay=args.input_decay,
     )
+    _check_outputs(args)
     with _progress() as prog:
         task = prog.add_task(f"coord-check {cfg.parametrization} over {axis}", total=len(sizes) * cfg.seeds)
         doc = coord_check(cfg, progress=lambda done, total: prog.update(task, completed=done))
@@ -232,6 +279,7 @@ def _run_data_generate(args: argparse.Namespace) -> int:
     from .data import generate
 
     params = _parse_params(args.param)
+    _check_outputs(args)
     total = args.n_train + args.n_test
     with _progress() as prog:
         task = prog.add_task(f"{args.problem} at {args.resolution}", total=total)
@@ -348,6 +396,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from .train import train_run
 
     cfg = load_config(args.config, args.set)
+    _check_outputs(args, cfg)
     res = train_run(cfg, out_dir=args.out)
     print(json.dumps(asdict(res), indent=1))
     print(f"wrote {args.out}")
@@ -366,6 +415,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
         axis="modes" if args.modes else "width", sizes=tuple(args.modes or args.widths), lrs=tuple(_parse_lrs(args.lrs)),
         parametrizations=tuple(p.strip() for p in args.parametrization.split(",") if p.strip()), seeds=_parse_seeds(args.seeds),
     )
+    _check_outputs(args, cfg)
     with _progress() as prog:
         task = prog.add_task("sweep", total=1)
         doc = run_sweep(cfg, sweep, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {sweep.axis}={r['size']} lr={r['lr']:.1e}"), workers=args.workers, storage=args.storage)
@@ -430,6 +480,7 @@ def _run_tune(args: argparse.Namespace) -> int:
     from .workers import WorkerOptions
 
     cfg = load_config(args.config, args.set)
+    _check_outputs(args, cfg)
     if args.backend == "ray":
         from .ray_backend import RayOptions, tune_ray
 
@@ -455,6 +506,7 @@ def _run_transfer(args: argparse.Namespace) -> int:
     if not args.target_modes and not args.target_width:
         raise UsageError("give a target: --target-modes and/or --target-width")
     cfg = load_config(args.config, args.set)
+    _check_outputs(args, cfg)
     doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, target_overrides=args.target_set)
     t = Table(title="tune small, train big")
     for c in ("", "modes", "width", "test rel. L2", "seconds"):
