@@ -2,13 +2,16 @@
 options, output directories checked before any work, progress bars."""
 
 import argparse
+import io
 import os
 import subprocess
 import sys
 from dataclasses import fields
 
 import pytest
+import yaml
 
+from conftest import TINY
 from muop import cli
 from muop.data.problems import PROBLEMS
 
@@ -128,3 +131,66 @@ def test_a_negative_lr_range_gets_its_own_message_from_the_console_script(tmp_pa
     r = subprocess.run([sys.executable, "-m", "muop.cli", "sweep", "--modes", "4,8", "--lrs", "-1e-3,1e-1,3", "--out", "x"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 2 and r.stderr.strip() == "muop: error: --lrs '-1e-3,1e-1,3': LR range lo=-0.001, hi=0.1, n=3: expected 0 < lo < hi and n >= 2"
     assert os.listdir(tmp_path) == []
+
+
+class _Bars:
+    """Stands in for :func:`muop.cli._progress`; keeps each task's last state."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, description, total=None, **kw):
+        self.tasks.append({"description": description, "total": total, "updates": 0})
+        return len(self.tasks) - 1
+
+    def update(self, task, **kw):
+        self.tasks[task].update(kw, updates=self.tasks[task]["updates"] + 1)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bars_are_quiet_unless_stderr_is_a_terminal(monkeypatch):
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert cli._progress().disable
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    assert not cli._progress().disable
+
+
+def test_train_shows_its_epochs(tmp_path, monkeypatch):
+    bars = _Bars()
+    monkeypatch.setattr(cli, "_progress", lambda: bars)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    assert cli.main(["train", "--config", "tiny.yaml", "--set", "train.epochs=2", "--out", "run"]) == 0
+    (task,) = bars.tasks
+    assert task["total"] == 2 and task["completed"] == 2 and task["updates"] == 2
+
+
+def test_transfer_shows_the_target_run_and_the_direct_trials(tmp_path, monkeypatch):
+    import muop.transfer
+
+    def fake_transfer(cfg, study, modes, width, out, storage, run_dir, compare_direct, progress=None, target_overrides=None):
+        for i in range(3):
+            progress("direct", i + 1, 3)
+        run = {"modes": [8], "width": 16, "seconds": 1.0}
+        return {"proxy": {**run, "best_test_rel_l2": 0.1}, "target": {**run, "test_rel_l2": 0.1}, "direct": {"best_test_rel_l2": 0.1, "seconds": 3.0}, "cost_ratio_seconds": 0.5, "cost_ratio_flops": 0.5}
+
+    bars = _Bars()
+    monkeypatch.setattr(cli, "_progress", lambda: bars)
+    monkeypatch.setattr(muop.transfer, "transfer", fake_transfer)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["transfer", "--target-width", "16", "--compare-direct", "--out", "t"]) == 0
+    target, direct = bars.tasks
+    assert target["description"] == "training the target" and target["completed"] == target["total"]
+    assert "trials" in direct["description"] and (direct["completed"], direct["total"]) == (3, 3)

@@ -23,11 +23,13 @@ __all__ = ["main"]
 
 
 def _progress():
-    """A rich progress bar on stderr (description, bar, count, elapsed, remaining)."""
+    """A rich progress bar on stderr (description, bar, count, elapsed, remaining); quiet when
+    stderr is not a terminal (a log file, a pipe, a test)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    return Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total}", TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    con = Console(stderr=True)
+    return Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total}", TimeElapsedColumn(), TimeRemainingColumn(), console=con, transient=True, disable=not con.is_terminal)
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -397,7 +399,9 @@ def _run_train(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.set)
     _check_outputs(args, cfg)
-    res = train_run(cfg, out_dir=args.out)
+    with _progress() as prog:
+        task = prog.add_task("training", total=cfg.train.epochs)
+        res = train_run(cfg, out_dir=args.out, on_epoch=lambda r: prog.update(task, completed=r["epoch"], description=f"training (loss {r['train_loss']:.3g})"))
     print(json.dumps(asdict(res), indent=1))
     print(f"wrote {args.out}")
     return 0
@@ -507,7 +511,18 @@ def _run_transfer(args: argparse.Namespace) -> int:
         raise UsageError("give a target: --target-modes and/or --target-width")
     cfg = load_config(args.config, args.set)
     _check_outputs(args, cfg)
-    doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, target_overrides=args.target_set)
+    with _progress() as prog:
+        # the target's run is one bar without a count until muop.transfer reports its epochs as stage "target"
+        tasks = {"target": prog.add_task("training the target", total=None)}
+        names = {"direct": "tuning the target directly (trials)"}
+
+        def report(stage: str, i: int, n: int) -> None:
+            if stage not in tasks:
+                prog.update(tasks["target"], total=1, completed=1, visible=False)
+                tasks[stage] = prog.add_task(names.get(stage, stage), total=n)
+            prog.update(tasks[stage], completed=i, total=n)
+
+        doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, progress=report, target_overrides=args.target_set)
     t = Table(title="tune small, train big")
     for c in ("", "modes", "width", "test rel. L2", "seconds"):
         t.add_column(c, justify="right")
