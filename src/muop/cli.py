@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import tempfile
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import NoReturn
 
@@ -20,11 +23,13 @@ __all__ = ["main"]
 
 
 def _progress():
-    """A rich progress bar on stderr (description, bar, count, elapsed, remaining)."""
+    """A rich progress bar on stderr (description, bar, count, elapsed, remaining); quiet when
+    stderr is not a terminal (a log file, a pipe, a test)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    return Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total}", TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    con = Console(stderr=True)
+    return Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total}", TimeElapsedColumn(), TimeRemainingColumn(), console=con, transient=True, disable=not con.is_terminal)
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -57,6 +62,63 @@ def _positive_int(text: str) -> int:
     return v
 
 
+class _DeprecatedAlias(argparse.Action):
+    """A hidden old spelling of an option: stores into the new option's dest, with a warning."""
+
+    def __init__(self, option_strings, dest, new: str, **kw) -> None:
+        super().__init__(option_strings, dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kw)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"muop: warning: {option_string} is deprecated here; use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _unwritable(d: Path) -> str | None:
+    """Why output cannot go to directory ``d`` (``None``: it can): it, or the nearest part of it that
+    exists, must be a directory in which a file can be made (tried with a probe file, removed at once)."""
+    top = d
+    while not top.exists() and top != top.parent:
+        top = top.parent
+    if not top.is_dir():
+        return f"{top} is not a directory"
+    try:
+        fd, probe = tempfile.mkstemp(dir=top, prefix=".muop-probe-")
+    except OSError as e:
+        return e.strerror if top == d else f"cannot create files in {top}: {e.strerror}"
+    os.close(fd)
+    os.remove(probe)
+    return None
+
+
+def _check_outputs(args: argparse.Namespace, cfg=None) -> None:
+    """Refuse, before any work, output directories that cannot be written (UsageError naming the option).
+
+    Checked: ``--out`` (its directory, for ``data generate``'s file), ``--run-dir`` where it holds
+    the default journal (or Ray's files), the directory of a ``journal:PATH`` or ``sqlite:///PATH``
+    storage, and the config's ``data.cache_dir`` (after ``--set``) when the data is generated.
+    """
+    dirs = []
+    if getattr(args, "out", None):
+        dirs.append((f"--out {args.out}", Path(args.out).parent if getattr(args, "data_command", None) else Path(args.out)))
+    storage = getattr(args, "storage", None)
+    if getattr(args, "run_dir", None) and (storage is None or getattr(args, "backend", None) == "ray"):
+        dirs.append((f"--run-dir {args.run_dir}", Path(args.run_dir)))
+    file = None  # the storage's file, as muop.storage and SQLAlchemy read the URL
+    if storage and (storage.startswith("journal:") or storage.endswith((".journal", ".log"))):
+        file = storage.removeprefix("journal:")
+    elif storage and storage.startswith("sqlite:///"):
+        file = storage.removeprefix("sqlite:///").partition("?")[0]
+    if file and file != ":memory:":
+        dirs.append((f"--storage {storage}", Path(file).parent))
+    if cfg is not None and cfg.data.problem is not None:
+        dirs.append((f"data.cache_dir={cfg.data.cache_dir}", Path(cfg.data.cache_dir)))
+    for shown, d in dirs:
+        why = _unwritable(d)
+        if why:
+            raise UsageError(f"{shown}: not a writable directory ({why})")
+
+
 def _add_workers(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive_int, default=1, help="local worker processes sharing the work (default 1)")
 
@@ -72,16 +134,16 @@ def _add_coord_check(sub: argparse._SubParsersAction) -> None:
     size.add_argument("--modes", type=_int_list, help="K values to compare (width fixed at --width), e.g. 4,8,16,32")
     size.add_argument("--widths", type=_int_list, help="widths to compare (modes fixed at --fixed-modes), e.g. 16,32,64,128")
     p.add_argument("--dim", type=int, choices=(1, 2, 3), default=1, help="spatial dimensions (default 1)")
-    p.add_argument("--parametrization", choices=sorted(TABLES), default="mup", help="default mup")
-    p.add_argument("--steps", type=int, default=5, help="optimizer steps (default 5)")
+    p.add_argument("--parametrization", choices=sorted(TABLES), default="mup", help="how weights and learning rates scale with size (default mup)")
+    p.add_argument("--steps", type=_positive_int, default=5, help="optimizer steps (default 5)")
     p.add_argument("--lr", type=_positive_float, default=1e-2, help="base learning rate (default 1e-2)")
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
-    p.add_argument("--width", type=int, default=32, help="fixed width for --modes (default 32)")
-    p.add_argument("--fixed-modes", type=int, default=8, help="fixed K per dim for --widths (default 8)")
-    p.add_argument("--depth", type=int, default=4, help="Fourier layers (default 4)")
-    p.add_argument("--grid", type=int, default=None, help="points per dim (default: 64, or enough for the largest K)")
-    p.add_argument("--batch", type=int, default=8, help="batch size (default 8)")
-    p.add_argument("--seeds", type=int, default=3, help="seeds averaged (default 3)")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="optimizer (default adam)")
+    p.add_argument("--width", type=_positive_int, default=32, help="fixed width for --modes (default 32)")
+    p.add_argument("--fixed-modes", type=_positive_int, default=8, help="fixed K per dim for --widths (default 8)")
+    p.add_argument("--depth", type=_positive_int, default=4, help="Fourier layers (default 4)")
+    p.add_argument("--grid", type=_positive_int, default=None, help="points per dim (default: 64, or enough for the largest K)")
+    p.add_argument("--batch", type=_positive_int, default=8, help="batch size (default 8)")
+    p.add_argument("--seeds", type=_positive_int, default=3, help="seeds averaged (default 3)")
     p.add_argument("--input-decay", type=float, default=2.0, help="input spectrum ∝ (1+|k|²)^-decay; smaller is rougher (default 2)")
     p.add_argument("--out", required=True, help="output directory (coord.json, coord.png)")
     p.set_defaults(func=_run_coord_check)
@@ -107,6 +169,7 @@ def _run_coord_check(args: argparse.Namespace) -> int:
         optimizer=args.optimizer, width=args.width, modes=args.fixed_modes, depth=args.depth, grid=grid,
         batch=args.batch, seeds=args.seeds, input_decay=args.input_decay,
     )
+    _check_outputs(args)
     with _progress() as prog:
         task = prog.add_task(f"coord-check {cfg.parametrization} over {axis}", total=len(sizes) * cfg.seeds)
         doc = coord_check(cfg, progress=lambda done, total: prog.update(task, completed=done))
@@ -123,7 +186,12 @@ def _run_coord_check(args: argparse.Namespace) -> int:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="the built-in default job: data, SP-vs-μP sweep, tune a proxy, transfer to a target")
+    p = sub.add_parser(
+        "demo", help="the built-in default job: data, SP-vs-μP sweep, tune a proxy, transfer to a target",
+        description="Run the whole method on a small Burgers problem: generate data, sweep the learning rate at "
+        "several sizes under SP and μP, tune a small proxy, transfer its hyperparameters to a bigger target and "
+        "compare with tuning the target directly. Writes report.md to --out.",
+    )
     p.add_argument("--out", default="demo_out", help="output directory (default demo_out); rerun to reuse finished work")
     p.add_argument("--trials", type=int, default=10, help="Optuna trials for the proxy and for direct tuning (default 10)")
     p.set_defaults(func=_run_demo)
@@ -159,25 +227,35 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _add_data(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="generate PDE datasets and inspect data files")
+    p = sub.add_parser("data", help="generate PDE datasets and inspect data files", description="Generate PDE datasets with muop's solvers, or inspect a data file.")
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    g = dsub.add_parser("generate", help="generate a dataset with muop's solvers (HDF5)")
-    g.add_argument("problem", choices=sorted(PROBLEMS))
-    g.add_argument("--n-train", type=int, required=True, help="training samples")
-    g.add_argument("--n-test", type=int, required=True, help="test samples")
+    g = dsub.add_parser(
+        "generate", help="generate a dataset with muop's solvers (HDF5)",
+        description="Solve PROBLEM for random initial conditions or coefficients and write the train and test "
+        "splits to one HDF5 file, chunk by chunk (an interrupted run resumes).",
+    )
+    g.add_argument("problem", choices=sorted(PROBLEMS), metavar="PROBLEM", help="the PDE: %(choices)s")
+    g.add_argument("--n-train", type=_positive_int, required=True, help="training samples")
+    g.add_argument("--n-test", type=_positive_int, required=True, help="test samples")
     g.add_argument("--resolution", type=int, required=True, help="grid points per dimension")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="override a physical/solver parameter, e.g. --param nu=0.01 (repeatable)")
-    g.add_argument("--chunk-size", type=int, default=100, help="samples generated at once (bounds memory)")
-    g.add_argument("--workers", type=int, default=2, help="threads per chunk (default 2)")
-    g.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    g.add_argument("--device", default="cpu", help="torch device for the spectral solvers (cpu, cuda)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    g.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help=f"override a physical/solver parameter, e.g. --param nu=0.01 (repeatable); keys: {_param_keys()}")
+    g.add_argument("--chunk-size", type=_positive_int, default=100, help="samples generated at once; bounds memory (default %(default)s)")
+    g.add_argument("--threads", type=_positive_int, default=2, help="threads sharing each chunk (default %(default)s)")
+    g.add_argument("--workers", dest="threads", type=_positive_int, action=_DeprecatedAlias, new="--threads")
+    g.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="floating-point type computed and stored (default %(default)s)")
+    g.add_argument("--device", default="cpu", help="torch device for the spectral solvers: cpu, cuda, cuda:N, mps (default %(default)s)")
     g.add_argument("--out", required=True, help="output .h5 file (never overwritten; an interrupted run resumes)")
     g.set_defaults(func=_run_data_generate)
-    i = dsub.add_parser("info", help="shapes, parameters, checksum and value ranges of a data file")
-    i.add_argument("file")
+    i = dsub.add_parser("info", help="shapes, parameters, checksum and value ranges of a data file", description="Print the shapes, value ranges and recorded parameters of a data file (.h5, .mat, .pt, .npz).")
+    i.add_argument("file", help="the data file")
     i.add_argument("--verify", action="store_true", help="recompute the checksum (muop files)")
     i.set_defaults(func=_run_data_info)
+
+
+def _param_keys() -> str:
+    """The keys ``--param`` takes, per problem (fields of its parameters dataclass)."""
+    return "; ".join(f"{name}: {', '.join(f.name for f in fields(prob.params_type))}" for name, prob in sorted(PROBLEMS.items()))
 
 
 def _parse_params(items: list[str]) -> dict:
@@ -203,12 +281,13 @@ def _run_data_generate(args: argparse.Namespace) -> int:
     from .data import generate
 
     params = _parse_params(args.param)
+    _check_outputs(args)
     total = args.n_train + args.n_test
     with _progress() as prog:
         task = prog.add_task(f"{args.problem} at {args.resolution}", total=total)
         path = generate(
             args.problem, args.out, args.n_train, args.n_test, args.resolution, seed=args.seed, params=params,
-            chunk_size=args.chunk_size, workers=args.workers, dtype=getattr(torch, args.dtype), device=args.device,
+            chunk_size=args.chunk_size, workers=args.threads, dtype=getattr(torch, args.dtype), device=args.device,
             progress=lambda done, tot: prog.update(task, completed=done),
         )
     print(f"wrote {path}")
@@ -252,12 +331,21 @@ def _run_data_info(args: argparse.Namespace) -> int:
 
 
 def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
-    t = sub.add_parser("train", help="train one FNO as a YAML config says")
+    t = sub.add_parser(
+        "train", help="train one FNO as a YAML config says",
+        description="Train one FNO on the config's data (generated once into data.cache_dir, or data.path) and "
+        "report its test error. Writes config.yaml, metrics.jsonl, checkpoint.pt and result.json to --out; "
+        "a rerun resumes from the checkpoint.",
+    )
     t.add_argument("--config", help="YAML run config (default: built-in defaults)")
     t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field, e.g. --set optimizer.lr=3e-3 (repeatable)")
     t.add_argument("--out", required=True, help="run directory (config.yaml, metrics.jsonl, checkpoint.pt, result.json)")
     t.set_defaults(func=_run_train)
-    w = sub.add_parser("sweep", help="transfer check: test error vs LR at several sizes, SP vs μP")
+    w = sub.add_parser(
+        "sweep", help="transfer check: test error vs LR at several sizes, SP vs μP",
+        description="Train every (parametrization, size, learning rate, seed) and find the best learning rate "
+        "per size: under μP it should stay put as the model grows. Writes runs.jsonl, sweep.json and sweep.png to --out.",
+    )
     w.add_argument("--config", help="YAML run config (default: built-in defaults)")
     w.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field (repeatable)")
     size = w.add_mutually_exclusive_group(required=True)
@@ -268,7 +356,7 @@ def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--seeds", default="1", help="number of seeds N (seeds 0..N-1) or a comma list (default 1)")
     w.add_argument("--out", required=True, help="output directory (runs.jsonl, sweep.json, sweep.png); rerun to resume")
     _add_workers(w)
-    w.add_argument("--storage", default=None, help="share the runs through this Optuna storage (sqlite:///..., postgresql://..., journal:PATH), e.g. with other machines; default with --workers > 1: OUT/sweep.journal")
+    w.add_argument("--storage", default=None, help="share the runs through this Optuna storage (sqlite:///..., postgresql://..., journal:PATH), e.g. with other machines (default OUT/sweep.journal)")
     w.set_defaults(func=_run_sweep)
 
 
@@ -297,6 +385,8 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
         if vals[0] < 1:
             raise UsageError(f"--seeds {text!r}: expected at least 1")
         return tuple(range(vals[0]))
+    if not all(0 <= v <= 1 << 31 for v in vals):  # the range of muop.sweep's seed distribution
+        raise UsageError(f"--seeds {text!r}: expected seeds from 0 to 2**31")
     return tuple(vals)
 
 
@@ -308,7 +398,10 @@ def _run_train(args: argparse.Namespace) -> int:
     from .train import train_run
 
     cfg = load_config(args.config, args.set)
-    res = train_run(cfg, out_dir=args.out)
+    _check_outputs(args, cfg)
+    with _progress() as prog:
+        task = prog.add_task("training", total=cfg.train.epochs)
+        res = train_run(cfg, out_dir=args.out, on_epoch=lambda r: prog.update(task, completed=r["epoch"], description=f"training (loss {r['train_loss']:.3g})"))
     print(json.dumps(asdict(res), indent=1))
     print(f"wrote {args.out}")
     return 0
@@ -326,6 +419,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
         axis="modes" if args.modes else "width", sizes=tuple(args.modes or args.widths), lrs=tuple(_parse_lrs(args.lrs)),
         parametrizations=tuple(p.strip() for p in args.parametrization.split(",") if p.strip()), seeds=_parse_seeds(args.seeds),
     )
+    _check_outputs(args, cfg)
     with _progress() as prog:
         task = prog.add_task("sweep", total=1)
         doc = run_sweep(cfg, sweep, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {sweep.axis}={r['size']} lr={r['lr']:.1e}"), workers=args.workers, storage=args.storage)
@@ -343,10 +437,15 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
 
 def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
-    t = sub.add_parser("tune", help="Optuna study on the proxy over the config's tune search space")
+    t = sub.add_parser(
+        "tune", help="Optuna study on the proxy over the config's tune search space",
+        description="Tune the proxy (the config's model) with Optuna over the config's tune search space, "
+        "selecting on the validation split. The study lives in --storage (default RUN_DIR/optuna.journal); "
+        "rerun, or run the same command elsewhere, to continue it.",
+    )
     t.add_argument("--config", help="YAML run config; its model section is the proxy")
-    t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
-    t.add_argument("--trials", type=int, required=True, help="finished trials the study should hold (reruns continue)")
+    t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field, e.g. --set optimizer.lr=3e-3 (repeatable)")
+    t.add_argument("--trials", type=_positive_int, required=True, help="finished trials the study should hold (reruns continue)")
     t.add_argument("--study", default="muop", help="study name (default muop)")
     t.add_argument("--storage", default=None, help="Optuna storage URL (sqlite:///..., postgresql://...) or journal:PATH; default RUN_DIR/optuna.journal")
     t.add_argument("--run-dir", default="runs/tune", help="where the default journal lives (default runs/tune)")
@@ -357,14 +456,19 @@ def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs per trial, fractions allowed (--backend ray; default 0)")
     t.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs per trial (--backend ray; default 1)")
     t.set_defaults(func=_run_tune)
-    r = sub.add_parser("transfer", help="train the target once with the proxy study's best hyperparameters")
+    r = sub.add_parser(
+        "transfer", help="train the target once with the proxy study's best hyperparameters",
+        description="Read the best hyperparameters of the proxy's study, map them to the target size with μP and "
+        "train the target once; with --compare-direct also tune the target directly and compare the cost. "
+        "Writes transfer.json and target/ to --out.",
+    )
     r.add_argument("--config", help="the same YAML run config as for tune (its model is the proxy)")
-    r.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
-    r.add_argument("--study", default="muop")
-    r.add_argument("--storage", default=None)
+    r.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field, as given to tune (repeatable)")
+    r.add_argument("--study", default="muop", help="the proxy's study name, as given to tune (default muop)")
+    r.add_argument("--storage", default=None, help="the proxy study's Optuna storage, as given to tune; the direct study goes there too (default RUN_DIR/optuna.journal)")
     r.add_argument("--run-dir", default="runs/tune", help="where the default journal lives (default runs/tune)")
     r.add_argument("--target-modes", type=_int_list, help="target K (one value for all dims, or one per dim)")
-    r.add_argument("--target-width", type=int, help="target width")
+    r.add_argument("--target-width", type=_positive_int, help="target width")
     r.add_argument("--compare-direct", action="store_true", help="also run the same search at the target and measure the cost ratio")
     r.add_argument("--target-set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a field for the target only, e.g. data.stride=1 after a coarse-grid proxy")
     r.add_argument("--out", required=True, help="output directory (transfer.json, target/)")
@@ -380,6 +484,7 @@ def _run_tune(args: argparse.Namespace) -> int:
     from .workers import WorkerOptions
 
     cfg = load_config(args.config, args.set)
+    _check_outputs(args, cfg)
     if args.backend == "ray":
         from .ray_backend import RayOptions, tune_ray
 
@@ -402,8 +507,22 @@ def _run_transfer(args: argparse.Namespace) -> int:
     from .config import load_config
     from .transfer import transfer
 
+    if not args.target_modes and not args.target_width:
+        raise UsageError("give a target: --target-modes and/or --target-width")
     cfg = load_config(args.config, args.set)
-    doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, target_overrides=args.target_set)
+    _check_outputs(args, cfg)
+    with _progress() as prog:
+        # the target's run is one bar without a count until muop.transfer reports its epochs as stage "target"
+        tasks = {"target": prog.add_task("training the target", total=None)}
+        names = {"direct": "tuning the target directly (trials)"}
+
+        def report(stage: str, i: int, n: int) -> None:
+            if stage not in tasks:
+                prog.update(tasks["target"], total=1, completed=1, visible=False)
+                tasks[stage] = prog.add_task(names.get(stage, stage), total=n)
+            prog.update(tasks[stage], completed=i, total=n)
+
+        doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, progress=report, target_overrides=args.target_set)
     t = Table(title="tune small, train big")
     for c in ("", "modes", "width", "test rel. L2", "seconds"):
         t.add_column(c, justify="right")
@@ -428,6 +547,40 @@ def _os_error(e: OSError) -> str:
     return f"cannot use {path}: {e.strerror or e}"
 
 
+_NEGATIVE = re.compile(r"-\.?\d")  # "-1e-3,1e-1,3", "-.5", "-2,3"
+
+
+def _attach_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--lrs -1e-3,1e-1,3`` -> ``--lrs=-1e-3,1e-1,3``, so the value reaches its own parser.
+
+    argparse takes a token that starts with '-' for an option unless it is a plain negative number
+    (``-1``, ``-.5``), and would stop at "expected one argument" instead of saying what is wrong
+    with the value. Here a value that starts like a negative number is attached with '=' to an
+    option that takes one value, as the option tables of the (sub)command being parsed say;
+    nothing after ``--`` changes.
+    """
+    out, p, i = [], parser, 0
+    while i < len(argv):
+        tok = argv[i]
+        out.append(tok)
+        i += 1
+        if tok == "--":
+            return out + argv[i:]
+        action = p._option_string_actions.get(tok)
+        if action is not None and action.nargs is None and i < len(argv):
+            if _NEGATIVE.match(argv[i]):
+                out[-1] = f"{tok}={argv[i]}"
+                i += 1
+            elif not argv[i].startswith("-"):
+                out.append(argv[i])  # a value, not a subcommand
+                i += 1
+        elif action is None:
+            subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+            if subs and tok in subs[0].choices:
+                p = subs[0].choices[tok]
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -448,7 +601,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_optuna_logging()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_negative_values(parser, list(sys.argv[1:] if argv is None else argv)))
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
