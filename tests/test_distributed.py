@@ -111,3 +111,12 @@ def test_fsdp_on_a_torch_without_it_is_one_line(monkeypatch):
         from muop.distributed import launch
 
         launch(0, ["train"])
+
+
+def test_nproc_launches_torchrun_and_one_process_reports(cfg_file, tmp_path):
+    _, path = cfg_file
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "muop.cli", "train", "--config", str(path), "--out", str(tmp_path / "run"), "--nproc", "2"], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count('"test_rel_l2"') == 1  # rank 0 alone prints the result
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["epochs_run"] == 3

@@ -121,3 +121,9 @@ def test_ray_backend_refuses_a_password_in_the_url_on_a_cluster(cfg, tmp_path):
     with pytest.raises(ValueError, match=r"postgresql://bob:\*\*\*@db/muop: with --backend ray --address.*PGPASSWORD") as e:
         tune_ray(cfg, 2, "s", "postgresql://bob:hunter2@db/muop", tmp_path, RayOptions(address="auto"))
     assert "hunter2" not in str(e.value)
+
+
+def test_transfer_from_a_missing_study_creates_nothing(cfg, tmp_path):
+    with pytest.raises(ValueError, match="study 'nope' not found"):
+        transfer(cfg, "nope", target_modes=[8], out_dir=tmp_path / "tr", run_dir=tmp_path / "t")
+    assert not (tmp_path / "tr").exists() and not (tmp_path / "t").exists()

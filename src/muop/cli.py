@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .data.problems import PROBLEMS
+from .distributed import is_main_process, launch
 from .errors import InputError, UsageError
 from .rules import OPTIMIZERS, TABLES
 
@@ -330,6 +331,10 @@ def _run_data_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_nproc(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nproc", type=_positive_int, default=1, help="train data-parallel on this many local processes, launched with torchrun (default %(default)s; see train.parallel)")
+
+
 def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser(
         "train", help="train one FNO as a YAML config says",
@@ -340,6 +345,7 @@ def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--config", help="YAML run config (default: built-in defaults)")
     t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field, e.g. --set optimizer.lr=3e-3 (repeatable)")
     t.add_argument("--out", required=True, help="run directory (config.yaml, metrics.jsonl, checkpoint.pt, result.json)")
+    _add_nproc(t)
     t.set_defaults(func=_run_train)
     w = sub.add_parser(
         "sweep", help="transfer check: test error vs LR at several sizes, SP vs μP",
@@ -402,6 +408,8 @@ def _run_train(args: argparse.Namespace) -> int:
     with _progress() as prog:
         task = prog.add_task("training", total=cfg.train.epochs)
         res = train_run(cfg, out_dir=args.out, on_epoch=lambda r: prog.update(task, completed=r["epoch"], description=f"training (loss {r['train_loss']:.3g})"))
+    if not is_main_process():  # one report per data-parallel run
+        return 0
     print(json.dumps(asdict(res), indent=1))
     print(f"wrote {args.out}")
     return 0
@@ -472,6 +480,7 @@ def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--compare-direct", action="store_true", help="also run the same search at the target and measure the cost ratio")
     r.add_argument("--target-set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a field for the target only, e.g. data.stride=1 after a coarse-grid proxy")
     r.add_argument("--out", required=True, help="output directory (transfer.json, target/)")
+    _add_nproc(r)
     r.set_defaults(func=_run_transfer)
 
 
@@ -523,6 +532,8 @@ def _run_transfer(args: argparse.Namespace) -> int:
             prog.update(tasks[stage], completed=i, total=n)
 
         doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, progress=report, target_overrides=args.target_set)
+    if not is_main_process():  # the other ranks of a data-parallel target run
+        return 0
     t = Table(title="tune small, train big")
     for c in ("", "modes", "width", "test rel. L2", "seconds"):
         t.add_column(c, justify="right")
@@ -537,6 +548,19 @@ def _run_transfer(args: argparse.Namespace) -> int:
         print(f"cost ratio (proxy tuning + target run) / direct tuning: {doc['cost_ratio_seconds']:.2f} (seconds), {doc['cost_ratio_flops']:.2f} (FLOPs)")
     print(f"wrote {args.out}/transfer.json")
     return 0
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """``argv`` without its ``--nproc N`` (the launched processes are the N)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
 
 
 def _os_error(e: OSError) -> str:
@@ -606,6 +630,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "nproc", 1) > 1 and "WORLD_SIZE" not in os.environ:
+            return launch(args.nproc, _without_nproc(list(argv if argv is not None else sys.argv[1:])))
         return int(args.func(args) or 0)
     except InputError as e:  # a bad value: its message names it
         print(f"muop: error: {e.args[0] if e.args else e}", file=sys.stderr)

@@ -15,7 +15,7 @@ import optuna
 
 from .errors import StorageError
 
-__all__ = ["redact", "resolve_storage", "storage_key", "split_password"]
+__all__ = ["redact", "resolve_storage", "storage_key", "journal_path", "split_password"]
 
 
 # ``scheme://user:PASSWORD@host...``: the password runs from the first ':' after the user to the
@@ -52,13 +52,20 @@ def split_password(url: str) -> tuple[str, str | None]:
     return base + (f"?{query}" if query else ""), password
 
 
+def journal_path(url: str | None, run_dir: str | Path) -> Path | None:
+    """The journal file a storage URL names (``None``: ``run_dir/optuna.journal``); None for a database URL."""
+    if url is None or url.startswith("journal:") or url.endswith((".journal", ".log")):
+        return Path(run_dir) / "optuna.journal" if url is None else Path(url.removeprefix("journal:"))
+    return None
+
+
 def resolve_storage(url: str | None, run_dir: str | Path):
     """An Optuna storage from a URL (see module docstring); ``None`` -> ``run_dir/optuna.journal``."""
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    if url is None or url.startswith("journal:") or url.endswith((".journal", ".log")):
-        path = Path(run_dir) / "optuna.journal" if url is None else Path(url.removeprefix("journal:"))
+    path = journal_path(url, run_dir)
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     if "://" not in url:
@@ -77,7 +84,5 @@ def resolve_storage(url: str | None, run_dir: str | Path):
 
 def storage_key(url: str | None, run_dir: str | Path) -> str:
     """A string naming the storage (absolute journal path or redacted URL), for locks and records."""
-    if url is None or url.startswith("journal:") or url.endswith((".journal", ".log")):
-        path = Path(run_dir) / "optuna.journal" if url is None else Path(url.removeprefix("journal:"))
-        return "journal:" + str(path.resolve())
-    return redact(url)
+    path = journal_path(url, run_dir)
+    return redact(url) if path is None else "journal:" + str(path.resolve())

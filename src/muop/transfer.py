@@ -27,7 +27,7 @@ from .data import prepare_data
 from .distributed import from_env
 from .parametrization import Plan
 from .space import apply_params
-from .storage import redact, resolve_storage
+from .storage import journal_path, redact, resolve_storage
 from .train import complete, make_trainer
 from .tune import study_summary, tune, with_validation
 
@@ -64,7 +64,10 @@ def lr_map(plan: Plan, optimizer: str) -> dict:
 
 
 def _proxy_study(study_name: str, storage: str | None, run_dir: Path) -> optuna.Study:
+    journal = journal_path(storage, run_dir)
     try:
+        if journal is not None and not journal.exists():  # reading: create nothing
+            raise KeyError(study_name)
         return optuna.load_study(study_name=study_name, storage=resolve_storage(storage, run_dir))
     except KeyError:
         where = redact(storage) if storage else str(run_dir / "optuna.journal")
@@ -88,13 +91,13 @@ def transfer(
     ``progress(stage, i, n)`` follows the work: ``("target", epoch, epochs)`` while the target
     trains, then ``("direct", finished trials, trials)`` while the direct study runs.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    run_dir = Path(run_dir) if run_dir is not None else out
     if not target_modes and not target_width:
         raise UsageError("give a target: --target-modes and/or --target-width")
+    out = Path(out_dir)
+    run_dir = Path(run_dir) if run_dir is not None else out
     cfg = with_validation(cfg)
     proxy = study_summary(_proxy_study(study_name, storage, run_dir))
+    out.mkdir(parents=True, exist_ok=True)
     tcfg = target_config(cfg, proxy["best_params"], target_modes, target_width, target_overrides)
     data = prepare_data(tcfg.data)
     t0 = time.perf_counter()
