@@ -30,7 +30,7 @@ def main(mode: str, config: str, out: str) -> None:
         for parallel in ("ddp", "fsdp"):
             c = load_config(config, [f"train.parallel={parallel}", "parametrization.base_width=4"])  # μP away from its base
             s = Trainer(c, data, dist=dist).setup
-            check_plan(s.optimizer, s.plan, c.optimizer.lr, c.optimizer.name)
+            check_plan(s.optimizer, s.plan, s.model, c.optimizer.lr, c.optimizer.name)
             names = {n for g in s.optimizer.param_groups for n in g["muop_names"]}
             assert names == {e.name for e in s.plan.entries}
             params = {id(p) for g in s.optimizer.param_groups for p in g["params"]}

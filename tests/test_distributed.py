@@ -120,3 +120,31 @@ def test_nproc_launches_torchrun_and_one_process_reports(cfg_file, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.count('"test_rel_l2"') == 1  # rank 0 alone prints the result
     assert json.loads((tmp_path / "run" / "result.json").read_text())["epochs_run"] == 3
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["train", "--config", "missing.yaml", "--out", "x", "--nproc", "2"], "config file missing.yaml does not exist"),
+        (["train", "--set", "train.batch_size=1", "--out", "x", "--nproc", "2"], "train.batch_size=1: smaller than the 2 processes"),
+        (["transfer", "--out", "x", "--nproc", "2"], "give a target"),
+    ],
+)
+def test_bad_input_under_nproc_is_one_line_before_any_process_starts(args, needle, tmp_path, monkeypatch):
+    from muop.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("muop.cli.launch", lambda *a: pytest.fail("launched despite bad input"))
+    assert main(args) == 2
+    assert not (tmp_path / "x").exists()
+
+
+def test_check_plan_catches_a_parameter_the_optimizer_no_longer_updates(tiny):
+    from muop.distributed import check_plan
+
+    setup = Trainer(tiny, prepare_data(tiny.data)).setup
+    check_plan(setup.optimizer, setup.plan, setup.model, tiny.optimizer.lr, "adam")
+    layer = setup.model.layers[0].pointwise
+    layer.weight = torch.nn.Parameter(layer.weight.detach().clone())  # what a wrapper without rebind would leave
+    with pytest.raises(RuntimeError, match="no longer uses"):
+        check_plan(setup.optimizer, setup.plan, setup.model, tiny.optimizer.lr, "adam")

@@ -15,7 +15,7 @@ import pytest
 from muop.storage import resolve_storage
 from muop.workers import (
     ATTEMPT, HEARTBEAT, HOST, PID, RETRY_OF, Objective, TrialsFailing, WorkerOptions, WorkerSettings, counts, enqueue_jobs, fail_stale,
-    is_stale, job_key, lock_path, queued_params, run_study, sampler_seed, worker_loop,
+    is_stale, job_key, lock_path, open_study, queued_params, run_study, sampler_seed, worker_loop,
 )
 
 OPTS = WorkerOptions(heartbeat_s=0.1, grace_s=0.5, poll_s=0.01)
@@ -183,3 +183,33 @@ def test_queued_jobs_run_once_even_when_enqueued_twice(tmp_path):
     assert sorted(seen) == [(i, "x") for i in range(4)]  # the twin was pruned, not trained
     assert counts(study).done == 5 and sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials) == 1
     assert {job_key(queued_params(t)) for t in study.trials} == {job_key(j) for j in jobs + [{"a": 3, "b": "x"}]}
+
+
+def test_commands_creating_one_study_at_once_draw_differently(tmp_path):
+    settings = WorkerSettings(study="s", storage=f"journal:{tmp_path / 's.journal'}", n_trials=2, options=OPTS)
+    (_, first), (_, second) = open_study(settings), open_study(settings)  # the second finds it created
+    assert first.salt == "" and second.salt != ""
+    assert sampler_seed(0, 0, first.salt) != sampler_seed(0, 0, second.salt)
+
+
+def test_of_two_running_twins_only_the_later_is_pruned():
+    from muop.workers import _has_twin
+
+    study = optuna.create_study()
+    for _ in range(2):
+        study.enqueue_trial({"a": 1})
+    first, second = study.ask(), study.ask()
+    assert not _has_twin(study, first.number) and _has_twin(study, second.number)
+
+
+def test_a_users_mistake_inside_a_trial_stops_the_worker_with_it(tmp_path):
+    from muop.errors import ConfigError
+
+    study = optuna.create_study()
+
+    def obj(trial):
+        raise ConfigError("train.device='cuda': CUDA is not available")
+
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        worker_loop(study, 5, obj, tmp_path / "lock", OPTS)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL]  # one trial, not five

@@ -135,10 +135,11 @@ class EpochHook(Callback):
     validation error to an early-stopping scheduler (``val_rel_l2`` is None without ``validate``,
     without a validation split, or after divergence)."""
 
-    def __init__(self, fn: Callable[[dict], None], validate: bool = False) -> None:
-        self.fn, self.validate = fn, validate
+    def __init__(self, fn: Callable[[dict], None] | None, validate: bool = False) -> None:
+        self.fn, self.validate = fn, validate  # fn None: validate only (the other ranks of a data-parallel run)
 
     def on_epoch_end(self, trainer: Trainer) -> None:
         st, val = trainer.state, trainer.data.val
         val_now = None if (st.diverged or val is None or not self.validate) else trainer.evaluate(val)
-        self.fn({"epoch": st.epoch, "train_loss": st.train_loss, "val_rel_l2": val_now, "diverged": st.diverged, "seconds": trainer.seconds, "train_flops": trainer.flops_per_epoch * st.epoch})
+        if self.fn is not None:
+            self.fn({"epoch": st.epoch, "train_loss": st.train_loss, "val_rel_l2": val_now, "diverged": st.diverged, "seconds": trainer.seconds, "train_flops": trainer.flops_per_epoch * st.epoch})

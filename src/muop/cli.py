@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from .data.problems import PROBLEMS
-from .distributed import is_main_process, launch
+from .distributed import from_env, is_main_process, launch
 from .errors import InputError, UsageError
+from .storage import journal_path
 from .rules import OPTIMIZERS, TABLES
 
 __all__ = ["main"]
@@ -106,8 +107,8 @@ def _check_outputs(args: argparse.Namespace, cfg=None) -> None:
     if getattr(args, "run_dir", None) and (storage is None or getattr(args, "backend", None) == "ray"):
         dirs.append((f"--run-dir {args.run_dir}", Path(args.run_dir)))
     file = None  # the storage's file, as muop.storage and SQLAlchemy read the URL
-    if storage and (storage.startswith("journal:") or storage.endswith((".journal", ".log"))):
-        file = storage.removeprefix("journal:")
+    if storage and journal_path(storage, ".") is not None:
+        file = str(journal_path(storage, "."))
     elif storage and storage.startswith("sqlite:///"):
         file = storage.removeprefix("sqlite:///").partition("?")[0]
     if file and file != ":memory:":
@@ -407,7 +408,7 @@ def _run_train(args: argparse.Namespace) -> int:
     _check_outputs(args, cfg)
     with _progress() as prog:
         task = prog.add_task("training", total=cfg.train.epochs)
-        res = train_run(cfg, out_dir=args.out, on_epoch=lambda r: prog.update(task, completed=r["epoch"], description=f"training (loss {r['train_loss']:.3g})"))
+        res = train_run(cfg, out_dir=args.out, on_epoch=lambda r: prog.update(task, completed=r["epoch"], description=f"training (loss {r['train_loss']:.3g})"), dist=from_env(cfg.train.device))
     if not is_main_process():  # one report per data-parallel run
         return 0
     print(json.dumps(asdict(res), indent=1))
@@ -550,6 +551,20 @@ def _run_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preflight(args: argparse.Namespace) -> None:
+    """The checks a data-parallel command makes before its processes start: the config, the output
+    directories, the target, and a batch that gives every process a sample."""
+    from .config import load_config
+    from .distributed import check_batch
+
+    if getattr(args, "command", None) == "transfer" and not args.target_modes and not args.target_width:
+        raise UsageError("give a target: --target-modes and/or --target-width")
+    cfg = load_config(args.config, args.set)
+    _check_outputs(args, cfg)
+    n_train = cfg.data.n_train - (cfg.data.n_val or (cfg.data.n_train // 5 if args.command == "transfer" else 0))
+    check_batch(cfg.train.batch_size, n_train, args.nproc)
+
+
 def _without_nproc(argv: list[str]) -> list[str]:
     """``argv`` without its ``--nproc N`` (the launched processes are the N)."""
     out, skip = [], False
@@ -631,6 +646,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if getattr(args, "nproc", 1) > 1 and "WORLD_SIZE" not in os.environ:
+            _preflight(args)  # bad input: one line here, not one traceback per process
             return launch(args.nproc, _without_nproc(list(argv if argv is not None else sys.argv[1:])))
         return int(args.func(args) or 0)
     except InputError as e:  # a bad value: its message names it

@@ -87,14 +87,22 @@ def from_env(device: str = "cpu") -> Distributed | None:
     return Distributed(rank, world, local, backend)
 
 
-def check_plan(optimizer: torch.optim.Optimizer, plan, lr: float, optimizer_name: str) -> None:
-    """A RuntimeError unless every parameter in ``optimizer`` still has the plan's learning rate
+def check_plan(optimizer: torch.optim.Optimizer, plan, model: torch.nn.Module, lr: float, optimizer_name: str) -> None:
+    """A RuntimeError unless the optimizer updates exactly ``model``'s live parameters (after a
+    wrapper may have replaced them), each one under its own name with the plan's learning rate
     (``lr`` × its multiplier): μP intact after wrapping or sharding."""
+    live = dict(model.named_parameters())
     expected = {e.name: lr * e.lr_mult[optimizer_name] for e in plan.entries}
+    seen = set()
     for group in optimizer.param_groups:
-        for name in group.get("muop_names", []):
+        for name, p in zip(group.get("muop_names", []), group["params"]):
+            if live.get(name) is not p:
+                raise RuntimeError(f"parameter {name}: the optimizer holds a parameter the wrapped model no longer uses")
             if abs(group["lr"] - expected[name]) > 1e-12 * max(1.0, expected[name]):
                 raise RuntimeError(f"parameter {name}: learning rate {group['lr']} after wrapping, the plan says {expected[name]}")
+            seen.add(name)
+    if seen != set(live):
+        raise RuntimeError(f"parameters {sorted(set(live) - seen)[:4]} of the model are not in the optimizer")
 
 
 def check_batch(batch_size: int, n_train: int, world: int) -> None:

@@ -32,8 +32,8 @@ from .curves import best_lr, plot_sweep, summarise
 from .data import Datasets, prepare_data
 from .locks import FileLock
 from .rules import TABLES
-from .train import train_run
-from .workers import Objective, TrialsFailing, WorkerSettings, enqueue_jobs, finite_or_none, open_study, queued_params, run_study
+from .train import RunObjective, train_run
+from .workers import TrialsFailing, WorkerSettings, enqueue_jobs, finite_or_none, open_study, queued_params, run_study
 
 __all__ = ["Sweep", "SweepObjective", "run_sweep", "job_of", "log_grid", "best_lr", "summarise", "plot_sweep"]
 
@@ -120,17 +120,11 @@ def _draw(trial: optuna.Trial, name: str, d: optuna.distributions.BaseDistributi
     return suggest(name, d.low, d.high, log=d.log)
 
 
-class SweepObjective(Objective):
+class SweepObjective(RunObjective):
     """A sweep run as a trial: its job comes from the queue; the record goes to user attribute ``record``."""
 
     def __init__(self, base: RunConfig, sweep: Sweep, ident: str, data: Datasets | None = None) -> None:
-        self.base, self.sweep, self.ident, self.data = base, sweep, ident, data
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "data": None}  # each worker process loads the data itself
-
-    def prepare(self) -> None:
-        self.data = self.data or prepare_data(self.base.data)
+        self.base, self.sweep, self.ident, self.data_config, self.data = base, sweep, ident, base.data, data
 
     def __call__(self, trial: optuna.Trial) -> float:
         job = {name: _draw(trial, name, d) for name, d in JOB_DISTRIBUTIONS.items()}  # the queued values

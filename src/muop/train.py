@@ -31,12 +31,13 @@ import torch
 
 from .atomic import atomic_write
 from .callbacks import Checkpoint, DivergenceStop, EpochHook, MetricsLog, load_training_state
-from .config import RunConfig
+from .config import DataConfig, RunConfig
 from .data import Datasets, prepare_data
-from .distributed import Distributed, from_env
+from .distributed import Distributed
 from .trainer import Trainer, resolve_device
+from .workers import Objective
 
-__all__ = ["RunResult", "train_run", "make_trainer", "complete", "result_of", "save_outputs", "resolve_device"]
+__all__ = ["RunResult", "RunObjective", "train_run", "make_trainer", "complete", "result_of", "save_outputs", "resolve_device"]
 
 
 @dataclass
@@ -52,7 +53,7 @@ class RunResult:
     n_params: int = 0
     train_flops: float = 0.0
     val_rel_l2: float | None = None
-    compute_seconds: float = 0.0  # training epochs and evaluations only: what tuning and transfer costs count
+    compute_seconds: float = 0.0  # training epochs and evaluations only (process-seconds: × processes): what costs count
 
 
 def result_of(trainer: Trainer) -> RunResult:
@@ -67,7 +68,8 @@ def result_of(trainer: Trainer) -> RunResult:
     return RunResult(
         test_rel_l2=test, train_loss=st.train_loss, diverged=diverged, epochs_run=st.epoch, seconds=trainer.seconds,
         extra_test_rel_l2=extra, n_params=sum(p.numel() for p in trainer.setup.model.parameters()),
-        train_flops=trainer.flops_per_epoch * st.epoch, val_rel_l2=val, compute_seconds=st.compute_seconds,
+        train_flops=trainer.flops_per_epoch * st.epoch, val_rel_l2=val,
+        compute_seconds=st.compute_seconds * (1 if trainer.setup.dist is None else trainer.setup.dist.world),
     )
 
 
@@ -85,6 +87,20 @@ def save_outputs(trainer: Trainer, result: RunResult, out: Path) -> None:
     atomic_write(out / "result.json", json.dumps(asdict(result), indent=1))
 
 
+class RunObjective(Objective):
+    """An :class:`~muop.workers.Objective` whose trials train on the data of ``data_config``: the
+    data is loaded once per process (:meth:`prepare`), and never pickled to worker processes."""
+
+    data_config: DataConfig
+    data: Datasets | None = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "data": None}  # each worker process loads the data itself
+
+    def prepare(self) -> None:
+        self.data = self.data or prepare_data(self.data_config)
+
+
 def make_trainer(
     cfg: RunConfig,
     out_dir: str | Path | None = None,
@@ -97,19 +113,18 @@ def make_trainer(
     ``out_dir/state.pt`` when there is one (see the module docstring). Its wall clock starts here.
     ``on_epoch`` gets each epoch's record; with ``validate_each_epoch`` it includes the validation
     error (an evaluation per epoch, e.g. for early stopping). ``dist``: this process's place in a
-    data-parallel run (default: from ``torchrun``'s environment, see :mod:`muop.distributed`);
-    only rank 0 writes files and reports epochs."""
+    data-parallel run (:func:`muop.distributed.from_env` under ``torchrun``); only rank 0 writes
+    files and reports epochs. Nothing is written before the model is built."""
     t0 = time.perf_counter()
-    dist = dist or from_env(cfg.train.device)
+    resolve_device(cfg.train.device)  # a device this machine lacks: before any data is made
     main = dist is None or dist.is_main
     data = data or prepare_data(cfg.data)
     callbacks: list = [DivergenceStop(cfg.train.diverge_factor)]
     out = Path(out_dir) if out_dir is not None else None
     if out and main:
-        out.mkdir(parents=True, exist_ok=True)
         callbacks.append(MetricsLog(out))
-    if on_epoch and main:
-        callbacks.append(EpochHook(on_epoch, validate=validate_each_epoch))
+    if on_epoch:  # on every rank: its validation is a collective under FSDP
+        callbacks.append(EpochHook(on_epoch if main else None, validate=validate_each_epoch))
     if out:
         callbacks.append(Checkpoint(out, cfg.train.checkpoint_every, cfg.identity()))
     trainer = Trainer(cfg, data, callbacks=callbacks, started=t0, dist=dist)
@@ -118,6 +133,7 @@ def make_trainer(
         if state is not None:
             trainer.load_state_dict(state)
         if main:
+            out.mkdir(parents=True, exist_ok=True)
             (out / "config.yaml").write_text(cfg.to_yaml())
     return trainer
 
@@ -137,6 +153,7 @@ def train_run(
     data: Datasets | None = None,
     on_epoch: Callable[[dict], None] | None = None,
     validate_each_epoch: bool = False,
+    dist: Distributed | None = None,
 ) -> RunResult:
     """Train one model as ``cfg`` says; returns a :class:`RunResult`.
 
@@ -144,4 +161,4 @@ def train_run(
     record (see :class:`muop.callbacks.EpochHook`), e.g. for a progress bar, or with
     ``validate_each_epoch`` to report the validation error to an early-stopping scheduler.
     """
-    return complete(make_trainer(cfg, out_dir, data, on_epoch, validate_each_epoch), out_dir)
+    return complete(make_trainer(cfg, out_dir, data, on_epoch, validate_each_epoch, dist), out_dir)

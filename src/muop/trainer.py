@@ -147,7 +147,7 @@ def build(cfg: RunConfig, data: Datasets, dist: Distributed | None = None) -> Se
     kw = {"betas": tuple(o.betas)} if o.name in ("adam", "adamw") else {"momentum": o.momentum}
     opt = make_optimizer(plan, o.name, lr=o.lr, weight_decay=o.weight_decay, **kw)
     if dist is not None:
-        check_plan(opt, plan, o.lr, o.name)
+        check_plan(opt, plan, model, o.lr, o.name)
     xn = ChannelNormalizer.fit(tr.x).to(dev) if cfg.train.normalize else None
     yn = ChannelNormalizer.fit(tr.y).to(dev) if cfg.train.normalize else None
     bs = min(cfg.train.batch_size, len(tr))
@@ -304,10 +304,10 @@ class Trainer:
     def load_state_dict(self, d: dict) -> None:
         """Resume from :meth:`state_dict`'s output."""
         s, st = self.setup, self.state
-        if self.sharded != bool(d.get("sharded")):
-            raise StateError(f"a training state saved {'with' if d.get('sharded') else 'without'} FSDP resumes only {'with' if d.get('sharded') else 'without'} it (train.parallel)")
-        if self.sharded:
+        if d.get("sharded"):  # gathered by name: loads into FSDP on any number of processes, or one
             load_full_state(s.module, s.optimizer, d["model"], d["optimizer"])
+        elif self.sharded:
+            raise StateError("a training state saved without FSDP cannot resume under FSDP; resume it with train.parallel=ddp or on one process")
         else:
             s.model.load_state_dict(d["model"])
             s.optimizer.load_state_dict(d["optimizer"])

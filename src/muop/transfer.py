@@ -97,7 +97,6 @@ def transfer(
     run_dir = Path(run_dir) if run_dir is not None else out
     cfg = with_validation(cfg)
     proxy = study_summary(_proxy_study(study_name, storage, run_dir))
-    out.mkdir(parents=True, exist_ok=True)
     tcfg = target_config(cfg, proxy["best_params"], target_modes, target_width, target_overrides)
     data = prepare_data(tcfg.data)
     t0 = time.perf_counter()
@@ -126,5 +125,6 @@ def transfer(
         doc["cost_ratio_flops"] = (proxy["train_flops"] + target.train_flops) / direct["train_flops"]
         if direct["best_test_rel_l2"]:
             doc["error_ratio_transfer_over_direct"] = target.test_rel_l2 / direct["best_test_rel_l2"]
+    out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "transfer.json", json.dumps(doc, indent=1, default=str))
     return doc

@@ -24,8 +24,8 @@ from .errors import UsageError
 from .config import RunConfig, with_fields
 from .data import Datasets, prepare_data
 from .space import apply_params, suggest
-from .train import train_run
-from .workers import Objective, WorkerOptions, WorkerSettings, finite_or_none, open_study, run_study
+from .train import RunObjective, train_run
+from .workers import WorkerOptions, WorkerSettings, finite_or_none, open_study, run_study
 
 __all__ = ["TuneObjective", "settings_for", "with_validation", "tune", "study_summary", "suggest", "apply_params", "RESULT_ATTRS"]
 
@@ -40,17 +40,11 @@ def with_validation(cfg: RunConfig) -> RunConfig:
     return with_fields(cfg, data={"n_val": max(1, cfg.data.n_train // 5)})
 
 
-class TuneObjective(Objective):
+class TuneObjective(RunObjective):
     """A tuning trial: train the proxy with the trial's draws; the value is its validation error."""
 
     def __init__(self, cfg: RunConfig, data: Datasets | None = None) -> None:
-        self.cfg, self.data = cfg, data
-
-    def __getstate__(self) -> dict:
-        return {"cfg": self.cfg, "data": None}  # each worker process loads the data itself
-
-    def prepare(self) -> None:
-        self.data = self.data or prepare_data(self.cfg.data)
+        self.cfg, self.data_config, self.data = cfg, cfg.data, data
 
     def __call__(self, trial: optuna.Trial) -> float:
         res = train_run(suggest(trial, self.cfg), data=self.data)

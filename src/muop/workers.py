@@ -53,6 +53,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from .errors import UsageError
+from .errors import InputError
 from .locks import FileLock
 from .storage import resolve_storage, storage_key
 
@@ -88,6 +89,10 @@ class TrialsFailing(RuntimeError):
     """Several trials in a row raised: a bug or a bad config, not bad luck; stop instead of looping."""
 
 
+class TrialFailed(RuntimeError):
+    """One trial raised (a numerical failure, say): it is recorded as FAIL and the worker goes on."""
+
+
 class WorkersLost(RuntimeError):
     """Worker processes kept dying (killed, out of memory) after being replaced several times."""
 
@@ -116,7 +121,8 @@ class Objective(ABC):
     it holds plain data (configs), not loaded data or open files. :meth:`prepare` is called once in
     each process before its first trial (load data there). :meth:`__call__` runs one trial and
     returns the value to minimise; it may set user attributes and may raise ``optuna.TrialPruned``.
-    An exception listed in ``worker_loop``'s ``catch`` marks the trial FAIL and the worker goes on.
+    An exception listed in ``worker_loop``'s ``catch`` marks the trial FAIL and the worker goes on;
+    a :class:`muop.errors.InputError` (the user's mistake, the same for every trial) stops it.
     """
 
     def prepare(self) -> None:
@@ -190,11 +196,11 @@ def open_study(settings: WorkerSettings, worker: int = 0) -> tuple[optuna.Study,
     """
     storage = resolve_storage(settings.storage, settings.run_dir)
     if not settings.salt:
-        try:
+        try:  # whoever creates the study (atomically, in the storage) keeps the reproducible draws
+            optuna.create_study(study_name=settings.study, storage=storage, direction="minimize")
+        except optuna.exceptions.DuplicatedStudyError:  # extending, resuming or joining: fresh draws
             n = len(optuna.load_study(study_name=settings.study, storage=storage).get_trials(deepcopy=False))
             settings = replace(settings, salt=f"{n}@{socket.gethostname()}:{os.getpid()}")
-        except KeyError:  # a new study: reproducible draws
-            pass
     return _study(settings, worker, storage), settings
 
 
@@ -277,12 +283,13 @@ def enqueue_jobs(study: optuna.Study, jobs: Iterable[dict[str, Any]], lock: Path
 
 
 def _has_twin(study: optuna.Study, number: int) -> bool:
-    """True if another finished or running trial stands for the same queued job as trial ``number``
-    (two machines enqueued the same sweep at once): that job is trained once."""
+    """True if the queued job of trial ``number`` is finished, or running as an earlier trial (two
+    machines enqueued the same sweep at once): it is trained once, by the earliest trial."""
     trials = study.get_trials(deepcopy=False)
     me = job_key(queued_params(trials[number])) if number < len(trials) else None
-    others = [t for t in trials if t.number != number]
-    return me is not None and me in _present(others, (TrialState.COMPLETE, TrialState.RUNNING))
+    done = _present([t for t in trials if t.number != number], (TrialState.COMPLETE,))
+    earlier = _present([t for t in trials if t.number < number], (TrialState.RUNNING,))
+    return me is not None and me in done | earlier
 
 
 def fail_stale(study: optuna.Study, opts: WorkerOptions, trials: list[FrozenTrial] | None = None) -> list[int]:
@@ -365,7 +372,12 @@ def worker_loop(
         if n_trials is None and _has_twin(study, trial.number):
             raise optuna.TrialPruned()
         with Heartbeat(trial.set_user_attr, opts.heartbeat_s):
-            return objective(trial)
+            try:
+                return objective(trial)
+            except InputError:  # the user's mistake, the same for every trial: stop with it
+                raise
+            except catch as e:  # this trial failed; the worker goes on
+                raise TrialFailed(f"{type(e).__name__}: {e}") from e
 
     while True:
         held.acquire()
@@ -384,7 +396,7 @@ def worker_loop(
                 held.release()
                 time.sleep(opts.poll_s)
                 continue
-            study.optimize(wrapped, n_trials=1, catch=catch, callbacks=[lambda s, t: states.append(t.state)])
+            study.optimize(wrapped, n_trials=1, catch=(TrialFailed,), callbacks=[lambda s, t: states.append(t.state)])
         finally:
             held.release()
         ran += 1
@@ -395,15 +407,16 @@ def worker_loop(
             after_trial()
 
 
-def _process_main(settings: WorkerSettings, objective: Objective, index: int) -> None:
-    """The one entry point of a local worker process (spawned by :func:`run_processes`)."""
+def _process_main(settings: WorkerSettings, objective: Objective, index: int, attempt: int = 0) -> None:
+    """The one entry point of a local worker process (spawned by :func:`run_processes`); a
+    replacement of a dead worker (``attempt`` > 0) draws afresh."""
     exit_with_parent()
     configure_optuna_logging(settings.optuna_verbosity)
     if settings.threads:
         import torch
 
         torch.set_num_threads(settings.threads)
-    study = _study(settings, index)
+    study = _study(settings, index + 1000 * attempt)
     objective.prepare()
     interruptible()
     try:
@@ -411,7 +424,7 @@ def _process_main(settings: WorkerSettings, objective: Objective, index: int) ->
     except KeyboardInterrupt:
         sys.stderr.flush()
         os._exit(130)  # no interpreter shutdown: the heartbeat threads must not run on into it
-    except TrialsFailing as e:
+    except (TrialsFailing, InputError) as e:
         print(f"muop worker {index}: {e}", file=sys.stderr)
         sys.exit(FATAL_EXIT)
 
@@ -437,12 +450,15 @@ def run_processes(
 
     ctx = mp.get_context("spawn")
 
+    attempts: dict[int, int] = {}
+
     def start(i: int) -> mp.Process:
         # children start with Ctrl-C ignored (an interrupt while importing would print a traceback);
         # they take it again once they run trials (see ``interruptible``)
+        attempts[i] = attempts.get(i, -1) + 1
         old = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            p = ctx.Process(target=_process_main, args=(settings, objective, i), daemon=False)
+            p = ctx.Process(target=_process_main, args=(settings, objective, i, attempts[i]), daemon=False)
             p.start()
         finally:
             signal.signal(signal.SIGINT, old)

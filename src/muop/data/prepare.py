@@ -50,9 +50,12 @@ def content_key(d: Mapping) -> str:
 
 def cached_file(cfg: DataConfig) -> Path:
     """The cached HDF5 file of a built-in problem, generated first if it is not there yet."""
+    what = {"problem": cfg.problem, "n_train": cfg.n_train, "n_test": cfg.n_test, "resolution": cfg.resolution, "seed": cfg.seed}
+    legacy = Path(cfg.cache_dir) / f"{cfg.problem}-{cfg.resolution}-{content_key({**what, 'params': cfg.params})}.h5"
+    if legacy.exists():  # cached before the key used typed parameters: the same data
+        return legacy
     params = asdict(make_params(cfg.problem, cfg.params))  # typed and complete: T: 1 and T: 1.0 are one file
-    key = content_key({"problem": cfg.problem, "n_train": cfg.n_train, "n_test": cfg.n_test, "resolution": cfg.resolution, "seed": cfg.seed, "params": params})
-    path = Path(cfg.cache_dir) / f"{cfg.problem}-{cfg.resolution}-{key}.h5"
+    path = Path(cfg.cache_dir) / f"{cfg.problem}-{cfg.resolution}-{content_key({**what, 'params': params})}.h5"
     if not path.exists():
         try:
             generate(cfg.problem, path, cfg.n_train, cfg.n_test, cfg.resolution, seed=cfg.seed, params=cfg.params)
