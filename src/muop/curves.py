@@ -134,7 +134,9 @@ def plot_sweep(doc: dict, path: str | Path) -> None:
         ax.set_xlabel("learning rate" if hparam == "lr" else hparam)
         worst = [e["regret"] for e in regret.get(par, {}).values() if math.isfinite(e["regret"])]
         ax.set_title(f"{par}: best-{'LR' if hparam == 'lr' else 'value'} drift {doc['drift'].get(par, float('nan')):.2f}×" + (f", max regret {100 * max(worst):.1f}%" if worst else ""))
-        ax.legend(fontsize=7)
+        handles, labels = ax.get_legend_handles_labels()
+        order = sorted(range(len(labels)), key=lambda i: labels[i] == "at the proxy's best")  # that marker last
+        ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=7)
     axes[0][0].set_ylabel("test relative L2")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

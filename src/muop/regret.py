@@ -23,8 +23,8 @@ way), so a target whose curve equals the proxy's has regret 0 wherever the parab
 So Ê_T's minimum is the measured best error, reached at lr_T (and flat between lr_T and the grid
 LR where it was measured). Without that knot the interpolant's minimum would always be a grid
 point, and a proxy LR between grid points would have regret > 0 even against the proxy's own curve
-(a bias of up to ~10 % on the sweeps of ``results/sweeps``: the "floor" reported before this
-definition). A grid LR equal to lr_P gives its own error. When lr_P lies outside T's grid, or one
+(the "floor" that entries reported before this definition: up to 5 % on the committed sweeps
+of ``results/sweeps``). A grid LR equal to lr_P gives its own error. When lr_P lies outside T's grid, or one
 of the two knots that bracket it is not finite (diverged), the error of the nearest finite knot (in
 log10 LR) is used and the entry is flagged ``target_extrapolated``; next to a diverged LR that value
 is a lower bound on the true error, so the regret is too. ``regret_grid`` is the same regret at grid
@@ -98,7 +98,9 @@ def interp_loglog(lrs: Sequence[float], errs: Sequence[float], lr: float) -> tup
     i = int(np.searchsorted(x, xq))  # x[i-1] < xq < x[i] when 0 < i < len(x)
     if 0 < i < len(x) and fin[i - 1] and fin[i]:
         t = (xq - x[i - 1]) / (x[i] - x[i - 1])
-        return float(10 ** ((1 - t) * math.log10(y[i - 1]) + t * math.log10(y[i]))), False
+        # y_lo * (y_hi / y_lo)^(distance from y_lo's end): never below the lower end in floating point
+        lo, hi, u = (y[i - 1], y[i], t) if y[i - 1] <= y[i] else (y[i], y[i - 1], 1 - t)
+        return float(lo * (hi / lo) ** u), False
     xf, yf = x[fin], y[fin]
     return float(yf[int(np.argmin(np.abs(xf - xq)))]), True
 
