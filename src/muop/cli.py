@@ -123,9 +123,10 @@ def _run_coord_check(args: argparse.Namespace) -> int:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="the built-in default job: data, SP-vs-μP sweep, tune a proxy, transfer to a target")
+    p = sub.add_parser("demo", help="the built-in default job: data, SP-vs-μP sweep over width with its regret, tune a small proxy, train a big target once")
     p.add_argument("--out", default="demo_out", help="output directory (default demo_out); rerun to reuse finished work")
-    p.add_argument("--trials", type=int, default=10, help="Optuna trials for the proxy and for direct tuning (default 10)")
+    p.add_argument("--trials", type=_positive_int, default=8, help="Optuna trials for the proxy (default 8)")
+    p.add_argument("--workers", type=_positive_int, default=None, help="local worker processes (default 2, or 1 on a one-core machine)")
     p.set_defaults(func=_run_demo)
 
 
@@ -135,25 +136,26 @@ def _run_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .demo import run_demo
+    from .demo import PROXY, TARGET, run_demo
 
     con = Console()
     t0 = time.perf_counter()
-    s = run_demo(args.out, args.trials, say=lambda m: con.print(f"[bold]{m}[/bold]"))
-    t = Table(title=f"muop demo ({time.perf_counter() - t0:.0f} s)")
+    s = run_demo(args.out, args.trials, say=lambda m: con.print(f"[bold]{m}[/bold]"), workers=args.workers)
+    w1 = str(TARGET["width"])
+    t = Table(title=f"muop demo ({time.perf_counter() - t0:.0f} s): the proxy's best LR at width {w1}")
     t.add_column("")
     t.add_column("SP", justify="right")
     t.add_column("μP", justify="right")
-    t.add_row("best-LR drift over K = 4, 8, 16", f"{s['sweep_drift']['sp']:.2f}x", f"{s['sweep_drift']['mup']:.2f}x")
+    t.add_row(f"regret at width {w1} (error at the proxy's LR / best - 1)", *[f"{100 * s['regret'][p][w1]['regret']:.1f}%" for p in ("sp", "mup")])
+    t.add_row(f"best LR, width {PROXY['width']} → {w1}", *[f"{s['best_lr'][p][str(PROXY['width'])]:.2e} → {s['best_lr'][p][w1]:.2e}" for p in ("sp", "mup")])
     con.print(t)
-    t2 = Table()
-    t2.add_column("target (K 16, width 48)")
-    t2.add_column("test rel. L2", justify="right")
-    t2.add_row("transferred from the proxy (1 run)", f"{s['target_test_rel_l2']:.4g}")
-    t2.add_row(f"tuned directly ({args.trials} trials)", f"{s['direct_test_rel_l2']:.4g}")
+    t2 = Table(title="tune small, train big (μP)")
+    for c in ("", "width", "K", "test rel. L2"):
+        t2.add_column(c, justify="right" if c else "left")
+    pr, tg = s["proxy"], s["target"]
+    t2.add_row(f"proxy, best of {pr['n_trials']} trials", str(pr["width"]), str(pr["modes"][0]), f"{pr['best_test_rel_l2']:.4g}")
+    t2.add_row("target, proxy's hyperparameters (1 run)", str(tg["width"]), str(tg["modes"][0]), f"{tg['test_rel_l2']:.4g}")
     con.print(t2)
-    tr = s["transfer"]
-    con.print(f"cost of transfer / direct tuning: {tr['cost_ratio_seconds']:.2f} (seconds), {tr['cost_ratio_flops']:.2f} (FLOPs)")
     con.print(f"report: {Path(args.out) / 'report.md'}")
     return 0
 
