@@ -262,7 +262,7 @@ def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     w = sub.add_parser(
         "sweep", help="transfer check: test error vs LR (or another hyperparameter) at several sizes, SP vs μP, and the regret of transferring",
         description="Train every (parametrization, size, LR, seed) and write runs.jsonl, sweep.json and sweep.png. For each target size, "
-        "regret = (target's error at the proxy's best LR) / (target's best error) - 1, with a 95%% bootstrap interval over seeds.",
+        "regret = (target's error at the proxy's best LR) / (target's best error) - 1, with a 95% bootstrap interval over seeds.",
     )
     w.add_argument("--config", help="YAML run config (default: built-in defaults)")
     w.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field (repeatable)")
@@ -270,7 +270,7 @@ def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     size.add_argument("--modes", type=_int_list, help="K values (the first is the μP base)")
     size.add_argument("--widths", type=_int_list, help="widths (the first is the μP base)")
     w.add_argument("--lrs", help="LO,HI,N: N learning rates log-spaced from LO to HI (required unless --hparam names another hyperparameter)")
-    w.add_argument("--hparam", default="lr", metavar="NAME", help="the hyperparameter to sweep instead of the LR, which then stays the config's: " + ", ".join(_sweep_hparams()) + " (default lr)")
+    w.add_argument("--hparam", default="lr", metavar="NAME", help="the hyperparameter to sweep (default lr); any other keeps the config's LR. One of: " + "; ".join(f"{k}: {v}" for k, v in _sweep_hparams().items()))
     w.add_argument("--values", help="comma-separated values of --hparam, e.g. 0.25,1,4 (log axis: all > 0)")
     w.add_argument("--proxy", type=int, default=None, metavar="SIZE", help="the size regret is measured from (default: the smallest)")
     w.add_argument("--parametrization", default="sp,mup", help="comma-separated subset of sp,mup (default both)")
@@ -281,10 +281,10 @@ def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=_run_sweep)
 
 
-def _sweep_hparams() -> list[str]:
+def _sweep_hparams() -> dict[str, str]:
     from .sweep import HPARAMS
 
-    return list(HPARAMS)
+    return {name: hp.doc for name, hp in HPARAMS.items()}
 
 
 def _parse_values(text: str) -> tuple[float, ...]:
