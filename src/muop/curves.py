@@ -122,6 +122,8 @@ def plot_sweep(doc: dict, path: str | Path) -> None:
                 label += " (proxy)"
             elif entry is not None and math.isfinite(entry["regret"]):
                 label += f": regret {100 * entry['regret']:.1f}%"
+            if doc.get("flat", {}).get(par, {}).get(str(size)):
+                label += " (flat)"
             ax.plot([float(k) for k in curve], list(curve.values()), marker="o", ms=3, color=cmap(si), label=label)
             b = doc["best_lr"][par][str(size)]
             if math.isfinite(b):
@@ -133,7 +135,8 @@ def plot_sweep(doc: dict, path: str | Path) -> None:
         ax.set_yscale("log")
         ax.set_xlabel("learning rate" if hparam == "lr" else hparam)
         worst = [e["regret"] for e in regret.get(par, {}).values() if math.isfinite(e["regret"])]
-        ax.set_title(f"{par}: best-{'LR' if hparam == 'lr' else 'value'} drift {doc['drift'].get(par, float('nan')):.2f}×" + (f", max regret {100 * max(worst):.1f}%" if worst else ""))
+        drift = doc.get("drift_excluding_flat", doc["drift"]).get(par, float("nan"))  # flat curves left out when known
+        ax.set_title(f"{par}: best-{'LR' if hparam == 'lr' else 'value'} drift {drift:.2f}×" + (f", max regret {100 * max(worst):.1f}%" if worst else ""))
         handles, labels = ax.get_legend_handles_labels()
         order = sorted(range(len(labels)), key=lambda i: labels[i] == "at the proxy's best")  # that marker last
         ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=7)
