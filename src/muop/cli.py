@@ -125,7 +125,7 @@ def _run_coord_check(args: argparse.Namespace) -> int:
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the built-in default job: data, SP-vs-μP sweep over width with its regret, tune a small proxy, train a big target once")
     p.add_argument("--out", default="demo_out", help="output directory (default demo_out); rerun to reuse finished work")
-    p.add_argument("--trials", type=_positive_int, default=8, help="Optuna trials for the proxy (default 8)")
+    p.add_argument("--trials", type=_positive_int, default=6, help="Optuna trials for the proxy (default 6)")
     p.add_argument("--workers", type=_positive_int, default=None, help="local worker processes (default 2, or 1 on a one-core machine)")
     p.set_defaults(func=_run_demo)
 
