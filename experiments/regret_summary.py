@@ -1,9 +1,12 @@
-"""Transfer regret of each sweep (see muop.regret): writes ``regret.json`` next to each sweep's
-``runs.jsonl`` and prints a Markdown table.
+"""Recompute the summary of committed sweeps from the runs they hold and print it as Markdown.
 
-Usage: python experiments/regret_summary.py [--proxy SIZE] [--n-boot B] [--seed S] [SWEEP_DIR ...]
-(default: every results/sweeps/*/ with a runs.jsonl). The records of a runs.jsonl are used as they
-are (all of one sweep); the axis comes from the sibling sweep.json.
+Usage: python experiments/regret_summary.py [--proxy SIZE] [--by-hparam] [SWEEP_DIR ...]
+(default: every results/sweeps/*/ with a sweep.json). Nothing is trained: each sweep.json is
+rewritten from its own runs by muop.sweep.write_summary (curves, best LR per size, transfer
+regret with its bootstrap interval; B = 1000, generator seed 0) with its spec and base config kept,
+and sweep.png is redrawn. ``--proxy`` measures regret from that size (and records it in the spec).
+The table leads with regret, one row per (sweep, parametrization, target size); ``--by-hparam``
+prints instead one row per swept hyperparameter and axis, SP next to μP, at the largest target.
 """
 
 from __future__ import annotations
@@ -14,45 +17,62 @@ import math
 import sys
 from pathlib import Path
 
-from muop.regret import drift_excluding_flat, regret_table
+from muop.errors import InputError
+from muop.sweep import Sweep, write_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def read_runs(sweep_dir: Path) -> list[dict]:
-    """The records of ``sweep_dir/runs.jsonl`` (lines cut by a kill are skipped)."""
-    out = []
-    for line in (sweep_dir / "runs.jsonl").read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
-
-
-def sweep_regret(sweep_dir: Path, proxy: int | None, n_boot: int, seed: int) -> dict:
-    """The regret document of one sweep directory (also written to ``regret.json`` there)."""
-    meta = sweep_dir / "sweep.json"
-    axis = json.loads(meta.read_text()).get("axis") if meta.exists() else None
-    doc = {"sweep": sweep_dir.name, "axis": axis, **regret_table(read_runs(sweep_dir), proxy=proxy, n_boot=n_boot, seed=seed)}
-    doc["drift_all_sizes"] = drift_excluding_flat(doc["best_lr"], {})
-    (sweep_dir / "regret.json").write_text(json.dumps(doc, indent=1) + "\n")
-    return doc
+def resummarise(sweep_dir: Path, proxy: int | None) -> dict:
+    """Rewrite ``sweep_dir/sweep.json`` and ``sweep.png`` from the runs in that sweep.json; returns it."""
+    doc = json.loads((sweep_dir / "sweep.json").read_text())
+    spec = {k: tuple(v) if isinstance(v, list) else v for k, v in doc["spec"].items()}
+    if proxy is not None:
+        spec["proxy"] = proxy
+    return write_summary(sweep_dir, doc["runs"], Sweep(**spec), doc["base_config"])
 
 
 def _pct(v: float) -> str:
     return f"{100 * v:.1f}" if math.isfinite(v) else "—"
 
 
-def table(docs: list[dict]) -> str:
-    """Markdown: one row per (sweep, parametrization, target size)."""
-    rows = ["| sweep | axis | parametrization | size (proxy → target) | regret % | 95% CI % | flat | at grid resolution % | proxy's own floor % | notes |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for doc in docs:
+def _ci(e: dict) -> str:
+    return f"[{_pct(e['ci'][0])}, {_pct(e['ci'][1])}]"
+
+
+def _notes(e: dict) -> str:
+    flags = (("target curve flat", e["flat"]), ("proxy curve flat", e["proxy_flat"]), ("proxy best at grid edge", e["proxy_at_edge"]), ("target error extrapolated", e["target_extrapolated"]), ("single seed", e["single_seed"]))
+    return "; ".join(n for n, on in flags if on)
+
+
+def table(named: list[tuple[str, dict]]) -> str:
+    """Markdown: one row per (sweep, parametrization, target size), regret first."""
+    rows = ["| sweep | swept | axis | parametrization | proxy → target | regret % | 95% CI % | at grid resolution % | best-value drift (excl. flat) | notes |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, doc in named:
         for par, by_size in doc["regret"].items():
             for size, e in by_size.items():
-                notes = [n for n, on in (("proxy curve flat", e["proxy_flat"]), ("proxy best LR at grid edge", e["proxy_at_edge"]), ("target error extrapolated", e["target_extrapolated"]), ("single seed", e["single_seed"])) if on]
-                ci = f"[{_pct(e['ci'][0])}, {_pct(e['ci'][1])}]"
-                rows.append(f"| {doc['sweep']} | {doc['axis']} | {par} | {e['proxy_size']} → {size} | {_pct(e['regret'])} | {ci} | {'yes' if e['flat'] else 'no'} | {_pct(e['regret_grid'])} | {_pct(e['proxy_self_regret'])} | {'; '.join(notes)} |")
+                rows.append(f"| {name} | {doc['hparam']} | {doc['axis']} | {par} | {e['proxy_size']} → {size} | **{_pct(e['regret'])}** | {_ci(e)} | {_pct(e['regret_grid'])} | {doc['drift_excluding_flat'][par]:.2f}× | {_notes(e)} |")
+    return "\n".join(rows)
+
+
+def hparam_table(named: list[tuple[str, dict]]) -> str:
+    """Markdown: one row per (hyperparameter, axis), SP and μP regret at the largest target side by side."""
+    pars = ("sp", "mup")
+    rows = ["| hyperparameter | axis | proxy → target | " + " | ".join(f"{p} regret % [95% CI]" for p in pars) + " | notes |", "|---|---|---|" + "---|" * len(pars) + "---|"]
+    for _, doc in sorted(named, key=lambda nd: (nd[1]["hparam"], nd[1]["axis"])):
+        cells, notes, span = [], [], ""
+        for p in pars:
+            by_size = doc["regret"].get(p, {})
+            if not by_size:
+                cells.append("—")
+                continue
+            size = max(by_size, key=int)
+            e = by_size[size]
+            span = f"{e['proxy_size']} → {size}"
+            cells.append(f"**{_pct(e['regret'])}** {_ci(e)}")
+            if _notes(e):
+                notes.append(f"{p}: {_notes(e)}")
+        rows.append(f"| {doc['hparam']} | {doc['axis']} | {span} | " + " | ".join(cells) + f" | {'; '.join(notes)} |")
     return "\n".join(rows)
 
 
@@ -60,18 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dirs", nargs="*", type=Path, help="sweep directories (default: results/sweeps/*)")
     ap.add_argument("--proxy", type=int, default=None, help="proxy size (default: the smallest size)")
-    ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates")
-    ap.add_argument("--seed", type=int, default=0, help="bootstrap generator seed")
+    ap.add_argument("--by-hparam", action="store_true", help="one row per swept hyperparameter and axis, SP next to μP")
     args = ap.parse_args(argv)
-    dirs = args.dirs or sorted(p.parent for p in (ROOT / "results" / "sweeps").glob("*/runs.jsonl"))
-    docs = []
+    dirs = args.dirs or sorted(p.parent for p in (ROOT / "results" / "sweeps").glob("*/sweep.json"))
+    named = []
     for d in dirs:
         try:
-            docs.append(sweep_regret(d, args.proxy, args.n_boot, args.seed))
-        except ValueError as e:
+            named.append((d.name, resummarise(d, args.proxy)))
+        except InputError as e:
             print(f"regret_summary.py: error: {d.name}: {e}", file=sys.stderr)
             raise SystemExit(2) from None
-    print(table(docs))
+    print(hparam_table(named) if args.by_hparam else table(named))
     return 0
 
 

@@ -27,8 +27,10 @@ def records(par, size, per_seed, lrs=LRS, diverged=()):
 #   Parabola vertex (equal steps h = 1 in log10): x1 + (y0 - y2) / (2 (y0 - 2 y1 + y2)):
 #   mean -> -2 exactly; seed 0 alone -> -2 - 0.2/0.8 = -2.25; seed 1 alone -> -1.75.
 # Target 16: seeds proportional (x1, x2) to [0.16, 0.01, 0.81], so every resample has the shape
-#   [16, 1, 81]: regret 0 at 10^-2; at 10^-2.25 the log-log interpolation gives 16^0.25 = 2 -> 1;
-#   at 10^-1.75 it gives 81^0.25 = 3 -> 2.
+#   [16, 1, 81], whose own parabola vertex is at -2 + (16 - 81) / (2 (16 - 2 + 81)) = -2.342: the
+#   interpolant gets a knot there with the best error 1, so it is flat (1) on [-2.342, -2].
+#   Regret 0 at 10^-2 and at 10^-2.25 (on the flat part; without the knot, the chord from 16 to 1
+#   gave 16^0.25 = 2 -> 1 there); at 10^-1.75 the chord from 1 to 81 gives 81^0.25 = 3 -> 2.
 # Target 32: seed 0 [0.8, 0.4, 0.3], seed 1 [0.8, 0.4, 0.1], mean [0.8, 0.4, 0.2]; minimum at 1e-1.
 #   (Seed order chosen so that resampling the same seed numbers at every size would give another interval.)
 PROXY = [[0.3, 0.2, 0.5], [0.5, 0.2, 0.3]]
@@ -49,16 +51,17 @@ def test_hand_example_regret_and_bootstrap_interval():
     assert set(r) == {"16", "32"}  # every size but the proxy
     assert r["16"]["proxy_lr"] == pytest.approx(1e-2, rel=1e-12)
     # Target 16: proxy's LR is its best grid LR -> 0. Bootstrap: the proxy resample (s0,s0) moves
-    # lr_P to 10^-2.25 (regret 1) and (s1,s1) to 10^-1.75 (regret 2), each with probability 1/4;
-    # the mixed resamples keep 10^-2 (regret 0, probability 1/2). So the 95% interval is [0, 2].
+    # lr_P to 10^-2.25 (regret 0, on the flat part) and (s1,s1) to 10^-1.75 (regret 2), each with
+    # probability 1/4; the mixed resamples keep 10^-2 (regret 0, probability 1/2). So the 95%
+    # interval is [0, 2].
     assert r["16"]["regret"] == pytest.approx(0.0, abs=1e-12)
     assert r["16"]["ci"] == pytest.approx([0.0, 2.0], abs=1e-9)
     # Target 32 at 10^-2: 0.4 / 0.2 - 1 = 1.
     assert r["32"]["regret"] == pytest.approx(1.0, rel=1e-12)
     assert r["32"]["regret_grid"] == pytest.approx(1.0) and r["16"]["regret_grid"] == pytest.approx(0.0, abs=1e-12)
-    assert r["32"]["proxy_self_regret"] == pytest.approx(0.0, abs=1e-12)  # lr_P on a grid point
     assert r["32"]["target_best"] == pytest.approx(0.2) and r["32"]["target_err_at_proxy_lr"] == pytest.approx(0.4)
-    # Its bootstrap: 3 proxy LRs x 3 target curves (s0 / mean / s1, probability 1/4, 1/2, 1/4).
+    # Its bootstrap: 3 proxy LRs x 3 target curves (s0 / mean / s1, probability 1/4, 1/2, 1/4); each
+    # target curve has its minimum at the grid's edge 1e-1, so the knot adds nothing there.
     # Smallest: target seed 0 twice [.8, .4, .3] with the proxy's seed 1 twice (10^-1.75):
     # (0.4^.75 0.3^.25) / 0.3 - 1 = (4/3)^.75 - 1, probability 1/16. Largest: target seed 1 twice
     # [.8, .4, .1] with the proxy's seed 0 twice (10^-2.25): (0.4^.75 0.8^.25) / 0.1 - 1 = 4 * 2^.25 - 1,
@@ -108,9 +111,28 @@ def test_regret_uses_the_interpolated_error_of_the_target():
     assert e["proxy_lr"] == pytest.approx(10**-2.25)
     assert e["regret"] == pytest.approx(loglog(0.1, 0.4, 0.25) / 0.1 - 1)  # 4^0.25 - 1
     assert e["regret_grid"] == pytest.approx(0.0, abs=1e-12)  # proxy's grid minimum 1e-2 is the target's
-    # The floor: the proxy's own chord at 10^-2.25, 0.2^.75 0.3^.25, over its minimum 0.2.
-    assert e["proxy_self_regret"] == pytest.approx(loglog(0.2, 0.3, 0.25) / 0.2 - 1)
     assert e["ci"] == pytest.approx([e["regret"], e["regret"]])  # identical seeds: no spread
+
+
+def test_the_knot_at_the_targets_own_best_lr():
+    # Proxy seeds [0.5, 0.2, 0.3]: vertex -2 + 0.2 / (2 * 0.4) = -1.75. Target [0.4, 0.1, 0.3]: its
+    # own vertex is -2 + 0.1 / (2 * 0.5) = -1.9, so the interpolant runs flat at 0.1 from -2 to -1.9
+    # and then log-log from (-1.9, 0.1) to (-1, 0.3): at -1.75, t = 0.15 / 0.9 = 1/6 of the way,
+    # 0.1^(5/6) 0.3^(1/6), regret 3^(1/6) - 1 (the chord from -2 alone gave 3^(1/4) - 1).
+    runs = records("mup", 8, [[0.5, 0.2, 0.3]] * 2) + records("mup", 16, [[0.4, 0.1, 0.3]] * 2)
+    e = regret_table(runs)["regret"]["mup"]["16"]
+    assert e["proxy_lr"] == pytest.approx(10**-1.75) and e["target_best_lr"] == pytest.approx(10**-1.9)
+    assert e["regret"] == pytest.approx(3 ** (1 / 6) - 1, rel=1e-12)
+    assert e["target_err_at_proxy_lr"] == pytest.approx(loglog(0.1, 0.3, 1 / 6))
+
+
+def test_a_target_equal_to_the_proxy_has_exactly_zero_regret_off_the_grid():
+    # Proxy best LR 10^-2.25, between grid points. Piecewise log-log interpolation alone would give
+    # the proxy's own curve a regret of (0.2^.75 0.3^.25) / 0.2 - 1 = 1.5^.25 - 1 (10.7 %) there.
+    seeds = [[0.3, 0.2, 0.5], [0.31, 0.21, 0.52]]
+    e = regret_table(records("sp", 8, seeds) + records("sp", 16, seeds))["regret"]["sp"]["16"]
+    assert e["regret"] == 0.0 and e["regret_grid"] == 0.0
+    assert e["ci"][0] == 0.0 and e["ci"][1] > 0  # independent resamples of proxy and target differ
 
 
 def test_diverged_lrs_are_ignored():
@@ -180,17 +202,18 @@ def _summary_script():
     return mod
 
 
-def test_summary_script_writes_regret_json_and_rejects_a_bad_proxy(tmp_path, capsys):
+def test_summary_script_rewrites_sweep_json_and_rejects_a_bad_proxy(tmp_path, capsys):
     d = tmp_path / "toy"
     d.mkdir()
-    (d / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in HAND))
-    (d / "sweep.json").write_text(json.dumps({"axis": "width"}))
+    spec = {"axis": "width", "sizes": [8, 16, 32], "lrs": LRS, "parametrizations": ["mup"], "seeds": [0, 1]}
+    (d / "sweep.json").write_text(json.dumps({"axis": "width", "runs": HAND, "spec": spec, "base_config": {}}))
     mod = _summary_script()
     assert mod.main([str(d)]) == 0
-    saved = json.loads((d / "regret.json").read_text())
-    assert saved["axis"] == "width" and saved["regret"]["mup"]["32"]["regret"] == pytest.approx(1.0)
+    saved = json.loads((d / "sweep.json").read_text())
+    assert saved["regret"]["mup"]["32"]["regret"] == pytest.approx(1.0) and saved["regret_proxy"] == {"mup": 8}
+    assert saved["runs"] == HAND and saved["spec"]["sizes"] == [8, 16, 32] and (d / "sweep.png").exists()
     out = capsys.readouterr().out
-    assert "| toy | width | mup | 8 → 32 | 100.0 |" in out
+    assert "| toy | lr | width | mup | 8 → 32 | **100.0** |" in out
     with pytest.raises(SystemExit) as ex:
         mod.main(["--proxy", "48", str(d)])
     assert ex.value.code == 2

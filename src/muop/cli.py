@@ -189,13 +189,14 @@ def _run_coord_check(args: argparse.Namespace) -> int:
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "demo", help="the built-in default job: data, SP-vs-μP sweep, tune a proxy, transfer to a target",
-        description="Run the whole method on a small Burgers problem: generate data, sweep the learning rate at "
-        "several sizes under SP and μP, tune a small proxy, transfer its hyperparameters to a bigger target and "
-        "compare with tuning the target directly. Writes report.md to --out.",
+        "demo", help="the built-in default job: data, SP-vs-μP sweep over width with its regret, tune a small proxy, train a big target once",
+        description="Run the whole method on a small Burgers problem: generate data, sweep the learning rate over "
+        "width under SP and μP and show the regret of taking the proxy's best LR, tune a small proxy, and train a "
+        "bigger target once with its hyperparameters. Writes report.md to --out.",
     )
     p.add_argument("--out", default="demo_out", help="output directory (default demo_out); rerun to reuse finished work")
-    p.add_argument("--trials", type=int, default=10, help="Optuna trials for the proxy and for direct tuning (default 10)")
+    p.add_argument("--trials", type=_positive_int, default=6, help="Optuna trials for the proxy (default 6)")
+    p.add_argument("--workers", type=_positive_int, default=None, help="local worker processes (default 2, or 1 on a one-core machine)")
     p.set_defaults(func=_run_demo)
 
 
@@ -205,25 +206,26 @@ def _run_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .demo import run_demo
+    from .demo import PROXY, TARGET, run_demo
 
     con = Console()
     t0 = time.perf_counter()
-    s = run_demo(args.out, args.trials, say=lambda m: con.print(f"[bold]{m}[/bold]"))
-    t = Table(title=f"muop demo ({time.perf_counter() - t0:.0f} s)")
+    s = run_demo(args.out, args.trials, say=lambda m: con.print(f"[bold]{m}[/bold]"), workers=args.workers)
+    w1 = str(TARGET["width"])
+    t = Table(title=f"muop demo ({time.perf_counter() - t0:.0f} s): the proxy's best LR at width {w1}")
     t.add_column("")
     t.add_column("SP", justify="right")
     t.add_column("μP", justify="right")
-    t.add_row("best-LR drift over K = 4, 8, 16", f"{s['sweep_drift']['sp']:.2f}x", f"{s['sweep_drift']['mup']:.2f}x")
+    t.add_row(f"regret at width {w1} (error at the proxy's LR / best - 1)", *[f"{100 * s['regret'][p][w1]['regret']:.1f}%" for p in ("sp", "mup")])
+    t.add_row(f"best LR, width {PROXY['width']} → {w1}", *[f"{s['best_lr'][p][str(PROXY['width'])]:.2e} → {s['best_lr'][p][w1]:.2e}" for p in ("sp", "mup")])
     con.print(t)
-    t2 = Table()
-    t2.add_column("target (K 16, width 48)")
-    t2.add_column("test rel. L2", justify="right")
-    t2.add_row("transferred from the proxy (1 run)", f"{s['target_test_rel_l2']:.4g}")
-    t2.add_row(f"tuned directly ({args.trials} trials)", f"{s['direct_test_rel_l2']:.4g}")
+    t2 = Table(title="tune small, train big (μP)")
+    for c in ("", "width", "K", "test rel. L2"):
+        t2.add_column(c, justify="right" if c else "left")
+    pr, tg = s["proxy"], s["target"]
+    t2.add_row(f"proxy, best of {pr['n_trials']} trials", str(pr["width"]), str(pr["modes"][0]), f"{pr['best_test_rel_l2']:.4g}")
+    t2.add_row("target, proxy's hyperparameters (1 run)", str(tg["width"]), str(tg["modes"][0]), f"{tg['test_rel_l2']:.4g}")
     con.print(t2)
-    tr = s["transfer"]
-    con.print(f"cost of transfer / direct tuning: {tr['cost_ratio_seconds']:.2f} (seconds), {tr['cost_ratio_flops']:.2f} (FLOPs)")
     con.print(f"report: {Path(args.out) / 'report.md'}")
     return 0
 
@@ -349,22 +351,38 @@ def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     _add_nproc(t)
     t.set_defaults(func=_run_train)
     w = sub.add_parser(
-        "sweep", help="transfer check: test error vs LR at several sizes, SP vs μP",
-        description="Train every (parametrization, size, learning rate, seed) and find the best learning rate "
-        "per size: under μP it should stay put as the model grows. Writes runs.jsonl, sweep.json and sweep.png to --out.",
+        "sweep", help="transfer check: test error vs LR (or another hyperparameter) at several sizes, SP vs μP, and the regret of transferring",
+        description="Train every (parametrization, size, LR, seed) and write runs.jsonl, sweep.json and sweep.png. For each target size, "
+        "regret = (target's error at the proxy's best LR) / (target's best error) - 1, with a 95% bootstrap interval over seeds.",
     )
     w.add_argument("--config", help="YAML run config (default: built-in defaults)")
     w.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a config field (repeatable)")
     size = w.add_mutually_exclusive_group(required=True)
     size.add_argument("--modes", type=_int_list, help="K values (the first is the μP base)")
     size.add_argument("--widths", type=_int_list, help="widths (the first is the μP base)")
-    w.add_argument("--lrs", required=True, help="LO,HI,N: N learning rates log-spaced from LO to HI")
+    w.add_argument("--lrs", help="LO,HI,N: N learning rates log-spaced from LO to HI (required unless --hparam names another hyperparameter)")
+    w.add_argument("--hparam", default="lr", metavar="NAME", help="the hyperparameter to sweep (default lr); any other keeps the config's LR. One of: " + "; ".join(f"{k}: {v}" for k, v in _sweep_hparams().items()))
+    w.add_argument("--values", help="comma-separated values of --hparam, e.g. 0.25,1,4 (log axis: all > 0)")
+    w.add_argument("--proxy", type=int, default=None, metavar="SIZE", help="the size regret is measured from (default: the smallest)")
     w.add_argument("--parametrization", default="sp,mup", help="comma-separated subset of sp,mup (default both)")
     w.add_argument("--seeds", default="1", help="number of seeds N (seeds 0..N-1) or a comma list (default 1)")
     w.add_argument("--out", required=True, help="output directory (runs.jsonl, sweep.json, sweep.png); rerun to resume")
     _add_workers(w)
     w.add_argument("--storage", default=None, help="share the runs through this Optuna storage (sqlite:///..., postgresql://..., journal:PATH), e.g. with other machines (default OUT/sweep.journal)")
     w.set_defaults(func=_run_sweep)
+
+
+def _sweep_hparams() -> dict[str, str]:
+    from .sweep import HPARAMS
+
+    return {name: hp.doc for name, hp in HPARAMS.items()}
+
+
+def _parse_values(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"--values {text!r}: expected comma-separated numbers, e.g. 0.25,1,4") from None
 
 
 def _parse_lrs(text: str) -> list[float]:
@@ -418,31 +436,53 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _run_sweep(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     from .config import load_config
-    from .sweep import Sweep, run_sweep
+    from .sweep import HPARAMS, Sweep, run_sweep
 
     cfg = load_config(args.config, args.set)
+    if args.hparam not in HPARAMS:
+        raise UsageError(f"--hparam {args.hparam!r}: not a hyperparameter a sweep can vary; expected one of {', '.join(HPARAMS)}")
+    if args.hparam == "lr" and (args.lrs is None or args.values is not None):
+        raise UsageError("an LR sweep needs --lrs LO,HI,N (--values is for --hparam NAME)")
+    if args.hparam != "lr" and (args.values is None or args.lrs is not None):
+        raise UsageError(f"--hparam {args.hparam} needs --values V1,V2,... and keeps the config's LR (set it with --set optimizer.lr=...; no --lrs)")
     sweep = Sweep(
-        axis="modes" if args.modes else "width", sizes=tuple(args.modes or args.widths), lrs=tuple(_parse_lrs(args.lrs)),
+        axis="modes" if args.modes else "width", sizes=tuple(args.modes or args.widths), lrs=tuple(_parse_lrs(args.lrs)) if args.lrs else (),
         parametrizations=tuple(p.strip() for p in args.parametrization.split(",") if p.strip()), seeds=_parse_seeds(args.seeds),
+        hparam=args.hparam, values=_parse_values(args.values) if args.values else (), proxy=args.proxy,
     )
     _check_outputs(args, cfg)
     with _progress() as prog:
         task = prog.add_task("sweep", total=1)
-        doc = run_sweep(cfg, sweep, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {sweep.axis}={r['size']} lr={r['lr']:.1e}"), workers=args.workers, storage=args.storage)
-    t = Table(title=f"best learning rate per {sweep.axis}")
-    t.add_column(sweep.axis, justify="right")
-    for p in sweep.parametrizations:
-        t.add_column(p, justify="right")
-    for s in sweep.sizes:
-        t.add_row(str(s), *[f"{doc['best_lr'][p][str(s)]:.2e}" + ("*" if doc["best_lr_at_grid_edge"][p][str(s)] else "") for p in sweep.parametrizations])
-    t.add_row("drift", *[f"{doc['drift'][p]:.2f}x" for p in sweep.parametrizations])
-    Console().print(t)
-    print("(* = minimum at the edge of the LR grid: widen --lrs)")
+        doc = run_sweep(cfg, sweep, args.out, progress=lambda i, n, r: prog.update(task, completed=i, total=n, description=f"{r['parametrization']} {sweep.axis}={r['size']} {sweep.hparam}={r[sweep.x]:.3g}"), workers=args.workers, storage=args.storage)
+    Console().print(_sweep_table(doc, sweep))
+    print("regret: the target's error at the proxy's best value over its best error, minus 1 (95% bootstrap interval over seeds); * = best at the grid's edge: widen the grid")
     print(f"wrote {args.out}/sweep.json and sweep.png")
     return 0
+
+
+def _sweep_table(doc: dict, sweep) -> object:
+    """The sweep's summary as a rich Table: regret first, then the best value per size."""
+    from rich.table import Table
+
+    name = "LR" if sweep.hparam == "lr" else sweep.hparam
+    proxies = {doc["regret_proxy"][p] for p in sweep.parametrizations}
+    t = Table(title=f"regret of transferring {name} from {sweep.axis} {'/'.join(map(str, sorted(proxies)))}, and the best {name} per {sweep.axis}")
+    t.add_column(sweep.axis, justify="right")
+    for p in sweep.parametrizations:
+        t.add_column(f"{p} regret [95% CI]", justify="right")
+    for p in sweep.parametrizations:
+        t.add_column(f"{p} best {name}", justify="right")
+    for s in sweep.sizes:
+        cells = []
+        for p in sweep.parametrizations:
+            e = doc["regret"][p].get(str(s))
+            cells.append("proxy" if e is None else f"{100 * e['regret']:.1f}% [{100 * e['ci'][0]:.1f}, {100 * e['ci'][1]:.1f}]" + (" flat" if e["flat"] else ""))
+        cells += [f"{doc['best_lr'][p][str(s)]:.3g}" + ("*" if doc["best_lr_at_grid_edge"][p][str(s)] else "") for p in sweep.parametrizations]
+        t.add_row(str(s), *cells)
+    t.add_row("drift (flat curves left out)", *[""] * len(sweep.parametrizations), *[f"{doc['drift_excluding_flat'][p]:.2f}x" for p in sweep.parametrizations])
+    return t
 
 
 def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:

@@ -29,7 +29,7 @@ from .errors import ConfigError
 from .data.problems import PROBLEMS, make_params
 from .fno import FNOConfig
 from .modes import normalize_modes
-from .parametrization import Shape
+from .parametrization import Base, Shape
 from .rules import OPTIMIZERS, TABLES
 
 __all__ = ["ConfigError", "DataConfig", "ModelConfig", "ParamConfig", "OptimConfig", "ScheduleConfig", "TrainConfig", "TuneConfig", "RunConfig", "load_config", "apply_overrides"]
@@ -50,6 +50,9 @@ SCHEMA_CHANGES = (
     ("renamed", "model", "grid", "append_coords"),
     ("added", "data", "test_path", None),
     ("added", "train", "parallel", "ddp"),
+    ("added", "parametrization", "init_scale", 1.0),
+    ("added", "parametrization", "multipliers", {}),
+    ("added", "parametrization", "overrides", {}),
 )
 RENAMED = {(sec, old): new for kind, sec, old, new in SCHEMA_CHANGES if kind == "renamed"}
 
@@ -155,11 +158,21 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class ParamConfig:
-    """``kind``: sp or mup; the base (proxy) shape μP is relative to (defaults: the model's own)."""
+    """``kind``: sp or mup; the base (proxy) shape μP is relative to (defaults: the model's own).
+
+    What was tuned at the base besides the LR (Tensor Programs V): ``init_scale`` multiplies every
+    weight's init std; ``multipliers`` (role -> number, e.g. ``{output: 2.0}``) multiply those
+    roles' forward multipliers. ``overrides`` makes ablation variants of the table: ``{output: sp}``
+    gives the readout SP's rule under ``kind: mup`` (``output.lr``, ``.init``, ``.mult``: one column
+    group only; see :func:`muop.rules.table`). At the defaults μP still equals SP at the base shape.
+    """
 
     kind: str = "mup"
     base_width: int | None = None
     base_modes: list | None = None
+    init_scale: float = 1.0
+    multipliers: dict = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)
 
     def validate(self) -> None:
         _check(self.kind in TABLES, "parametrization.kind", self.kind, f"one of {', '.join(sorted(TABLES))}")
@@ -167,12 +180,23 @@ class ParamConfig:
             _check(isinstance(self.base_width, int) and self.base_width >= 1, "parametrization.base_width", self.base_width, "a positive integer")
         if self.base_modes is not None:
             _check(isinstance(self.base_modes, list) and all(isinstance(k, int) and k >= 2 for k in self.base_modes), "parametrization.base_modes", self.base_modes, "a list of integers >= 2 (one per dimension)")
+        self._tuned(Shape(1))
 
-    def base_shape(self, model: FNOConfig) -> Shape:
+    def _tuned(self, shape: Shape) -> Base:
+        """``shape`` with this config's init scale, multipliers and overrides (a ConfigError names a bad one)."""
+        for name in ("multipliers", "overrides"):
+            _check(isinstance(getattr(self, name), dict), f"parametrization.{name}", getattr(self, name), "a mapping")
+        try:
+            return Base(shape.width, shape.modes, init_scale=self.init_scale, multipliers=self.multipliers, overrides=self.overrides)
+        except ValueError as e:
+            raise ConfigError(f"parametrization.{e}") from None
+
+    def base_shape(self, model: FNOConfig) -> Base:
+        """The μP base for ``model``: its shape and the constants above (what the engine plans from)."""
         modes = tuple(self.base_modes) if self.base_modes is not None else model.modes
         if len(modes) != len(model.modes):
             raise ConfigError(f"parametrization.base_modes={list(modes)}: expected {len(model.modes)} entries like model.modes={list(model.modes)}")
-        return Shape(self.base_width or model.width, modes)
+        return self._tuned(Shape(self.base_width or model.width, modes))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,14 @@ Typical use::
     model = FNO(FNOConfig(dim=2, width=128, modes=16))
     plan = parametrize(model, "mup", base=Shape(width=32, modes=(4, 4)), seed=0)
     opt = torch.optim.Adam(plan.param_groups(lr=3e-3, optimizer="adam"))
+
+A :class:`Base` instead of a plain :class:`Shape` also carries what was tuned at the base besides
+the learning rate (Tensor Programs V tunes a global init scale and the input/output multipliers)
+and, for ablations, which roles take their rule from the other table (:func:`muop.rules.table`)::
+
+    base = Base(width=32, modes=(4, 4), init_scale=0.5, multipliers={"output": 2.0}, overrides={"output": "sp"})
+
+At the defaults (scale 1, no multipliers, no overrides) a Base plans exactly what its Shape does.
 """
 
 from __future__ import annotations
@@ -21,10 +29,10 @@ import torch
 from torch import nn
 
 from .errors import UsageError
-from .rules import OPTIMIZERS, TABLES, Role, mode_factor
+from .rules import OPTIMIZERS, Role, check_overrides, mode_factor, table
 from .scaling import iter_specs, set_multiplier
 
-__all__ = ["Shape", "ParamPlan", "Plan", "make_plan", "parametrize"]
+__all__ = ["Shape", "Base", "ParamPlan", "Plan", "make_plan", "parametrize"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,55 @@ class Shape:
             raise UsageError(f"width={self.width} must be a positive integer")
         if any(k < 1 for k in self.modes):
             raise UsageError(f"modes={self.modes} must be positive integers")
+
+
+def _pairs(value: Mapping | tuple, what: str) -> tuple[tuple[str, object], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    try:
+        return tuple(sorted((str(k), v) for k, v in items))
+    except (TypeError, ValueError):
+        raise UsageError(f"{what}={value!r}: expected a mapping") from None
+
+
+@dataclass(frozen=True)
+class Base(Shape):
+    """The μP base: its :class:`Shape`, and the constants tuned there besides the learning rate.
+
+    Attributes:
+        init_scale: multiplies every weight's init std (Tensor Programs V's global init scale).
+        multipliers: role -> forward multiplier, applied on top of the rule's (TP5's input and
+            output multipliers; any :class:`~muop.rules.Role` may be given).
+        overrides: ``{"ROLE" or "ROLE.COLUMN": table}``: roles whose rule comes from the other table
+            (ablations, :func:`muop.rules.table`).
+
+    Mappings are stored as sorted ``(key, value)`` pairs so that a Base stays hashable.
+    """
+
+    init_scale: float = 1.0
+    multipliers: Mapping[str, float] | tuple = ()
+    overrides: Mapping[str, str] | tuple = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        mults = _pairs(self.multipliers, "multipliers")
+        roles = [r.value for r in Role]
+        for role, v in mults:
+            if role not in roles:
+                raise UsageError(f"multipliers: unknown role {role!r}; expected some of {', '.join(roles)}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+                raise UsageError(f"multipliers.{role}={v!r}: expected a positive number")
+        s = self.init_scale
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not (math.isfinite(s) and s > 0):
+            raise UsageError(f"init_scale={s!r}: expected a positive number")
+        overrides = _pairs(self.overrides, "overrides")
+        check_overrides(dict(overrides))
+        object.__setattr__(self, "multipliers", tuple((k, float(v)) for k, v in mults))
+        object.__setattr__(self, "overrides", overrides)
+        object.__setattr__(self, "init_scale", float(s))
+
+    def multiplier(self, role: Role) -> float:
+        """The extra forward multiplier of ``role`` (1 unless set)."""
+        return dict(self.multipliers).get(role.value, 1.0)
 
 
 @dataclass(frozen=True)
@@ -160,16 +217,16 @@ def make_plan(
     Args:
         model: any module whose parameters were declared with :func:`muop.scaling.declare`.
         parametrization: ``"sp"`` or ``"mup"``.
-        base: the base (proxy) shape; μP equals SP at ``base``. Defaults to the model's shape.
+        base: the base (proxy) shape; μP equals SP at ``base``. Defaults to the model's shape. A
+            :class:`Base` also sets the init scale, per-role multipliers and rule overrides.
         shape: the model's shape; defaults to ``model.muop_shape``.
     """
-    if parametrization not in TABLES:
-        raise UsageError(f"parametrization={parametrization!r} is unknown; expected one of {sorted(TABLES)}")
-    table = TABLES[parametrization]
     shape = _as_shape(shape, "shape") or model_shape(model)
     if shape is None:
         raise UsageError("model has no muop_shape attribute; pass shape=Shape(width=..., modes=...)")
     base = _as_shape(base, "base") or shape
+    tuned = base if isinstance(base, Base) else Base(base.width, base.modes)
+    rules = table(parametrization, dict(tuned.overrides))
 
     entries: list[ParamPlan] = []
     params: dict[str, nn.Parameter] = {}
@@ -182,7 +239,7 @@ def make_plan(
         width_ratio = shape.width / base.width
         m_in = width_ratio if spec.width_in else 1.0
         m_out = width_ratio if spec.width_out else 1.0
-        rule = table[spec.role]
+        rule = rules[spec.role]
         mode_fac = 1.0
         if spec.role is Role.SPECTRAL:
             if len(spec.mode_dims) != len(shape.modes) or len(base.modes) != len(shape.modes):
@@ -206,8 +263,8 @@ def make_plan(
                 m_in=m_in,
                 m_out=m_out,
                 mode_factor=mode_fac,
-                init_std=sp_std * rule.init(m_in, m_out, mode_fac),
-                mult=rule.mult(m_in, m_out, mode_fac),
+                init_std=sp_std * rule.init(m_in, m_out, mode_fac) * tuned.init_scale,
+                mult=rule.mult(m_in, m_out, mode_fac) * tuned.multiplier(spec.role),
                 lr_mult=lr_mult,
                 # decoupled decay per step is lr*wd; keep it invariant for AdamW and SGD, as mup's
                 # MuAdamW/MuSGD do (docs/parametrization.md)

@@ -1,7 +1,8 @@
 """Transfer regret of a sweep: how much worse the target does at the LR the proxy chose.
 
 Pure functions on sweep records (numpy only). A record is a dict with ``parametrization``, ``size``,
-``lr``, ``seed``, ``test_rel_l2`` and ``diverged``; a diverged run's error is NaN.
+``lr`` (or the swept value, see "The x axis"), ``seed``, ``test_rel_l2`` and ``diverged``; a diverged
+run's error is NaN.
 
 **Curves.** For each (parametrization, size) the errors form a seeds × LRs table; the seed-averaged
 curve is the mean over seeds at each LR, NaN at an LR where any seed is NaN (diverged or missing),
@@ -11,22 +12,27 @@ exactly as :func:`muop.sweep.summarise` does. "Finite grid" below means the LRs 
 otherwise) and T a target size::
 
     lr_P   = best_lr(seed-averaged curve of P)          # parabola in log10(LR), as in muop.sweep
-    regret = E_T(lr_P) / min_j E_T(lr_j) - 1            # a fraction: 0.05 means 5 % worse
+    regret = Ê_T(lr_P) / min_j E_T(lr_j) - 1            # a fraction: 0.05 means 5 % worse
 
-where E_T is T's seed-averaged curve and the minimum runs over T's finite grid. Regret is ≥ 0, and 0
-when lr_P sits on T's best grid LR.
+where E_T is T's seed-averaged curve, the minimum runs over T's finite grid, and Ê_T is T's curve
+interpolated as below. Regret is ≥ 0, and exactly 0 when lr_P is T's own best LR (found the same
+way), so a target whose curve equals the proxy's has regret 0 wherever the parabola puts lr_P.
 
-**Interpolation.** E_T(lr_P) is piecewise linear in (log10 LR, log10 error) between the two adjacent
-grid LRs that bracket lr_P (a grid LR equal to lr_P gives its own error). When lr_P lies outside
-T's grid, or one of the two bracketing grid LRs is not finite (diverged), the error of the nearest
-finite grid LR (in log10 LR) is used and the entry is flagged ``target_extrapolated``; next to a
-diverged LR that value is a lower bound on the true error, so the regret is too.
+**Interpolation.** Ê_T is piecewise linear in (log10 LR, log10 error) through T's finite grid points
+*and one more knot*: T's own best LR lr_T = best_lr(E_T), with T's best grid error min_j E_T(lr_j).
+So Ê_T's minimum is the measured best error, reached at lr_T (and flat between lr_T and the grid
+LR where it was measured). Without that knot the interpolant's minimum would always be a grid
+point, and a proxy LR between grid points would have regret > 0 even against the proxy's own curve
+(the "floor" that entries reported before this definition: up to 5 % on the committed sweeps
+of ``results/sweeps``). A grid LR equal to lr_P gives its own error. When lr_P lies outside T's grid, or one
+of the two knots that bracket it is not finite (diverged), the error of the nearest finite knot (in
+log10 LR) is used and the entry is flagged ``target_extrapolated``; next to a diverged LR that value
+is a lower bound on the true error, so the regret is too. ``regret_grid`` is the same regret at grid
+resolution: lr_P replaced by the proxy's grid-minimum LR.
 
-**Resolution floor.** The interpolated curve is a chord between grid points, so it lies above a
-convex curve between them, and its minimum is always a grid LR: a proxy LR between grid points has
-regret > 0 even on the proxy's own curve. Each entry reports that floor, ``proxy_self_regret``
-(the proxy's own interpolated error at lr_P over its grid minimum, minus 1), and ``regret_grid``,
-the regret at grid resolution (lr_P replaced by the proxy's grid-minimum LR, no parabola).
+**The x axis.** Records of an LR sweep carry the LR under ``lr``; those of a ``--hparam`` sweep carry
+the swept value under ``value`` (``key="value"``). Everything above then reads "LR" as that value:
+the same parabola and the same log-log interpolation in log10 of it.
 
 **Bootstrap.** ``n_boot`` replicates (default 1000). In each replicate the seeds of every size are
 drawn with replacement (as many draws as that size has seeds), independently per size; a drawn seed
@@ -55,7 +61,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from .errors import UsageError
-from .curves import best_lr
+from .curves import Curves, best_lr, seed_curves
+
+curves = seed_curves  # the seed × LR tables regret is computed on (see muop.curves.seed_curves)
 
 __all__ = [
     "FLAT_NOISE_FACTOR",
@@ -68,34 +76,6 @@ __all__ = [
 
 FLAT_NOISE_FACTOR = 2.0
 """A curve is flat when its relative spread is ≤ this many mean relative standard errors."""
-
-Curves = dict[str, dict[int, dict[float, list[float]]]]
-
-
-def curves(runs: Iterable[Mapping]) -> Curves:
-    """Errors per seed: ``{param: {size: {lr: [test_rel_l2 of each seed]}}}``, sorted by size and LR.
-
-    Each list holds one error per seed of that (param, size), in increasing seed order; a diverged
-    run, a ``None`` or non-finite error, or a seed missing at that LR gives NaN. Two records with
-    the same (param, size, lr, seed) raise ValueError.
-    """
-    raw: dict[str, dict[int, dict[float, dict[int, float]]]] = {}
-    for r in runs:
-        par, size, lr, seed = str(r["parametrization"]), int(r["size"]), float(r["lr"]), int(r.get("seed", 0))
-        v = r.get("test_rel_l2")
-        err = float(v) if v is not None and not r.get("diverged", False) else math.nan
-        by_seed = raw.setdefault(par, {}).setdefault(size, {}).setdefault(lr, {})
-        if seed in by_seed:
-            raise UsageError(f"two records for parametrization={par} size={size} lr={lr:.6e} seed={seed}")
-        by_seed[seed] = err if math.isfinite(err) else math.nan
-    out: Curves = {}
-    for par in sorted(raw):
-        out[par] = {}
-        for size in sorted(raw[par]):
-            by_lr = raw[par][size]
-            seeds = sorted({s for d in by_lr.values() for s in d})
-            out[par][size] = {lr: [by_lr[lr].get(s, math.nan) for s in seeds] for lr in sorted(by_lr)}
-    return out
 
 
 def interp_loglog(lrs: Sequence[float], errs: Sequence[float], lr: float) -> tuple[float, bool]:
@@ -118,7 +98,9 @@ def interp_loglog(lrs: Sequence[float], errs: Sequence[float], lr: float) -> tup
     i = int(np.searchsorted(x, xq))  # x[i-1] < xq < x[i] when 0 < i < len(x)
     if 0 < i < len(x) and fin[i - 1] and fin[i]:
         t = (xq - x[i - 1]) / (x[i] - x[i - 1])
-        return float(10 ** ((1 - t) * math.log10(y[i - 1]) + t * math.log10(y[i]))), False
+        # y_lo * (y_hi / y_lo)^(distance from y_lo's end): never below the lower end in floating point
+        lo, hi, u = (y[i - 1], y[i], t) if y[i - 1] <= y[i] else (y[i], y[i - 1], 1 - t)
+        return float(lo * (hi / lo) ** u), False
     xf, yf = x[fin], y[fin]
     return float(yf[int(np.argmin(np.abs(xf - xq)))]), True
 
@@ -146,12 +128,24 @@ def is_flat(by_lr: Mapping[float, Sequence[float]]) -> bool:
     return _flat(_matrix(by_lr)[1])
 
 
+def with_best_knot(lrs: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The knots of Ê (module docstring): the grid, plus (the curve's own best LR, its best grid error)
+    when the parabola puts that LR between grid points."""
+    fin = np.isfinite(mean)
+    if not fin.any():
+        return lrs, mean
+    lr_best = best_lr(lrs, mean)[0]
+    if np.isclose(np.log10(lrs), math.log10(lr_best), rtol=0.0, atol=1e-12).any():
+        return lrs, mean  # a grid LR: best_lr only returns the grid minimum there
+    return np.append(lrs, lr_best), np.append(mean, mean[fin].min())
+
+
 def _regret(lr_p: float, lrs_t: np.ndarray, mean_t: np.ndarray) -> tuple[float, float, bool]:
-    """``(regret, E_T(lr_p), extrapolated)`` for a target mean curve at the proxy's best LR."""
+    """``(regret, Ê_T(lr_p), extrapolated)`` for a target mean curve at the proxy's best LR."""
     fin = np.isfinite(mean_t)
     if not math.isfinite(lr_p) or not fin.any():
         return math.nan, math.nan, True
-    e, extrap = interp_loglog(lrs_t, mean_t, lr_p)
+    e, extrap = interp_loglog(*with_best_knot(lrs_t, mean_t), lr_p)
     return e / float(mean_t[fin].min()) - 1.0, e, extrap
 
 
@@ -169,15 +163,16 @@ def drift_excluding_flat(best_lr: Mapping[str, Mapping], flat: Mapping[str, Mapp
     return out
 
 
-def regret_table(runs: Iterable[Mapping], proxy: int | None = None, n_boot: int = 1000, seed: int = 0) -> dict:
+def regret_table(runs: Iterable[Mapping], proxy: int | None = None, n_boot: int = 1000, seed: int = 0, key: str = "lr") -> dict:
     """Regret of every target size against the proxy, per parametrization, with bootstrap intervals.
 
     ``proxy``: the proxy size (default: each parametrization's smallest size); a size that is not in
-    the sweep raises ValueError (one line, naming it and the sizes there are). Returns::
+    the sweep raises ValueError (one line, naming it and the sizes there are). ``key``: the record
+    field holding the swept value (``lr``, or ``value`` for a ``--hparam`` sweep). Returns::
 
         {"proxy": {param: size}, "n_boot": n_boot, "seed": seed,
-         "regret": {param: {str(size): {"regret", "ci": [lo, hi], "proxy_lr", "proxy_at_edge",
-                    "proxy_self_regret", "regret_grid", "target_err_at_proxy_lr", "target_best",
+         "regret": {param: {str(size): {"regret", "ci": [lo, hi], "proxy_size", "proxy_lr",
+                    "proxy_at_edge", "regret_grid", "target_err_at_proxy_lr", "target_best",
                     "target_best_lr", "flat", "proxy_flat",
                     "target_extrapolated", "single_seed", "n_seeds", "n_boot_finite"}}},
          "flat": {param: {str(size): bool}}, "best_lr": {param: {str(size): lr}},
@@ -188,7 +183,7 @@ def regret_table(runs: Iterable[Mapping], proxy: int | None = None, n_boot: int 
     """
     if not isinstance(n_boot, int) or n_boot < 1:
         raise UsageError(f"n_boot={n_boot!r}: expected a positive integer")
-    cv = curves(runs)
+    cv = seed_curves(runs, key)
     if not cv:
         raise UsageError("no sweep records")
     if proxy is not None:
@@ -212,7 +207,6 @@ def regret_table(runs: Iterable[Mapping], proxy: int | None = None, n_boot: int 
         lr_p, p_edge = best_lr(lrs_p, means[p])
         fin_p = np.isfinite(means[p])
         lr_p_grid = float(lrs_p[fin_p][np.argmin(means[p][fin_p])]) if fin_p.any() else math.nan
-        self_regret = _regret(lr_p, lrs_p, means[p])[0]
         lr_p_boot = [best_lr(lrs_p, E_p[draws[p][b]].mean(axis=0))[0] for b in range(n_boot)]
         doc["regret"][par] = {}
         for t in sorted(by_size):
@@ -234,7 +228,6 @@ def regret_table(runs: Iterable[Mapping], proxy: int | None = None, n_boot: int 
                 "proxy_size": p,
                 "proxy_lr": float(lr_p),
                 "proxy_at_edge": bool(p_edge),
-                "proxy_self_regret": float(self_regret),
                 "regret_grid": float(_regret(lr_p_grid, lrs_t, means[t])[0]),
                 "target_err_at_proxy_lr": float(e_at),
                 "target_best": float(means[t][fin].min()) if fin.any() else math.nan,

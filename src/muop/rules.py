@@ -35,13 +35,18 @@ Reading the μP table against Tensor Programs V (Table 3 / mup's MuReadout formu
 
 With base shape = model shape, m_in = m_out = g = 1 and every μP multiplier is exactly 1: μP
 equals SP there.
+
+**Variants for ablations** (:func:`table`): one table with some roles' rows, or some columns of a
+row, taken from the other table, e.g. ``{"output": "sp"}`` (μP everywhere but the readout) or
+``{"hidden.lr": "sp"}`` (only the hidden weights' learning rates as in SP). Variants are derived from
+the two tables above, never written out as tables of their own.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from .errors import UsageError
@@ -54,6 +59,9 @@ __all__ = [
     "MUP",
     "TABLES",
     "OPTIMIZERS",
+    "COLUMNS",
+    "table",
+    "check_overrides",
     "mode_factor",
 ]
 
@@ -118,6 +126,43 @@ TABLES: Mapping[str, Mapping[Role, Rule]] = {"sp": SP, "mup": MUP}
 
 #: Optimizers the rules cover, and which LR column each uses.
 OPTIMIZERS: Mapping[str, str] = {"adam": "adam", "adamw": "adam", "sgd": "sgd"}
+
+_FIELDS = ("init", "mult", "adam", "sgd")  # a whole row of Rule
+
+#: The column groups an override may name after the role (``output.lr``): the fields of
+#: :class:`Rule` each one replaces.
+COLUMNS: Mapping[str, tuple[str, ...]] = {"init": ("init",), "mult": ("mult",), "lr": ("adam", "sgd")}
+
+
+def check_overrides(overrides: Mapping[str, str]) -> dict[tuple[Role, tuple[str, ...]], str]:
+    """``{"ROLE" or "ROLE.COLUMN": table name}`` as ``{(Role, rule fields): table name}``; a bad key
+    or table name is a one-line :class:`UsageError` naming it and what is allowed."""
+    roles = [r.value for r in Role]
+    out = {}
+    for key, src in overrides.items():
+        role, _, col = str(key).partition(".")
+        if role not in roles or (col and col not in COLUMNS):
+            raise UsageError(f"overrides: unknown key {key!r}; expected a role ({', '.join(roles)}), optionally followed by .{'/.'.join(COLUMNS)}")
+        if src not in TABLES:
+            raise UsageError(f"overrides.{key}={src!r}: expected a table name, one of {', '.join(sorted(TABLES))}")
+        out[(Role(role), COLUMNS[col] if col else _FIELDS)] = src
+    return out
+
+
+def table(kind: str, overrides: Mapping[str, str] | None = None) -> Mapping[Role, Rule]:
+    """``TABLES[kind]`` with the rows (or columns) that ``overrides`` names taken from another table.
+
+    ``overrides``: ``{"output": "sp"}`` replaces the readout's whole row by SP's; ``{"output.lr":
+    "sp"}`` only its learning-rate columns (Adam and SGD); ``.init`` and ``.mult`` likewise. A whole-row
+    override is applied before the column ones, whatever the order given.
+    """
+    if kind not in TABLES:
+        raise UsageError(f"parametrization={kind!r} is unknown; expected one of {sorted(TABLES)}")
+    rows = dict(TABLES[kind])
+    whole_rows_first = sorted(check_overrides(overrides or {}).items(), key=lambda item: item[0][1] != _FIELDS)
+    for (role, cols), src in whole_rows_first:
+        rows[role] = replace(rows[role], **{c: getattr(TABLES[src][role], c) for c in cols})
+    return rows
 
 
 def mode_factor(modes: Sequence[int], base_modes: Sequence[int]) -> float:

@@ -10,7 +10,13 @@ heartbeats and retries of :mod:`muop.workers`. The study (default: the journal
 Lines it holds from before (runs of other base configs, or of sweeps run before the study
 existed) are kept as they are, and finished runs of this sweep found only there are imported
 into the study instead of being trained again. ``sweep.json`` and ``sweep.png`` summarise the
-runs (:mod:`muop.curves`).
+runs (:func:`sweep_summary`): the curves and best LR per size (:mod:`muop.curves`) and the transfer
+regret of every target size against the proxy (:mod:`muop.regret`).
+
+A sweep varies the learning rate by default. ``Sweep(hparam=NAME, values=...)`` varies another
+hyperparameter instead (:data:`HPARAMS`: the init scale, a role's forward multiplier, weight decay,
+Adam's β2, the batch size), the LR staying the config's; its jobs and records carry the swept
+value under ``value`` (records also name the ``hparam``), and regret is computed on that axis.
 """
 
 from __future__ import annotations
@@ -31,19 +37,55 @@ from .config import RunConfig, config_hash, with_fields
 from .curves import best_lr, plot_sweep, summarise
 from .data import Datasets, prepare_data
 from .locks import FileLock
-from .rules import TABLES
+from .regret import regret_table
+from .rules import TABLES, Role
 from .train import RunObjective, train_run
 from .workers import TrialsFailing, WorkerSettings, enqueue_jobs, finite_or_none, open_study, queued_params, run_study
 
-__all__ = ["Sweep", "SweepObjective", "run_sweep", "job_of", "log_grid", "best_lr", "summarise", "plot_sweep"]
+__all__ = ["Sweep", "SweepObjective", "HPARAMS", "run_sweep", "sweep_summary", "write_summary", "job_of", "log_grid", "best_lr", "summarise", "plot_sweep"]
 
 #: How a sweep job's parameters are recorded in the study. Wide ranges rather than the sweep's own
-#: lists, so sweeps of one base config with other grids (more seeds, more LRs) share the study.
+#: lists, so sweeps of one base config with other grids (more seeds, more LRs) share the study. An
+#: LR sweep's jobs have ``lr``; a ``--hparam`` sweep's have ``value`` instead (:attr:`Sweep.x`).
 JOB_DISTRIBUTIONS = {
     "parametrization": CategoricalDistribution(sorted(TABLES)),
     "size": IntDistribution(1, 1 << 30),
     "lr": FloatDistribution(1e-12, 1e6, log=True),
+    "value": FloatDistribution(1e-12, 1e12, log=True),
     "seed": IntDistribution(0, 1 << 31),
+}
+
+
+@dataclass(frozen=True)
+class HParam:
+    """A hyperparameter a sweep can vary: what it is, which values it takes, and the config fields
+    one value sets (``fields(base_config, value)`` -> ``{section: {field: value}}``)."""
+
+    doc: str
+    expected: str
+    valid: Callable[[float], bool]
+    fields: Callable[[RunConfig, float], dict]
+
+
+def _positive(v: float) -> bool:
+    return math.isfinite(v) and v > 0
+
+
+def _role_multiplier(role: str) -> HParam:
+    return HParam(
+        f"forward multiplier of the {role} weights (parametrization.multipliers.{role})", "positive numbers", _positive,
+        lambda cfg, v: {"parametrization": {"multipliers": {**cfg.parametrization.multipliers, role: v}}},
+    )
+
+
+#: What ``Sweep(hparam=...)`` / ``muop sweep --hparam`` can vary (values on a log axis, all > 0).
+HPARAMS: dict[str, HParam] = {
+    "lr": HParam("the base learning rate (optimizer.lr)", "positive numbers", _positive, lambda cfg, v: {"optimizer": {"lr": v}}),
+    "init_scale": HParam("global init-std scale (parametrization.init_scale)", "positive numbers", _positive, lambda cfg, v: {"parametrization": {"init_scale": v}}),
+    **{f"{r.value}_mult": _role_multiplier(r.value) for r in Role if r is not Role.BIAS},
+    "weight_decay": HParam("weight decay (optimizer.weight_decay; decoupled with optimizer.name=adamw)", "positive numbers", _positive, lambda cfg, v: {"optimizer": {"weight_decay": v}}),
+    "beta2": HParam("Adam's second-moment decay (optimizer.betas[1])", "numbers in (0, 1)", lambda v: 0 < v < 1, lambda cfg, v: {"optimizer": {"betas": [cfg.optimizer.betas[0], v]}}),
+    "batch_size": HParam("training batch size (train.batch_size)", "positive integers", lambda v: v >= 1 and float(v).is_integer(), lambda cfg, v: {"train": {"batch_size": int(v)}}),
 }
 
 
@@ -56,13 +98,21 @@ def log_grid(lo: float, hi: float, n: int) -> list[float]:
 
 @dataclass(frozen=True)
 class Sweep:
-    """What to sweep: ``axis`` (modes or width), sizes (the first is the μP base), LRs, parametrizations, seeds."""
+    """What to sweep: ``axis`` (modes or width), sizes (the first is the μP base), LRs, parametrizations, seeds.
+
+    ``hparam`` (default ``lr``): the hyperparameter varied, one of :data:`HPARAMS`; for any other
+    than ``lr`` its grid is ``values`` and ``lrs`` stays empty (the LR is the config's). ``proxy``:
+    the size regret is measured from (default: the smallest).
+    """
 
     axis: str
     sizes: tuple[int, ...]
-    lrs: tuple[float, ...]
+    lrs: tuple[float, ...] = ()
     parametrizations: tuple[str, ...] = ("sp", "mup")
     seeds: tuple[int, ...] = (0,)
+    hparam: str = "lr"
+    values: tuple[float, ...] = ()
+    proxy: int | None = None
 
     def __post_init__(self) -> None:
         if self.axis not in ("modes", "width"):
@@ -71,18 +121,41 @@ class Sweep:
             raise UsageError(f"sizes={list(self.sizes)}: expected positive sizes")
         if self.axis == "modes" and min(self.sizes) < 2:
             raise UsageError(f"sizes={list(self.sizes)}: the log-K rule needs K >= 2")
-        if len(self.lrs) < 1 or any(not lr > 0 for lr in self.lrs):
-            raise UsageError(f"lrs={list(self.lrs)}: expected at least one positive learning rate")
         bad = [p for p in self.parametrizations if p not in TABLES]
         if bad or not self.parametrizations:
             raise UsageError(f"parametrizations={list(self.parametrizations)}: expected a non-empty subset of {', '.join(sorted(TABLES))}")
+        if self.hparam not in HPARAMS:
+            raise UsageError(f"hyperparameter {self.hparam!r} cannot be swept; expected one of {', '.join(HPARAMS)}")
+        if self.hparam == "lr":
+            if self.values:
+                raise UsageError(f"values={list(self.values)}: an LR sweep takes its grid from lrs")
+            if len(self.lrs) < 1 or any(not lr > 0 for lr in self.lrs):
+                raise UsageError(f"lrs={list(self.lrs)}: expected at least one positive learning rate")
+        else:
+            hp = HPARAMS[self.hparam]
+            if self.lrs:
+                raise UsageError(f"lrs={list(self.lrs)}: a sweep of {self.hparam} keeps the config's LR (set optimizer.lr)")
+            if len(self.values) < 1 or not all(hp.valid(float(v)) for v in self.values):
+                raise UsageError(f"values={list(self.values)}: expected one or more {hp.expected} for {self.hparam}")
+        if self.proxy is not None and self.proxy not in self.sizes:
+            raise UsageError(f"proxy size {self.proxy} is not in the sweep (sizes: {', '.join(map(str, self.sizes))})")
+
+    @property
+    def x(self) -> str:
+        """The job and record field that holds the swept value: ``lr``, or ``value`` for another hparam."""
+        return "lr" if self.hparam == "lr" else "value"
+
+    @property
+    def grid(self) -> tuple[float, ...]:
+        """The swept values (the LRs, or the hparam's values)."""
+        return self.lrs if self.hparam == "lr" else self.values
 
     def jobs(self) -> list[dict]:
-        """Every run as a job: ``{parametrization, size, lr, seed}``."""
-        return [{"parametrization": p, "size": s, "lr": lr, "seed": seed} for p in self.parametrizations for s in self.sizes for lr in self.lrs for seed in self.seeds]
+        """Every run as a job: ``{parametrization, size, lr or value, seed}``."""
+        return [{"parametrization": p, "size": s, self.x: float(v), "seed": seed} for p in self.parametrizations for s in self.sizes for v in self.grid for seed in self.seeds]
 
-    def run_config(self, base: RunConfig, parametrization: str, size: int, lr: float, seed: int) -> RunConfig:
-        """The config of one run: ``base`` at this size, LR and seed, with the first size as μP base."""
+    def run_config(self, base: RunConfig, parametrization: str, size: int, x: float, seed: int) -> RunConfig:
+        """The config of one run: ``base`` at this size, swept value ``x`` and seed, with the first size as μP base."""
         dim = len(base.model.modes)
         base0 = self.sizes[0]
         if self.axis == "modes":
@@ -91,24 +164,35 @@ class Sweep:
         else:
             model = {"width": size}
             pz = {"kind": parametrization, "base_width": base0, "base_modes": list(base.model.modes)}
-        return with_fields(base, model=model, parametrization=pz, optimizer={"lr": lr}, train={"seed": seed})
+        sections = {"model": model, "parametrization": pz, "train": {"seed": seed}}
+        for sec, vals in HPARAMS[self.hparam].fields(base, x).items():
+            sections[sec] = {**sections.get(sec, {}), **vals}
+        return with_fields(base, **sections)
+
+    def run_config_of(self, base: RunConfig, job: dict) -> RunConfig:
+        """:meth:`run_config` of a job dict (:meth:`jobs`)."""
+        return self.run_config(base, job["parametrization"], job["size"], job[self.x], job["seed"])
 
 
 def _key(rec: dict) -> tuple:
-    return (rec["parametrization"], int(rec["size"]), f"{float(rec['lr']):.6e}", int(rec["seed"]))
+    """A job's or record's identity within its sweep (the swept value is ``lr`` or ``value``)."""
+    x = rec["lr"] if "lr" in rec else rec["value"]
+    return (rec["parametrization"], int(rec["size"]), f"{float(x):.6e}", int(rec["seed"]))
 
 
 def _sweep_idents(base: RunConfig, sweep: Sweep) -> list[str]:
-    """What a record was trained with (the base config and the sweep's axis and base size), hashed
-    under the current config schema (first; new records get it) and every earlier one."""
-    return [config_hash({"base": d, "axis": sweep.axis, "base_size": sweep.sizes[0]}) for d in base.identity_dicts()]
+    """What a record was trained with (the base config, the sweep's axis and base size, and the
+    hyperparameter swept unless it is the LR), hashed under the current config schema (first; new
+    records get it) and every earlier one."""
+    swept = {} if sweep.hparam == "lr" else {"hparam": sweep.hparam}
+    return [config_hash({"base": d, "axis": sweep.axis, "base_size": sweep.sizes[0], **swept}) for d in base.identity_dicts()]
 
 
 def job_of(trial: optuna.trial.FrozenTrial) -> tuple | None:
-    """The (parametrization, size, lr, seed) a queued trial stands for; None if it is not a sweep run."""
+    """The (parametrization, size, lr or value, seed) a queued trial stands for; None if it is not a sweep run."""
     p = queued_params(trial)
     try:
-        return (p["parametrization"], int(p["size"]), float(p["lr"]), int(p["seed"]))
+        return (p["parametrization"], int(p["size"]), float(p["lr"] if "lr" in p else p["value"]), int(p["seed"]))
     except KeyError:
         return None
 
@@ -120,6 +204,11 @@ def _draw(trial: optuna.Trial, name: str, d: optuna.distributions.BaseDistributi
     return suggest(name, d.low, d.high, log=d.log)
 
 
+def _distributions(sweep: Sweep) -> dict:
+    """The :data:`JOB_DISTRIBUTIONS` of this sweep's job fields."""
+    return {k: d for k, d in JOB_DISTRIBUTIONS.items() if k in ("parametrization", "size", sweep.x, "seed")}
+
+
 class SweepObjective(RunObjective):
     """A sweep run as a trial: its job comes from the queue; the record goes to user attribute ``record``."""
 
@@ -127,9 +216,10 @@ class SweepObjective(RunObjective):
         self.base, self.sweep, self.ident, self.data_config, self.data = base, sweep, ident, base.data, data
 
     def __call__(self, trial: optuna.Trial) -> float:
-        job = {name: _draw(trial, name, d) for name, d in JOB_DISTRIBUTIONS.items()}  # the queued values
-        res = train_run(self.sweep.run_config(self.base, **job), data=self.data)
-        rec = {**job, "test_rel_l2": res.test_rel_l2, "train_loss": res.train_loss, "diverged": res.diverged, "seconds": res.seconds, "n_params": res.n_params, "train_flops": res.train_flops, "config_hash": self.ident}
+        job = {name: _draw(trial, name, d) for name, d in _distributions(self.sweep).items()}  # the queued values
+        res = train_run(self.sweep.run_config_of(self.base, job), data=self.data)
+        swept = {} if self.sweep.hparam == "lr" else {"hparam": self.sweep.hparam}
+        rec = {**job, **swept, "test_rel_l2": res.test_rel_l2, "train_loss": res.train_loss, "diverged": res.diverged, "seconds": res.seconds, "n_params": res.n_params, "train_flops": res.train_flops, "config_hash": self.ident}
         trial.set_user_attr("record", {k: finite_or_none(v) for k, v in rec.items()})
         return self.base.tune.diverged_value if rec["diverged"] else float(rec["test_rel_l2"])
 
@@ -164,8 +254,9 @@ class RunsView:
         have = {_key(r) for r in study_records(study)}
         new = [r for k, r in self.records().items() if k not in have]
         for r in new:
-            params = {k: r[k] for k in JOB_DISTRIBUTIONS}
-            study.add_trial(optuna.trial.create_trial(params=params, distributions=JOB_DISTRIBUTIONS, value=value(r), user_attrs={"record": {k: finite_or_none(v) for k, v in r.items()}}))
+            dists = {k: d for k, d in JOB_DISTRIBUTIONS.items() if k in r}
+            params = {k: r[k] for k in dists}
+            study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=value(r), user_attrs={"record": {k: finite_or_none(v) for k, v in r.items()}}))
         return len(new)
 
     def sync(self, study: optuna.Study) -> list[dict]:
@@ -214,7 +305,7 @@ def run_sweep(base: RunConfig, sweep: Sweep, out_dir: str | Path, progress: Call
     jobs = sweep.jobs()
     for p in sweep.parametrizations:  # every size's config is valid before anything is trained
         for s in sweep.sizes:
-            sweep.run_config(base, p, s, sweep.lrs[0], sweep.seeds[0])
+            sweep.run_config(base, p, s, sweep.grid[0], sweep.seeds[0])
     out = Path(out_dir)
     idents = _sweep_idents(base, sweep)
     ident = idents[0]
@@ -251,9 +342,40 @@ def _finish(base: RunConfig, sweep: Sweep, out: Path, view: RunsView, jobs: list
     if missing:
         raise TrialsFailing(f"{len(missing)} of {len(jobs)} sweep runs did not finish (they raised; see the warnings above), e.g. {tuple(missing[0].values())}; rerun the same command to retry them")
     runs = [records[_key(j)] for j in jobs]
-    doc = summarise(runs, sweep.axis)
+    return write_summary(out, runs, sweep, base.to_dict())
+
+
+def sweep_summary(runs: list[dict], axis: str, hparam: str = "lr", proxy: int | None = None, n_boot: int = 1000, seed: int = 0) -> dict:
+    """The ``sweep.json`` document of a sweep's runs (spec and base config aside).
+
+    The curves, best LR per size and drift of :func:`muop.curves.summarise`, then the transfer
+    regret of :func:`muop.regret.regret_table` (proxy: ``proxy``, default the smallest size;
+    ``n_boot`` bootstrap replicates drawn from generator ``seed``)::
+
+        "hparam": "lr" or the swept hyperparameter,
+        "regret": {param: {size: {"regret", "ci": [lo, hi], "proxy_size", "proxy_lr", ...}}},
+        "regret_proxy": {param: size}, "regret_bootstrap": {"n_boot", "seed"},
+        "flat": {param: {size: bool}}, "drift_excluding_flat": {param: float}
+    """
+    key = "lr" if hparam == "lr" else "value"
+    table = regret_table(runs, proxy=proxy, n_boot=n_boot, seed=seed, key=key)
+    return {
+        **summarise(runs, axis, key),
+        "hparam": hparam,
+        "regret": table["regret"],
+        "regret_proxy": table["proxy"],
+        "regret_bootstrap": {"n_boot": table["n_boot"], "seed": table["seed"]},
+        "flat": table["flat"],
+        "drift_excluding_flat": table["drift_excluding_flat"],
+    }
+
+
+def write_summary(out: str | Path, runs: list[dict], sweep: Sweep, base_config: dict) -> dict:
+    """Write ``out/sweep.json`` (:func:`sweep_summary` with the spec and base config) and ``out/sweep.png``; returns the document."""
+    out = Path(out)
+    doc = sweep_summary(runs, sweep.axis, sweep.hparam, sweep.proxy)
     doc["spec"] = asdict(sweep)
-    doc["base_config"] = base.to_dict()
+    doc["base_config"] = base_config
     atomic_write(out / "sweep.json", json.dumps(doc, indent=1))
     plot_sweep(doc, out / "sweep.png")
     return doc
