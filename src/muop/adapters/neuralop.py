@@ -188,3 +188,60 @@ def declare_model(model: nn.Module) -> None:
     model.__dict__["muop_shape"] = Shape(model.hidden_channels, modes)
     model.__dict__["muop_depth"] = model.n_layers
     model.__dict__["_muop_adapter"] = "neuralop"
+
+
+def to_muop(model: nn.Module):
+    """muop's FNO with the ``"neuralop"`` block and ``model``'s weights (dtype kept).
+
+    ``model`` must be a dense ``neuralop.models.FNO`` in neuraloperator's default layout (linear
+    fno skip, soft-gating channel-MLP skip, channel MLP expansion 0.5, lifting ratio 2, no norm,
+    padding or preactivation); any of its widths, modes, depth and projection ratio. The two
+    models then compute the same function (tests/test_fno_blocks.py: to 1e-10 in float64).
+    """
+    import torch
+    from neuralop.models import FNO as NFNO
+
+    from ..fno import FNO, LIFTING_RATIO, MLP_EXPANSION, FNOConfig
+    from ..layers import ACTIVATIONS
+
+    blocks = getattr(model, "fno_blocks", None)
+    act = {f: n for n, f in ACTIVATIONS.items()}.get(getattr(model, "non_linearity", None))
+    layout = {
+        "a neuralop.models.FNO": isinstance(model, NFNO),
+        "dense weights": getattr(model, "factorization", None) is None,
+        f"lifting_channel_ratio={LIFTING_RATIO}": getattr(model, "lifting_channel_ratio", None) == LIFTING_RATIO,
+        "fno_skip='linear'": blocks is not None and blocks.fno_skip == "linear",
+        "channel_mlp_skip='soft-gating'": blocks is not None and blocks.use_channel_mlp and blocks.channel_mlp_skip == "soft-gating",
+        f"channel_mlp_expansion={MLP_EXPANSION}": blocks is not None and blocks.channel_mlp_expansion == MLP_EXPANSION,
+        "norm=None, preactivation=False, no domain padding": blocks is not None and blocks.norm is None and not blocks.preactivation and model.domain_padding is None,
+        f"non_linearity one of {sorted(ACTIVATIONS)}": act is not None,
+    }
+    missing = [k for k, ok in layout.items() if not ok]
+    if missing:
+        raise UsageError(f"to_muop needs neuraloperator's default FNO layout; this {type(model).__name__} lacks: {', '.join(missing)}")
+    modes = modes_from_neuralop(tuple(model.n_modes))
+    cfg = FNOConfig(
+        modes=modes, width=model.hidden_channels, depth=model.n_layers, in_channels=model.in_channels,
+        out_channels=model.out_channels, projection_ratio=model.projection_channel_ratio, activation=act,
+        append_coords=model.positional_embedding is not None, block="neuralop",
+    )
+    dtype = model.projection.fcs[0].weight.dtype
+    out = FNO(cfg).to(dtype)
+    pairs = [(out.lifting, model.lifting.fcs[0]), (out.lifting_out, model.lifting.fcs[1]),
+             (out.projection_hidden, model.projection.fcs[0]), (out.projection_out, model.projection.fcs[1])]
+    d = len(modes)
+    with torch.no_grad():
+        for i, layer in enumerate(out.layers):
+            pairs += [(layer.pointwise, blocks.fno_skips[i].conv), (layer.mlp_in, blocks.channel_mlp[i].fcs[0]), (layer.mlp_out, blocks.channel_mlp[i].fcs[1])]
+            layer.gate.copy_(blocks.channel_mlp_skips[i].weight.reshape(-1))
+            conv = blocks.convs[i]
+            w = conv.weight.to_tensor()  # (in, out, N_1, ..., K_d), fftshifted in the dims before the last
+            for j in range(d - 1):
+                w = torch.roll(w, shifts=-(w.shape[2 + j] // 2), dims=2 + j)
+            layer.spectral.weight.copy_(torch.view_as_real(w.permute(*range(2, 2 + d), 0, 1).contiguous()))
+            layer.spectral.bias.copy_(conv.bias.reshape(-1))
+        for mine, theirs in pairs:
+            mine.weight.copy_(theirs.weight.reshape(mine.weight.shape))
+            if mine.bias is not None:
+                mine.bias.copy_(theirs.bias)
+    return out
