@@ -197,3 +197,45 @@ def test_base_of_another_kind_is_an_error():
         make_plan(build("fno1d", width=32), "mup", base=muop.FNO(muop.FNOConfig(modes=5, dim=1, width=8)))
     with pytest.raises(UsageError, match="expected a muop.Shape"):
         make_plan(build("fno1d", width=32), "mup", base=(8, 4))
+
+
+def test_run_config_names_a_neuralop_model():
+    from muop.config import RunConfig
+
+    cfg = RunConfig.from_dict({"model": {"library": "neuralop", "name": "TFNO", "modes": [8, 5], "width": 16, "depth": 2, "options": {"rank": 0.2, "fno_skip": "soft-gating"}}, "data": {"problem": "darcy", "resolution": 32}})
+    model = cfg.model.build(in_channels=1, out_channels=1)
+    assert isinstance(model, TFNO) and tuple(model.n_modes) == (16, 8) and model.n_layers == 2 and model.rank == 0.2
+    plan = parametrize(model, "mup", base=Shape(8, (4, 3)))
+    assert model.muop_shape == cfg.model.shape == Shape(16, (8, 5))  # modes converted exactly both ways
+    assert plan["fno_blocks.fno_skips.0.weight"].role == "bias"
+    muop_model = RunConfig.from_dict({"model": {"modes": [8], "block": "neuralop"}}).model.build(1, 1)
+    assert isinstance(muop_model, muop.FNO) and muop_model.config.block == "neuralop"
+
+
+@pytest.mark.parametrize(
+    "model,match",
+    [
+        ({"library": "neuralop", "options": {"rnak": 0.1}}, r"model.options: neuralop's FNO takes no argument\(s\) \['rnak'\]; allowed: \[.*'rank'"),
+        ({"library": "neuralop", "options": {"hidden_channels": 8}}, "come from the model fields"),
+        ({"library": "neuralop", "name": "UNO"}, "model.name='UNO': expected one of FNO, TFNO"),
+        ({"library": "flax"}, "model.library='flax'"),
+        ({"options": {"rank": 0.1}}, r"muop's FNO takes no option\(s\) \['rank'\]"),
+        ({"library": "neuralop", "block": "neuralop"}, "model.block='neuralop'"),
+    ],
+)
+def test_bad_model_configs_are_one_line_errors(model, match):
+    from muop.config import RunConfig
+    from muop.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=match) as err:
+        RunConfig.from_dict({"model": {"modes": [8], **model}})
+    assert "\n" not in str(err.value)
+
+
+def test_bad_option_value_is_a_config_error_at_build():
+    from muop.config import RunConfig
+    from muop.errors import ConfigError
+
+    cfg = RunConfig.from_dict({"model": {"library": "neuralop", "modes": [8], "options": {"fno_skip": "gated"}}})
+    with pytest.raises(ConfigError, match="neuralop's FNO refused them"):
+        cfg.model.build(1, 1)
