@@ -239,3 +239,18 @@ def test_bad_option_value_is_a_config_error_at_build():
     cfg = RunConfig.from_dict({"model": {"library": "neuralop", "modes": [8], "options": {"fno_skip": "gated"}}})
     with pytest.raises(ConfigError, match="neuralop's FNO refused them"):
         cfg.model.build(1, 1)
+
+
+def test_the_example_in_docs_neuralop_runs():
+    """docs/neuralop.md: the first python block runs as written, and its model is μP-parametrized."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "neuralop.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    ns: dict = {}
+    exec(compile(code, "docs/neuralop.md", "exec"), ns)
+    plan, model = ns["plan"], ns["model"]
+    assert plan.base == Shape(8, (4, 5)) and plan.shape == Shape(32, (8, 9))
+    assert multiplier(model.projection.fcs[1], "weight") == 0.25
+    assert math.isfinite(float(ns["loss"]))
