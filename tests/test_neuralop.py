@@ -254,3 +254,9 @@ def test_the_example_in_docs_neuralop_runs():
     assert plan.base == Shape(8, (4, 5)) and plan.shape == Shape(32, (8, 9))
     assert multiplier(model.projection.fcs[1], "weight") == 0.25
     assert math.isfinite(float(ns["loss"]))
+
+
+def test_a_model_inside_another_module_is_named():
+    wrapper = torch.nn.Sequential(build("fno1d"))
+    with pytest.raises(UsageError, match="Sequential contains neuralop's FNO at '0'; pass that model"):
+        parametrize(wrapper, "mup")

@@ -32,11 +32,23 @@ def library_of(model: nn.Module) -> str | None:
 
 
 def recognise(model: nn.Module) -> None:
-    """Declare the parameters of a supported library's model (idempotent; other modules: no-op)."""
+    """Declare the parameters of a supported library's model (idempotent; other modules: no-op).
+
+    A module of muop's own kind that merely *contains* a library model is an error naming it:
+    muop recognises models, not models inside other modules.
+    """
     if library_of(model) == "neuralop":
         from .neuralop import declare_model
 
         declare_model(getattr(model, "_orig_mod", model))
+        return
+    if model_shape(model) is None:
+        for name, sub in model.named_modules():
+            if name and library_of(sub) == "neuralop" and type(sub).__name__ in ("FNO", "TFNO"):
+                raise UsageError(
+                    f"{type(model).__name__} contains neuralop's {type(sub).__name__} at {name!r}; pass that model "
+                    "to muop.parametrize (muop recognises a model, not one inside another module)"
+                )
 
 
 def kind(model: nn.Module) -> tuple:
