@@ -4,17 +4,21 @@ neuraloperator's FNO at matched shapes, and compare peak memory.
 Cases (issue #2): 2-D 64², width 32, n_modes 16 (neuraloperator convention, muop
 modes (8, 9), the identical kept frequency set), 4 layers, batch 8; plus a 1-D and a 3-D case.
 
-Two neuraloperator configurations are timed:
+muop's FNO is timed with both of its blocks (``FNOConfig.block``), each against the neuraloperator
+configuration of the same architecture:
 
 * ``matched``: the same architecture as muop's FNO (single-layer lifting, spectral conv + linear
   1×1 skip per layer, no channel MLP, 2-layer projection with 2×width hidden channels, grid
   coordinates as extra inputs). Parameter counts are printed so the match can be checked.
   (Note: with ``use_channel_mlp=False`` neuraloperator 2.0.0 applies its activation twice per
   layer; that costs it one extra elementwise pass.)
-* ``default``: ``neuralop.models.FNO`` with its defaults for everything but the shapes.
+* ``default``: ``neuralop.models.FNO`` with its defaults for everything but the shapes; muop's
+  ``block="neuralop"`` FNO is the same architecture (equal with copied weights,
+  tests/test_fno_blocks.py), timed as ``muop-neuralop-block``.
 
-Timing alternates the models step by step in one process and reports medians; the ratio is
-``median(neuraloperator) / median(muop)`` (> 1 means muop is faster). Peak memory is the growth
+Timing alternates the models step by step in one process and reports medians; the ratios are
+``median(neuralop-matched) / median(muop)`` (classic block) and ``median(neuralop-default) /
+median(muop-neuralop-block)`` (> 1 means muop is faster). Peak memory is the growth
 of the process's peak RSS during the timed steps, measured in a fresh subprocess per model.
 
 Usage::
@@ -48,10 +52,11 @@ CASES = {
 
 def build(lib: str, case: dict, seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    if lib == "muop":
+    if lib in ("muop", "muop-neuralop-block"):
         from muop import FNO, FNOConfig, modes_from_neuralop
 
-        cfg = FNOConfig(modes=modes_from_neuralop(case["n_modes"]), width=case["width"], depth=4, projection_ratio=2.0)
+        block = "classic" if lib == "muop" else "neuralop"
+        cfg = FNOConfig(modes=modes_from_neuralop(case["n_modes"]), width=case["width"], depth=4, projection_ratio=2.0, block=block)
         return FNO(cfg)
     from neuralop.models import FNO as NFNO
 
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="results/bench/fno_step.json", help="JSON output path")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    libs = ["muop", "neuralop-matched", "neuralop-default"]
+    libs = ["muop", "neuralop-matched", "muop-neuralop-block", "neuralop-default"]
     rows = []
     for name in args.cases.split(","):
         case = CASES[name]
@@ -147,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
             "params": params,
             "speedup_vs_matched": med["neuralop-matched"] / med["muop"],
             "speedup_vs_default": med["neuralop-default"] / med["muop"],
+            "speedup_block_vs_default": med["neuralop-default"] / med["muop-neuralop-block"],
             "memory_ratio_vs_matched": mem["muop"] / max(mem["neuralop-matched"], 1e-9),
+            "memory_ratio_block_vs_default": mem["muop-neuralop-block"] / max(mem["neuralop-default"], 1e-9),
         }
         rows.append(row)
     try:
@@ -155,14 +162,15 @@ def main(argv: list[str] | None = None) -> int:
         from rich.table import Table
 
         t = Table(title=f"FNO training step, {args.threads} CPU threads, median of {args.repeats}")
-        for col in ["case", "muop ms", "nop-matched ms", "nop-default ms", "speedup (matched)", "speedup (default)", "peak MiB muop / matched", "params muop / matched"]:
+        for col in ["case", "muop ms", "nop-matched ms", "speedup classic", "muop nop-block ms", "nop-default ms", "speedup nop-block", "peak MiB muop / matched", "peak MiB block / default", "params block / default"]:
             t.add_column(col, justify="right")
         for r in rows:
-            m, p = r["median_step_s"], r["peak_rss_growth_mib"]
+            m, p, n = r["median_step_s"], r["peak_rss_growth_mib"], r["params"]
             t.add_row(
-                r["case"], f"{m['muop']*1e3:.1f}", f"{m['neuralop-matched']*1e3:.1f}", f"{m['neuralop-default']*1e3:.1f}",
-                f"{r['speedup_vs_matched']:.2f}x", f"{r['speedup_vs_default']:.2f}x",
-                f"{p['muop']:.0f} / {p['neuralop-matched']:.0f}", f"{r['params']['muop']} / {r['params']['neuralop-matched']}",
+                r["case"], f"{m['muop']*1e3:.1f}", f"{m['neuralop-matched']*1e3:.1f}", f"{r['speedup_vs_matched']:.2f}x",
+                f"{m['muop-neuralop-block']*1e3:.1f}", f"{m['neuralop-default']*1e3:.1f}", f"{r['speedup_block_vs_default']:.2f}x",
+                f"{p['muop']:.0f} / {p['neuralop-matched']:.0f}", f"{p['muop-neuralop-block']:.0f} / {p['neuralop-default']:.0f}",
+                f"{n['muop-neuralop-block']} / {n['neuralop-default']}",
             )
         Console().print(t)
     except ImportError:  # pragma: no cover

@@ -5,6 +5,12 @@ as in the original FNO. P (lifting) maps ``in_channels`` (+ d grid coordinates) 
 each layer adds a spectral convolution K_l and a pointwise map W_l; Q is a two-layer pointwise
 MLP ``width -> projection_ratio*width -> out_channels``.
 
+``FNOConfig.block`` chooses the Fourier layer: ``"classic"`` (the one above) or ``"neuralop"``,
+neuraloperator 2.x's default layout (:class:`NeuralopLayer`: a channel MLP and a soft-gating
+skip per layer, and a two-layer lifting ``in -> 2·width -> width``). With copied weights the
+``"neuralop"`` FNO equals ``neuralop.models.FNO`` with its defaults
+(:func:`muop.adapters.neuralop.to_muop`).
+
 Every parameter declares its scaling (:mod:`muop.scaling`), so :func:`muop.parametrize` can
 apply SP or μP to it; ``FNO.muop_shape`` tells the engine the model's width and modes.
 """
@@ -22,8 +28,16 @@ from .layers import ACTIVATIONS, Pointwise, SpectralConv
 from .modes import normalize_modes
 from .parametrization import Shape
 from .rules import Role
+from .scaling import ParamSpec, declare
 
-__all__ = ["FNOConfig", "FNO", "FourierLayer", "Lifting", "fno_flops"]
+__all__ = ["FNOConfig", "FNO", "FourierLayer", "NeuralopLayer", "Lifting", "fno_flops", "BLOCKS"]
+
+#: The Fourier layer layouts :class:`FNOConfig` can build.
+BLOCKS = ("classic", "neuralop")
+#: neuraloperator's defaults for the ``"neuralop"`` block: lifting hidden channels and channel-MLP
+#: hidden channels as multiples of the width.
+LIFTING_RATIO = 2
+MLP_EXPANSION = 0.5
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class FNOConfig:
         activation: one of ``gelu``, ``tanh``, ``relu``, ``silu``.
         append_coords: append the d grid coordinates in [0, 1) to the input (as the original FNO
             does).
+        block: the Fourier layer, one of :data:`BLOCKS` (module docstring).
     """
 
     modes: int | tuple[int, ...] = 8
@@ -52,6 +67,7 @@ class FNOConfig:
     projection_ratio: float = 2.0
     activation: str = "gelu"
     append_coords: bool = True
+    block: str = "classic"
 
     def __post_init__(self) -> None:
         dim = self.dim if self.dim is not None else (None if isinstance(self.modes, int) else len(tuple(self.modes)))
@@ -69,6 +85,8 @@ class FNOConfig:
             raise UsageError(f"projection_ratio={self.projection_ratio}: expected a positive number")
         if self.activation not in ACTIVATIONS:
             raise UsageError(f"activation={self.activation!r}: expected one of {sorted(ACTIVATIONS)}")
+        if self.block not in BLOCKS:
+            raise UsageError(f"block={self.block!r}: expected one of {', '.join(BLOCKS)}")
 
     @property
     def shape(self) -> Shape:
@@ -139,6 +157,41 @@ class FourierLayer(nn.Module):
         return self.act(y) if self.act is not None else y
 
 
+class NeuralopLayer(nn.Module):
+    """neuraloperator 2.x's default Fourier layer (``FNOBlocks`` with its defaults), one layer:
+
+    ``h = σ(K v + W v)``, then ``y = σ(MLP(h) + γ ⊙ v)`` with ``MLP = W_2 σ(W_1 · + b_1) + b_2``
+    (``width -> width/2 -> width``) and a soft-gating skip ``γ`` (one gain per channel, initialised
+    to one). The last layer (``last=True``) has neither outer σ, as in neuraloperator.
+    """
+
+    def __init__(self, width: int, modes: tuple[int, ...], activation: str, last: bool = False) -> None:
+        super().__init__()
+        hidden = max(1, round(width * MLP_EXPANSION))
+        self.spectral = SpectralConv(width, width, modes)
+        self.pointwise = Pointwise(width, width, Role.HIDDEN, width_in=True, width_out=True, bias=False)
+        self.mlp_in = Pointwise(width, hidden, Role.HIDDEN, width_in=True, width_out=True)
+        self.mlp_out = Pointwise(hidden, width, Role.HIDDEN, width_in=True, width_out=True)
+        self.gate = nn.Parameter(torch.ones(width))
+        declare(self, "gate", ParamSpec(Role.BIAS, fan_out_dims=(0,), width_out=True, init="scale"))
+        self.act = ACTIVATIONS[activation]
+        self.last = last
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, width, *grid) -> (B, width, *grid)."""
+        b, c, *grid = x.shape
+        xf = x.reshape(b, c, -1)
+        # as in FourierLayer: the skip is added in place on the spectral output
+        h = self.spectral(x).reshape(b, c, -1).baddbmm_(self.pointwise.effective_weight().expand(b, -1, -1), xf)
+        if not self.last:
+            h = self.act(h)
+        # baddbmm's backward does not need its output: add the gated skip in place
+        y = self.mlp_out(self.act(self.mlp_in(h))).addcmul_(self.gate[:, None], xf)
+        if not self.last:
+            y = self.act(y)
+        return y.reshape(b, c, *grid)
+
+
 class FNO(nn.Module):
     """Fourier Neural Operator. Input (B, in_channels, n_1, ..., n_d) -> (B, out_channels, n_1, ..., n_d).
 
@@ -149,10 +202,16 @@ class FNO(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.lifting = Lifting(c.in_channels, c.dim if c.append_coords else 0, c.width)
-        self.layers = nn.ModuleList(
-            FourierLayer(c.width, c.modes, c.activation if i < c.depth - 1 else None) for i in range(c.depth)
-        )
+        n_coords = c.dim if c.append_coords else 0
+        if c.block == "classic":
+            self.lifting = Lifting(c.in_channels, n_coords, c.width)
+            self.layers = nn.ModuleList(
+                FourierLayer(c.width, c.modes, c.activation if i < c.depth - 1 else None) for i in range(c.depth)
+            )
+        else:  # neuraloperator's layout: a two-layer lifting, then NeuralopLayers
+            self.lifting = Lifting(c.in_channels, n_coords, LIFTING_RATIO * c.width)
+            self.lifting_out = Pointwise(LIFTING_RATIO * c.width, c.width, Role.HIDDEN, width_in=True, width_out=True)
+            self.layers = nn.ModuleList(NeuralopLayer(c.width, c.modes, c.activation, last=i == c.depth - 1) for i in range(c.depth))
         hidden = max(1, round(c.projection_ratio * c.width))
         self.projection_hidden = Pointwise(c.width, hidden, Role.HIDDEN, width_in=True, width_out=True)
         self.projection_out = Pointwise(hidden, c.out_channels, Role.OUTPUT, width_in=True, width_out=False)
@@ -166,6 +225,8 @@ class FNO(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, in_channels, *grid) -> (B, out_channels, *grid)."""
         h = self.lifting(x)
+        if self.config.block == "neuralop":
+            h = self.lifting_out(self.act(h))
         for layer in self.layers:
             h = layer(h)
         h = self.act(self.projection_hidden(h))
@@ -177,12 +238,18 @@ def fno_flops(cfg: FNOConfig, grid: tuple[int, ...]) -> float:
 
     Counts the pointwise maps (2·N·in·out), the per-mode real contraction (8·M·w²) and the FFTs
     (≈ 2.5·N·log2 N per channel and direction). A training step costs about 3× the forward.
+    The ``"neuralop"`` block adds its channel MLPs, gates and the second lifting layer.
     """
     n = math.prod(grid)
     w, d = cfg.width, cfg.dim
     modes = math.prod([2 * k for k in cfg.modes[:-1]]) * cfg.modes[-1]
-    lift = 2 * n * (cfg.in_channels + d) * w
     layer = 2 * n * w * w + 8 * modes * w * w + 2 * 2.5 * n * math.log2(max(n, 2)) * w
+    if cfg.block == "classic":
+        lift = 2 * n * (cfg.in_channels + d) * w
+    else:
+        lw, mw = LIFTING_RATIO * w, max(1, round(w * MLP_EXPANSION))
+        lift = 2 * n * (cfg.in_channels + d) * lw + 2 * n * lw * w
+        layer += 2 * 2 * n * w * mw + 2 * n * w
     hidden = round(cfg.projection_ratio * w)
     proj = 2 * n * w * hidden + 2 * n * hidden * cfg.out_channels
     return float(lift + cfg.depth * layer + proj)

@@ -30,7 +30,7 @@ from torch import nn
 
 from .errors import UsageError
 from .rules import OPTIMIZERS, Role, check_overrides, mode_factor, table
-from .scaling import iter_specs, set_multiplier
+from .scaling import ParamSpec, iter_specs, scale_init, set_multiplier
 
 __all__ = ["Shape", "Base", "ParamPlan", "Plan", "make_plan", "parametrize"]
 
@@ -126,6 +126,7 @@ class ParamPlan:
     mult: float
     lr_mult: Mapping[str, float]
     wd_mult: Mapping[str, float]
+    init_mult: float = 1.0  # init_std / SP std (what ``init="scale"`` parameters are multiplied by)
 
 
 @dataclass
@@ -137,7 +138,7 @@ class Plan:
     shape: Shape
     entries: list[ParamPlan]
     _params: dict[str, nn.Parameter] = field(repr=False, default_factory=dict)
-    _owners: dict[str, tuple[nn.Module, str, bool]] = field(repr=False, default_factory=dict)
+    _owners: dict[str, tuple[nn.Module, str, ParamSpec]] = field(repr=False, default_factory=dict)
 
     def __getitem__(self, name: str) -> ParamPlan:
         for e in self.entries:
@@ -149,18 +150,13 @@ class Plan:
     def apply(self, generator: torch.Generator | None = None) -> None:
         """Initialise every parameter with its planned std and set the forward multipliers.
 
-        Weights are drawn N(0, init_std²) (complex-pair weights: each part with std/sqrt(2), so
-        E|w|² = init_std²); biases, whose SP init is zero, are zeroed.
+        Weights are drawn N(0, init_std²) (complex weights: each part with std/sqrt(2), so
+        E|w|² = init_std²); biases, whose SP init is zero, are zeroed. Parameters declared with
+        another ``init`` mode (:data:`muop.scaling.INIT_MODES`) keep their own values, rescaled.
         """
         for e in self.entries:
-            p = self._params[e.name]
-            owner, local, complex_pair = self._owners[e.name]
-            if e.init_std == 0.0:
-                p.zero_()
-            else:
-                std = e.init_std / math.sqrt(2.0) if complex_pair else e.init_std
-                noise = torch.randn(p.shape, generator=generator, dtype=torch.float64)
-                p.copy_((noise * std).to(p.dtype))
+            owner, local, spec = self._owners[e.name]
+            _init_param(self._params[e.name], e, owner, local, spec, generator)
             set_multiplier(owner, local, e.mult)
 
     def param_groups(
@@ -193,6 +189,24 @@ class Plan:
         return [asdict(e) | {"tensor_shape": list(e.tensor_shape), "lr_mult": dict(e.lr_mult), "wd_mult": dict(e.wd_mult)} for e in self.entries]
 
 
+def _init_param(p: nn.Parameter, e: ParamPlan, owner: nn.Module, local: str, spec: ParamSpec, generator: torch.Generator | None) -> None:
+    """Initialise one parameter as its spec's ``init`` mode says (see :meth:`Plan.apply`)."""
+    if spec.init == "scale":  # the module's own init times the rule's init multiplier (biases: 1)
+        scale_init(owner, local, e.init_mult)
+    elif spec.init == "normalize":
+        rms = p.detach().abs().pow(2).mean().sqrt()
+        if e.init_std and rms > 0:
+            p.mul_(e.init_std / rms)
+    elif e.init_std == 0.0:
+        p.zero_()
+    else:
+        pair = spec.complex_pair or p.is_complex()
+        std = e.init_std / math.sqrt(2.0) if pair else e.init_std
+        shape = (*p.shape, 2) if p.is_complex() else p.shape
+        noise = torch.randn(shape, generator=generator, dtype=torch.float64) * std
+        p.copy_(torch.view_as_complex(noise).to(p.dtype) if p.is_complex() else noise.to(p.dtype))
+
+
 def _as_shape(x: Shape | tuple | None, what: str) -> Shape | None:
     if x is None or isinstance(x, Shape):
         return x
@@ -217,10 +231,15 @@ def make_plan(
     Args:
         model: any module whose parameters were declared with :func:`muop.scaling.declare`.
         parametrization: ``"sp"`` or ``"mup"``.
-        base: the base (proxy) shape; μP equals SP at ``base``. Defaults to the model's shape. A
-            :class:`Base` also sets the init scale, per-role multipliers and rule overrides.
+        base: the base (proxy) shape, or a smaller model of the same kind; μP equals SP at
+            ``base``. Defaults to the model's shape. A :class:`Base` also sets the init scale,
+            per-role multipliers and rule overrides.
         shape: the model's shape; defaults to ``model.muop_shape``.
     """
+    from .adapters import base_shape, recognise  # declares a known library's model (no-op otherwise)
+
+    recognise(model)
+    base = base_shape(base, model)
     shape = _as_shape(shape, "shape") or model_shape(model)
     if shape is None:
         raise UsageError("model has no muop_shape attribute; pass shape=Shape(width=..., modes=...)")
@@ -230,7 +249,7 @@ def make_plan(
 
     entries: list[ParamPlan] = []
     params: dict[str, nn.Parameter] = {}
-    owners: dict[str, tuple[nn.Module, str, bool]] = {}
+    owners: dict[str, tuple[nn.Module, str, ParamSpec]] = {}
     undeclared = []
     for name, owner, local, p, spec in iter_specs(model):
         if spec is None:
@@ -242,7 +261,7 @@ def make_plan(
         rule = rules[spec.role]
         mode_fac = 1.0
         if spec.role is Role.SPECTRAL:
-            if len(spec.mode_dims) != len(shape.modes) or len(base.modes) != len(shape.modes):
+            if (spec.mode_dims and len(spec.mode_dims) != len(shape.modes)) or len(base.modes) != len(shape.modes):
                 raise UsageError(
                     f"{name} has {len(spec.mode_dims)} mode dims but shape.modes={shape.modes} "
                     f"and base.modes={base.modes}; expected one K per spatial dimension"
@@ -269,10 +288,11 @@ def make_plan(
                 # decoupled decay per step is lr*wd; keep it invariant for AdamW and SGD, as mup's
                 # MuAdamW/MuSGD do (docs/parametrization.md)
                 wd_mult={opt: 1.0 / v for opt, v in lr_mult.items()},
+                init_mult=rule.init(m_in, m_out, mode_fac) * tuned.init_scale,
             )
         )
         params[name] = p
-        owners[name] = (owner, local, spec.complex_pair)
+        owners[name] = (owner, local, spec)
     if undeclared:
         raise UsageError(
             f"{len(undeclared)} parameter(s) have no ParamSpec: {undeclared[:8]}; "

@@ -7,7 +7,12 @@ attributes. Module attributes survive ``deepcopy``, pickling, ``state_dict`` rou
 metadata is structural, never saved) and ``torch.compile`` (which wraps the original modules).
 
 Any ``nn.Module`` works: call :func:`declare` for each of its parameters, and multiply an
-``OUTPUT``-role weight by :func:`multiplier` in ``forward``.
+``OUTPUT``-role weight by :func:`multiplier` in ``forward`` (or, for a module whose ``forward`` you
+do not own, call :func:`multiply_input` once: the same multiplier is then applied to its input).
+
+Modules from another library (:mod:`muop.adapters`) keep that library's own initial values:
+their specs say ``init="scale"`` (rescale the values by the plan's init multiplier) or
+``init="normalize"`` (set their RMS to the planned std) instead of muop's fresh draw.
 """
 
 from __future__ import annotations
@@ -21,10 +26,17 @@ from torch import nn
 from .errors import UsageError
 from .rules import Role
 
-__all__ = ["ParamSpec", "declare", "multiplier", "set_multiplier", "iter_specs"]
+__all__ = ["ParamSpec", "INIT_MODES", "declare", "multiplier", "set_multiplier", "multiply_input", "scale_init", "iter_specs"]
 
 _SPECS = "_muop_specs"
 _MULTS = "_muop_mults"
+_SCALED = "_muop_init_scaled"
+
+#: How a plan initialises a parameter: ``draw`` a fresh N(0, std²) (muop's own layers), ``scale``
+#: the module's own values by the plan's init multiplier (a library whose own init is SP-shaped:
+#: SP then leaves it untouched), or ``normalize`` the own values to the planned RMS (the factors of
+#: a factorized weight, whose library init ties their scales to the rank).
+INIT_MODES = ("draw", "scale", "normalize")
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,13 @@ class ParamSpec:
         width_in: the fan-in dims grow with model width.
         width_out: the fan-out dims grow with model width.
         complex_pair: the last dim holds (real, imag) of a complex weight; the init std then
-            applies to the complex value (each part gets std/sqrt(2)).
+            applies to the complex value (each part gets std/sqrt(2)). Complex-dtype parameters
+            are recognised without it.
+        init: one of :data:`INIT_MODES`.
+        factor: one factor of a factorized weight (docs/parametrization.md, "Factorized spectral
+            weights"). A factor may have no fan-in dims (a diagonal factor: fan-in 1), and a
+            spectral factor need not index every mode dimension: it carries the whole weight's
+            mode factor ``g``.
     """
 
     role: Role
@@ -49,14 +67,18 @@ class ParamSpec:
     width_in: bool = False
     width_out: bool = False
     complex_pair: bool = False
+    init: str = "draw"
+    factor: bool = False
 
     def __post_init__(self) -> None:
-        if self.role is Role.SPECTRAL and not self.mode_dims:
+        if self.role is Role.SPECTRAL and not self.mode_dims and not self.factor:
             raise UsageError("a spectral parameter must declare its mode_dims")
         if self.role is not Role.SPECTRAL and self.mode_dims:
             raise UsageError(f"only spectral parameters have mode_dims, got role {self.role.value}")
-        if self.role is not Role.BIAS and not self.fan_in_dims:
+        if self.role is not Role.BIAS and not self.fan_in_dims and not self.factor:
             raise UsageError(f"a {self.role.value} weight must declare fan_in_dims")
+        if self.init not in INIT_MODES:
+            raise UsageError(f"init={self.init!r}: expected one of {INIT_MODES}")
 
     def fan_in(self, shape: tuple[int, ...]) -> int:
         """Fan-in read off the tensor's shape (1 if no fan-in dims)."""
@@ -94,6 +116,35 @@ def set_multiplier(module: nn.Module, name: str, value: float) -> None:
     if name not in module.__dict__.get(_SPECS, {}):
         raise KeyError(f"{type(module).__name__}.{name} has no declared ParamSpec")
     module.__dict__[_MULTS][name] = float(value)
+
+
+def multiply_input(module: nn.Module, name: str = "weight") -> None:
+    """Make ``module`` apply the multiplier of its parameter ``name`` to its input.
+
+    For a linear map ``y = W x + b`` whose ``forward`` you do not own (``nn.Conv1d``,
+    ``nn.Linear``), scaling the input is the same as using ``mult * W``: ``W (mult x) + b``. The
+    hook reads the multiplier on every call and does nothing while it is 1.0 (so SP is exact).
+    """
+    if not module.__dict__.get("_muop_input_hook"):
+        module.register_forward_pre_hook(_input_multiplier_hook)
+        module.__dict__["_muop_input_hook"] = name
+
+
+def _input_multiplier_hook(module: nn.Module, args: tuple) -> tuple | None:
+    m = multiplier(module, module.__dict__["_muop_input_hook"])
+    return None if m == 1.0 else (args[0] * m, *args[1:])
+
+
+def scale_init(module: nn.Module, name: str, factor: float) -> None:
+    """Multiply ``module.<name>`` so that its values are its own initial values times ``factor``.
+
+    Remembers the factor already applied, so parametrizing a model twice does not compound.
+    """
+    done = module.__dict__.setdefault(_SCALED, {})
+    change = float(factor) / done.get(name, 1.0)
+    if change != 1.0:
+        getattr(module, name).data.mul_(change)
+    done[name] = float(factor)
 
 
 def iter_specs(model: nn.Module) -> Iterator[tuple[str, nn.Module, str, nn.Parameter, ParamSpec | None]]:

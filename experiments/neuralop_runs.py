@@ -1,0 +1,174 @@
+"""Training runs with neuraloperator models and muop's two FNO blocks (results/neuralop/).
+
+* ``blocks``: the same budget (data, epochs, width, modes, LR grid, seeds) for muop's FNO with the
+  classic block, with the ``neuralop`` block (muop's init: N(0, 1/fan_in) pointwise weights, zero
+  biases; or neuraloperator's: PyTorch's Conv1d default, i.e. U(±1/sqrt(fan_in)) weights with std
+  1/sqrt(3 fan_in) and U(±1/sqrt(fan_in)) biases, random spectral biases), and
+  neuraloperator's own FNO parametrized by muop. Reports each variant's best-LR test error.
+* ``sweep``: an LR sweep over width or modes of a ``library: neuralop`` config, SP and μP, several
+  seeds: the best LR per size and how far it drifts.
+
+Usage (the committed results; 2 shared CPU cores, one torch thread per process)::
+
+    python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 --lrs 1e-3,3e-3,1e-2 --seeds 2 --out results/neuralop/blocks_burgers.json
+    python experiments/neuralop_runs.py blocks --config experiments/darcy_modes.yaml --lrs 1e-3,3e-3,1e-2 --seeds 2 --out results/neuralop/blocks_darcy.json
+    python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --axis width --sizes 16,32,64,128 --lrs 1e-3,3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/width_sweep.json
+    python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --axis modes --sizes 4,8,16,32 --lrs 1e-3,3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/modes_sweep.json
+
+``build_setup`` is what :func:`muop.trainer.build` needs for ``model.library: neuralop``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+import muop.trainer as trainer_module
+from muop.callbacks import DivergenceStop
+from muop.config import load_config, with_fields
+from muop.data.prepare import prepare_data
+from muop.train import complete
+from muop.trainer import Setup, Trainer, build
+
+warnings.filterwarnings("ignore")
+
+
+def build_setup(cfg, data) -> Setup:
+    """:func:`muop.trainer.build` for any ``model.library``.
+
+    The trainer builds muop's FNO from ``cfg.model.fno(...)``; for another library it only needs
+    ``cfg.model.build(in_channels, out_channels)`` in that one place (and the base shape from
+    ``cfg.model.shape``, which equals the FNOConfig's). Until the trainer does that, this runs
+    the trainer's own ``build`` with that single line swapped, on a muop twin of the config (same
+    width, modes, depth; the ``neuralop`` block, so the FLOP count is the same architecture's).
+    """
+    if cfg.model.library == "muop":
+        return build(cfg, data)
+    twin = with_fields(cfg, model={"library": "muop", "name": "FNO", "options": {}, "block": "neuralop"})
+    original = trainer_module.FNO
+    trainer_module.FNO = lambda fcfg: cfg.model.build(fcfg.in_channels, fcfg.out_channels)
+    try:
+        return build(twin, data)
+    finally:
+        trainer_module.FNO = original
+
+
+@torch.no_grad()
+def neuralop_init(setup: Setup) -> None:
+    """Re-draw muop's pointwise weights and all biases as neuraloperator (PyTorch's Conv1d) does,
+    keeping the plan's init multipliers: weights U(±1/sqrt(fan_in)) × init_mult, biases
+    U(±1/sqrt(fan_in)), spectral biases N(0, 2/(in+out))."""
+    from muop.layers import Pointwise, SpectralConv
+
+    for name, mod in setup.model.named_modules():
+        if isinstance(mod, Pointwise):
+            bound = 1 / math.sqrt(mod.weight.shape[1])
+            mod.weight.uniform_(-bound, bound).mul_(setup.plan[f"{name}.weight"].init_mult)
+            if mod.bias is not None:
+                mod.bias.uniform_(-bound, bound)
+        elif isinstance(mod, SpectralConv) and mod.bias is not None:
+            mod.bias.normal_(0, math.sqrt(2 / (mod.in_channels + mod.out_channels)))
+
+
+def run(cfg, data, init: str = "muop") -> dict:
+    setup = build_setup(cfg, data)
+    if init == "neuralop":
+        neuralop_init(setup)
+    trainer = Trainer(cfg, data, setup=setup, callbacks=[DivergenceStop(cfg.train.diverge_factor)])
+    r = complete(trainer)
+    return {"test_rel_l2": r.test_rel_l2, "diverged": r.diverged, "seconds": r.seconds, "n_params": sum(p.numel() * (2 if p.is_complex() else 1) for p in setup.model.parameters())}
+
+
+BLOCK_VARIANTS = {
+    "muop classic": ({"block": "classic"}, "muop"),
+    "muop neuralop-block, muop init": ({"block": "neuralop"}, "muop"),
+    "muop neuralop-block, neuralop init": ({"block": "neuralop"}, "neuralop"),
+    "neuralop FNO (muop parametrize)": ({"library": "neuralop"}, "muop"),
+}
+
+
+def summarize(rows: list[dict], key: str) -> list[dict]:
+    """Per ``key`` value: mean test error per LR over seeds, the best LR and its per-seed errors."""
+    out = []
+    for k in dict.fromkeys(r[key] for r in rows):
+        mine = [r for r in rows if r[key] == k]
+        per_lr = {}
+        for lr in dict.fromkeys(r["lr"] for r in mine):
+            errs = [r["test_rel_l2"] for r in mine if r["lr"] == lr]
+            per_lr[lr] = statistics.mean(errs) if all(math.isfinite(e) for e in errs) else float("inf")
+        best = min(per_lr, key=per_lr.get)
+        out.append({key: k, "best_lr": best, "best_mean": per_lr[best], "per_lr_mean": per_lr,
+                    "best_seeds": [r["test_rel_l2"] for r in mine if r["lr"] == best],
+                    "seconds_mean": statistics.mean(r["seconds"] for r in mine)})
+    return out
+
+
+def blocks(args) -> dict:
+    base = load_config(args.config, args.set)
+    data = prepare_data(base.data)
+    rows = []
+    for variant, (model, init) in BLOCK_VARIANTS.items():
+        for lr in args.lrs:
+            for seed in range(args.seeds):
+                cfg = with_fields(base, model=model, optimizer={"lr": lr}, train={"seed": seed}, parametrization={"kind": "sp", "base_width": None, "base_modes": None})
+                rows.append({"variant": variant, "lr": lr, "seed": seed, **run(cfg, data, init)})
+                print(json.dumps(rows[-1]), flush=True)
+    return {"rows": rows, "summary": summarize(rows, "variant")}
+
+
+def sweep(args) -> dict:
+    base = load_config(args.config, args.set)
+    data = prepare_data(base.data)
+    rows = []
+    for par in args.parametrizations:
+        for size in args.sizes:
+            model = {"width": size} if args.axis == "width" else {"modes": [size] * len(base.model.modes)}
+            for lr in args.lrs:
+                for seed in range(args.seeds):
+                    cfg = with_fields(base, model=model, parametrization={"kind": par}, optimizer={"lr": lr}, train={"seed": seed})
+                    rows.append({"parametrization": par, "size": size, "lr": lr, "seed": seed, **run(cfg, data)})
+                    print(json.dumps(rows[-1]), flush=True)
+    summary = []
+    for par in args.parametrizations:
+        for s in summarize([r | {"key": (par, r["size"])} for r in rows if r["parametrization"] == par], "key"):
+            summary.append({"parametrization": par, "size": s.pop("key")[1], **s})
+    return {"rows": rows, "summary": summary}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("blocks", "sweep"):
+        p = sub.add_parser(name)
+        p.add_argument("--config", required=True)
+        p.add_argument("--set", action="append", default=[], help="section.field=value overrides")
+        p.add_argument("--lrs", type=lambda s: [float(v) for v in s.split(",")], required=True)
+        p.add_argument("--seeds", type=int, default=2)
+        p.add_argument("--out", required=True)
+        if name == "sweep":
+            p.add_argument("--axis", choices=("width", "modes"), required=True)
+            p.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], required=True)
+            p.add_argument("--parametrizations", type=lambda s: s.split(","), default=["sp", "mup"])
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    t0 = time.time()
+    doc = blocks(args) if args.cmd == "blocks" else sweep(args)
+    doc["meta"] = {"command": "python experiments/neuralop_runs.py " + " ".join(argv if argv is not None else sys.argv[1:]), "torch": torch.__version__, "threads": 1, "wall_s": time.time() - t0}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1))
+    for s in doc["summary"]:
+        print({k: v for k, v in s.items() if k != "per_lr_mean"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Models from other libraries: muop recognises them and declares every parameter's role itself.
+
+:func:`muop.parametrize` calls :func:`recognise` on the model it is given, so a supported model
+needs no declarations by hand::
+
+    model = neuralop.models.FNO(n_modes=(32, 32), in_channels=1, out_channels=1, hidden_channels=128)
+    plan = muop.parametrize(model, "mup", base=muop.Shape(32, (9, 9)))
+
+Supported: neuraloperator 2.x (:mod:`muop.adapters.neuralop`). A model of a known library that
+muop cannot classify is one :class:`~muop.errors.UsageError` naming it and what is supported;
+muop never falls back to SP silently.
+"""
+
+from __future__ import annotations
+
+import re
+
+from torch import nn
+
+from ..errors import UsageError
+from ..parametrization import Shape, model_shape
+from ..scaling import iter_specs
+
+__all__ = ["recognise", "base_shape", "kind", "library_of"]
+
+
+def library_of(model: nn.Module) -> str | None:
+    """The adapter that handles ``model`` (``"neuralop"``), or None for any other module."""
+    inner = getattr(model, "_orig_mod", model)
+    top = type(inner).__module__.split(".")[0]
+    return top if top in ("neuralop",) else None
+
+
+def recognise(model: nn.Module) -> None:
+    """Declare the parameters of a supported library's model (idempotent; other modules: no-op).
+
+    A module of muop's own kind that merely *contains* a library model is an error naming it:
+    muop recognises models, not models inside other modules.
+    """
+    if library_of(model) == "neuralop":
+        from .neuralop import declare_model
+
+        declare_model(getattr(model, "_orig_mod", model))
+        return
+    if model_shape(model) is None:
+        for name, sub in model.named_modules():
+            if name and library_of(sub) == "neuralop" and type(sub).__name__ in ("FNO", "TFNO"):
+                raise UsageError(
+                    f"{type(model).__name__} contains neuralop's {type(sub).__name__} at {name!r}; pass that model "
+                    "to muop.parametrize (muop recognises a model, not one inside another module)"
+                )
+
+
+def kind(model: nn.Module) -> tuple:
+    """What must match between a model and a ``base`` model: the class and, per parameter (layer
+    indices dropped, so depth may differ), its role and which dims grow with width."""
+    inner = getattr(model, "_orig_mod", model)
+    layout = {
+        (re.sub(r"\.\d+\.", ".#.", name), spec.role, spec.width_in, spec.width_out, p.dim()) if spec else (name,)
+        for name, _, _, p, spec in iter_specs(inner)
+    }
+    return (type(inner).__module__, type(inner).__qualname__, frozenset(layout))
+
+
+def base_shape(base: Shape | nn.Module | None, model: nn.Module) -> Shape | None:
+    """``base`` as a :class:`Shape`: a Shape as is, a model of the same kind as its shape."""
+    if base is None or isinstance(base, Shape):
+        return base
+    if not isinstance(base, nn.Module):
+        raise UsageError(f"base={base!r}: expected a muop.Shape(width=..., modes=...) or a smaller model of the same kind")
+    recognise(base)
+    if kind(base) != kind(model):
+        raise UsageError(
+            f"base is a {_describe(base)} but the model is a {_describe(model)}; "
+            "a base model must be of the same kind (class, layers and options), only smaller in width or modes"
+        )
+    shape = model_shape(base)
+    if shape is None:
+        raise UsageError(f"base {_describe(base)} has no muop_shape; pass base=muop.Shape(width=..., modes=...)")
+    return shape
+
+
+def _describe(model: nn.Module) -> str:
+    inner = getattr(model, "_orig_mod", model)
+    shape = model_shape(inner)
+    return f"{type(inner).__module__}.{type(inner).__qualname__}" + (f" (width {shape.width}, modes {shape.modes})" if shape else "")
