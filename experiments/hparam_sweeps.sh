@@ -2,11 +2,11 @@
 # Which hyperparameters transfer, SP vs μP, over width (16 -> 64) and over modes (4 -> 16): one small
 # sweep per (hyperparameter, axis) into results/sweeps/hparams_<name>_<axis>, then the per-role LR
 # ablation (μP with one role's rule taken from SP) into results/sweeps/ablation_<variant>.
-# Small on purpose (Burgers 1-D at s = 128, 200 samples, 15 epochs, 3 sizes, 2 seeds): 650 runs, under
+# Small on purpose (Burgers 1-D at s = 128, 200 samples, 15 epochs, 3 sizes, 2 seeds): 738 runs, under
 # an hour on one CPU core shared with other jobs. (The grids of the multipliers, the init scale and
 # the batch size first stopped at 0.25 and 10, where most sizes had their best; rerunning with the
-# wider grids below trained only the added values.) Reruns train only what is missing. Run from the repository root; the table:
-#   python experiments/regret_summary.py --by-hparam results/sweeps/hparams_*
+# wider grids below trained only the added values.) Reruns train only what is missing. Run from the
+# repository root; the table: python experiments/regret_summary.py --by-hparam results/sweeps/hparams_*
 set -euo pipefail
 muop=${MUOP:-muop}
 cfg=experiments/burgers_hparams.yaml
