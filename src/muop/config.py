@@ -267,7 +267,7 @@ class ParamConfig:
             _check(isinstance(self.base_width, int) and self.base_width >= 1, "parametrization.base_width", self.base_width, "a positive integer")
         if self.base_modes is not None:
             _check(isinstance(self.base_modes, list) and all(isinstance(k, int) and k >= 2 for k in self.base_modes), "parametrization.base_modes", self.base_modes, "a list of integers >= 2 (one per dimension)")
-        self._tuned(Shape(1))
+        self._tuned(Shape(1))  # checks init_scale, multipliers and overrides (the shape plays no part)
 
     def _tuned(self, shape: Shape) -> Base:
         """``shape`` with this config's init scale, multipliers and overrides (a ConfigError names a bad one)."""

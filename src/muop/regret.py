@@ -6,7 +6,7 @@ run's error is NaN.
 
 **Curves.** For each (parametrization, size) the errors form a seeds × LRs table; the seed-averaged
 curve is the mean over seeds at each LR, NaN at an LR where any seed is NaN (diverged or missing),
-exactly as :func:`muop.sweep.summarise` does. "Finite grid" below means the LRs whose mean is finite.
+exactly as :func:`muop.curves.summarise` does (both use :func:`muop.curves.seed_curves`). "Finite grid" below means the LRs whose mean is finite.
 
 **Regret.** With P the proxy size (the smallest size of the parametrization unless ``proxy`` says
 otherwise) and T a target size::
