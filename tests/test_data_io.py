@@ -367,7 +367,7 @@ def test_cli_generate_and_info(tmp_path):
     "args,needle",
     [
         (["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--resolution", "64", "--param", "nuu=1", "--out", "x.h5"], "unknown burgers parameter"),
-        (["data", "generate", "darcy", "--n-train", "-1", "--n-test", "1", "--resolution", "17", "--out", "x.h5"], "n_train=-1"),
+        (["data", "generate", "darcy", "--n-train", "-1", "--n-test", "1", "--resolution", "17", "--out", "x.h5"], "--n-train: '-1' must be a positive integer"),
         (["data", "generate", "darcy", "--n-train", "1", "--n-test", "1", "--resolution", "2", "--out", "x.h5"], "resolution=2"),
         (["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--resolution", "64", "--param", "nu=abc", "--out", "x.h5"], "param nu='abc': expected a number (float) for burgers; allowed keys:"),
         (["data", "info", "missing.h5"], "does not exist"),

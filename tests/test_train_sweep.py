@@ -195,6 +195,8 @@ def test_committed_experiment_configs_are_valid():
     assert files
     for f in files:
         cfg = load_config(f)
+        if cfg.model.library != "muop":  # a neuraloperator model: its config loaded, its shape is checked when built
+            continue
         fcfg = cfg.model.fno(1, 1)
         assert len(cfg.parametrization.base_shape(fcfg).modes) == fcfg.dim, f
 
