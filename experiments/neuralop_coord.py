@@ -1,15 +1,16 @@
-"""Coordinate check (muop.coord_check) on neuraloperator's FNO/TFNO, parametrized by muop.
+"""Coordinate check (muop.coord_check) on neuraloperator's FNO/TFNO, parametrized by muop, and on
+muop's FNO with the ``neuralop`` block (``--model muop-block``).
 
 The check itself is muop's (same synthetic task, steps, records, growth table, plot); only the
-model is neuraloperator's, built with the same shape (modes converted exactly) and recognised
-by ``muop.parametrize``. Watched: lifting, each layer's spectral convolution and channel MLP,
-and the projection (the model's output).
+model is swapped: neuraloperator's, built with the same shape (modes converted exactly) and
+recognised by ``muop.parametrize``. Watched: lifting, each layer's spectral convolution and
+channel MLP (muop-block: each layer), and the projection (the model's output).
 
 Usage (the committed results)::
 
     python experiments/neuralop_coord.py --model TFNO --axis width --sizes 16,32,64,128,256 --parametrization mup --out results/neuralop/coord_tfno_width_mup
     python experiments/neuralop_coord.py --model TFNO --axis width --sizes 16,32,64,128,256 --parametrization sp --out results/neuralop/coord_tfno_width_sp
-    (and --factorization cp / tt, --axis modes --sizes 4,8,16,32 --input-decay 0.5 as listed in results/neuralop/README.md)
+    (and the other runs listed in results/neuralop/README.md)
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ warnings.filterwarnings("ignore")
 
 
 def neuralop_factory(name: str, factorization: str | None, rank: float):
+    if name == "muop-block":
+        import dataclasses
+
+        from muop.fno import FNO
+
+        return lambda fcfg: FNO(dataclasses.replace(fcfg, block="neuralop"))
     from neuralop import models
 
     def make(fcfg):
@@ -37,6 +44,8 @@ def neuralop_factory(name: str, factorization: str | None, rank: float):
 
 
 def watched(model) -> dict:
+    if not hasattr(model, "fno_blocks"):  # muop's FNO, neuralop block
+        return {"lifting": model.lifting_out, **{f"layers.{i}": layer for i, layer in enumerate(model.layers)}, "output": model.projection_out}
     b = model.fno_blocks
     mods = {"lifting": model.lifting}
     for i in range(model.n_layers):
@@ -49,7 +58,7 @@ def watched(model) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", choices=("FNO", "TFNO"), default="TFNO")
+    ap.add_argument("--model", choices=("FNO", "TFNO", "muop-block"), default="TFNO")
     ap.add_argument("--factorization", default="tucker", help="TFNO only: tucker, cp or tt")
     ap.add_argument("--rank", type=float, default=0.1)
     ap.add_argument("--axis", choices=cc.AXES, default="width")
@@ -73,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     # muop's check with neuraloperator's model in place of muop's FNO
     cc.FNO, cc._watched = neuralop_factory(args.model, args.factorization, args.rank), watched
     doc = cc.coord_check(cfg)
-    doc["model"] = {"library": "neuralop", "name": args.model, "factorization": args.factorization if args.model == "TFNO" else None, "rank": args.rank}
+    doc["model"] = {"library": "muop" if args.model == "muop-block" else "neuralop", "name": args.model, "factorization": args.factorization if args.model == "TFNO" else None, "rank": args.rank}
     doc["command"] = "python experiments/neuralop_coord.py " + " ".join(argv if argv is not None else sys.argv[1:])
     cc.save_coord(doc, args.out)
     for layer, g in doc["growth"].items():

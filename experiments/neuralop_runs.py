@@ -10,12 +10,13 @@
 
 Usage (the committed results; 2 shared CPU cores, one torch thread per process)::
 
-    python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 --lrs 1e-3,3e-3,1e-2 --seeds 2 --out results/neuralop/blocks_burgers.json
-    python experiments/neuralop_runs.py blocks --config experiments/darcy_modes.yaml --lrs 1e-3,3e-3,1e-2 --seeds 2 --out results/neuralop/blocks_darcy.json
+    python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 --lrs 1e-3,3e-3,1e-2,3e-2 --seeds 3 --out results/neuralop/blocks_burgers.json
+    python experiments/neuralop_runs.py blocks --config experiments/darcy_modes.yaml --lrs 3e-3,1e-2,3e-2 --seeds 2 --out results/neuralop/blocks_darcy.json
     python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --axis width --sizes 16,32,64,128 --lrs 1e-3,3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/width_sweep.json
-    python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --axis modes --sizes 4,8,16,32 --lrs 1e-3,3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/modes_sweep.json
+    python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --set model.width=32 --set parametrization.base_width=32 --set parametrization.base_modes=[4] --axis modes --sizes 4,8,16,32 --lrs 3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/modes_sweep.json
 
-``build_setup`` is what :func:`muop.trainer.build` needs for ``model.library: neuralop``.
+``build_setup`` is what :func:`muop.trainer.build` needs for ``model.library: neuralop``. Finished
+runs go to ``<out>.rows.jsonl`` as they finish; rerunning a command resumes it.
 """
 
 from __future__ import annotations
@@ -111,20 +112,40 @@ def summarize(rows: list[dict], key: str) -> list[dict]:
     return out
 
 
-def blocks(args) -> dict:
+class Rows:
+    """The finished runs, appended one JSON line each to ``<out>.rows.jsonl`` as they finish; a
+    rerun of the same command skips the runs found there (resume after an interruption)."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out.with_suffix(".rows.jsonl")
+        self.rows = [json.loads(line) for line in self.path.read_text().splitlines()] if self.path.exists() else []
+
+    def get(self, **key) -> dict | None:
+        return next((r for r in self.rows if all(r[k] == v for k, v in key.items())), None)
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        with self.path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+
+
+def blocks(args, done: Rows) -> dict:
     base = load_config(args.config, args.set)
     data = prepare_data(base.data)
     rows = []
     for variant, (model, init) in BLOCK_VARIANTS.items():
         for lr in args.lrs:
             for seed in range(args.seeds):
-                cfg = with_fields(base, model=model, optimizer={"lr": lr}, train={"seed": seed}, parametrization={"kind": "sp", "base_width": None, "base_modes": None})
-                rows.append({"variant": variant, "lr": lr, "seed": seed, **run(cfg, data, init)})
-                print(json.dumps(rows[-1]), flush=True)
+                key = {"variant": variant, "lr": lr, "seed": seed}
+                if done.get(**key) is None:
+                    cfg = with_fields(base, model=model, optimizer={"lr": lr}, train={"seed": seed}, parametrization={"kind": "sp", "base_width": None, "base_modes": None})
+                    done.add({**key, **run(cfg, data, init)})
+                rows.append(done.get(**key))
     return {"rows": rows, "summary": summarize(rows, "variant")}
 
 
-def sweep(args) -> dict:
+def sweep(args, done: Rows) -> dict:
     base = load_config(args.config, args.set)
     data = prepare_data(base.data)
     rows = []
@@ -133,9 +154,11 @@ def sweep(args) -> dict:
             model = {"width": size} if args.axis == "width" else {"modes": [size] * len(base.model.modes)}
             for lr in args.lrs:
                 for seed in range(args.seeds):
-                    cfg = with_fields(base, model=model, parametrization={"kind": par}, optimizer={"lr": lr}, train={"seed": seed})
-                    rows.append({"parametrization": par, "size": size, "lr": lr, "seed": seed, **run(cfg, data)})
-                    print(json.dumps(rows[-1]), flush=True)
+                    key = {"parametrization": par, "size": size, "lr": lr, "seed": seed}
+                    if done.get(**key) is None:
+                        cfg = with_fields(base, model=model, parametrization={"kind": par}, optimizer={"lr": lr}, train={"seed": seed})
+                        done.add({**key, **run(cfg, data)})
+                    rows.append(done.get(**key))
     summary = []
     for par in args.parametrizations:
         for s in summarize([r | {"key": (par, r["size"])} for r in rows if r["parametrization"] == par], "key"):
@@ -160,10 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.time()
-    doc = blocks(args) if args.cmd == "blocks" else sweep(args)
-    doc["meta"] = {"command": "python experiments/neuralop_runs.py " + " ".join(argv if argv is not None else sys.argv[1:]), "torch": torch.__version__, "threads": 1, "wall_s": time.time() - t0}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    done = Rows(out)
+    doc = blocks(args, done) if args.cmd == "blocks" else sweep(args, done)
+    doc["meta"] = {"command": "python experiments/neuralop_runs.py " + " ".join(argv if argv is not None else sys.argv[1:]), "torch": torch.__version__, "threads": 1, "wall_s_last_session": time.time() - t0}
     out.write_text(json.dumps(doc, indent=1))
     for s in doc["summary"]:
         print({k: v for k, v in s.items() if k != "per_lr_mean"})

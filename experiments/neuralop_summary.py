@@ -51,12 +51,21 @@ def sweep_table(doc: dict, title: str) -> str:
 
 
 def coord_table(root: Path) -> str:
-    lines = ["**Coordinate checks** (Δ of each watched output after the last step: largest size / smallest, and max/min over sizes)\n", "| run | layers: last/first (max/min) |", "|---|---|"]
+    lines = [
+        "**Coordinate checks** (the change of each watched output after the last step; largest size over smallest, "
+        "and the widest max/min over sizes of any watched layer)\n",
+        "| run | model | sizes | lr | output: last/first | worst layer: max/min |",
+        "|---|---|---|---|---|---|",
+    ]
     for p in sorted(root.glob("coord_*/coord.json")):
         doc = json.loads(p.read_text())
-        g = doc["growth"]
-        cells = ", ".join(f"{k} {v['last_over_first']:.2f} ({v['max_over_min']:.2f})" for k, v in g.items())
-        lines.append(f"| {p.parent.name} (sizes {doc['sizes'][0]}–{doc['sizes'][-1]}, lr {doc['config']['lr']:g}) | {cells} |")
+        g, m = doc["growth"], doc.get("model", {})
+        worst = max(g, key=lambda k: g[k]["max_over_min"])
+        name = m.get("name", "?") + (f" ({m['factorization']}, rank {m['rank']:g})" if m.get("factorization") else "")
+        lines.append(
+            f"| {p.parent.name} | {name} | {doc['axis']} {doc['sizes'][0]}–{doc['sizes'][-1]} | {doc['config']['lr']:g} | "
+            f"{g['output']['last_over_first']:.2f} | {worst} {g[worst]['max_over_min']:.2f} |"
+        )
     return "\n".join(lines)
 
 
