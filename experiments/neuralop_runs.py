@@ -15,8 +15,7 @@ Usage (the committed results; 2 shared CPU cores, one torch thread per process):
     python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --axis width --sizes 16,32,64,128 --lrs 1e-3,3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/width_sweep.json
     python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --set model.width=32 --set parametrization.base_width=32 --set parametrization.base_modes=[4] --axis modes --sizes 4,8,16,32 --lrs 3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/modes_sweep.json
 
-``build_setup`` is what :func:`muop.trainer.build` needs for ``model.library: neuralop``. Finished
-runs go to ``<out>.rows.jsonl`` as they finish; rerunning a command resumes it.
+Finished runs go to ``<out>.rows.jsonl`` as they finish; rerunning a command resumes it.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from pathlib import Path
 
 import torch
 
-import muop.trainer as trainer_module
 from muop.callbacks import DivergenceStop
 from muop.config import load_config, with_fields
 from muop.data.prepare import prepare_data
@@ -40,26 +38,6 @@ from muop.train import complete
 from muop.trainer import Setup, Trainer, build
 
 warnings.filterwarnings("ignore")
-
-
-def build_setup(cfg, data) -> Setup:
-    """:func:`muop.trainer.build` for any ``model.library``.
-
-    The trainer builds muop's FNO from ``cfg.model.fno(...)``; for another library it only needs
-    ``cfg.model.build(in_channels, out_channels)`` in that one place (and the base shape from
-    ``cfg.model.shape``, which equals the FNOConfig's). Until the trainer does that, this runs
-    the trainer's own ``build`` with that single line swapped, on a muop twin of the config (same
-    width, modes, depth; the ``neuralop`` block, so the FLOP count is the same architecture's).
-    """
-    if cfg.model.library == "muop":
-        return build(cfg, data)
-    twin = with_fields(cfg, model={"library": "muop", "name": "FNO", "options": {}, "block": "neuralop"})
-    original = trainer_module.FNO
-    trainer_module.FNO = lambda fcfg: cfg.model.build(fcfg.in_channels, fcfg.out_channels)
-    try:
-        return build(twin, data)
-    finally:
-        trainer_module.FNO = original
 
 
 @torch.no_grad()
@@ -80,7 +58,7 @@ def neuralop_init(setup: Setup) -> None:
 
 
 def run(cfg, data, init: str = "muop") -> dict:
-    setup = build_setup(cfg, data)
+    setup = build(cfg, data)
     if init == "neuralop":
         neuralop_init(setup)
     trainer = Trainer(cfg, data, setup=setup, callbacks=[DivergenceStop(cfg.train.diverge_factor)])

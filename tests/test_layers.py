@@ -129,3 +129,17 @@ def test_fourier_layer_gradients_against_finite_differences():
 def test_wrong_input_rank_is_a_clear_error():
     with pytest.raises(ValueError, match="expected a 2-d input"):
         SpectralConv(2, 2, (3, 3))(torch.randn(1, 2, 16))
+
+
+@pytest.mark.parametrize("n,k", [(16, 5), (16, 9), (15, 8), (8, 1)])
+def test_truncated_rfft_backward_is_the_exact_gradient(n, k):
+    """The hand-written backward of the truncated real FFT (k kept of n//2+1, Nyquist included
+    when k = n//2+1 for even n) against finite differences (float64) and autograd's own."""
+    from muop.layers import _TruncatedRFFT
+
+    x = torch.randn(2, 3, n, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: torch.view_as_real(_TruncatedRFFT.apply(t, k)), (x,))
+    g = torch.randn(2, 3, k, dtype=torch.complex128)
+    (ours,) = torch.autograd.grad(_TruncatedRFFT.apply(x, k), x, g)
+    (theirs,) = torch.autograd.grad(torch.fft.rfft(x, dim=-1, norm="forward")[..., :k], x, g)
+    torch.testing.assert_close(ours, theirs)

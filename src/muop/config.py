@@ -229,6 +229,18 @@ class ModelConfig:
             raise ConfigError(f"model.options: neuralop's {self.name} takes no argument(s) {bad}{hint}; allowed: {sorted(takes)}")
         return cls, {**kwargs, **self.options}
 
+    def layout(self, in_channels: int, out_channels: int) -> FNOConfig:
+        """The :class:`muop.FNOConfig` whose shapes stand for this model: muop's FNO's own config;
+        for a neuraloperator model, muop's ``neuralop`` block at the same modes, width, depth and
+        lifting/projection (the same layer shapes as neuraloperator's default FNO). Used for the
+        μP base shape, the memory check and the FLOP count (a factorized TFNO is counted as the
+        dense FNO it reconstructs)."""
+        if self.library == "muop":
+            return self.fno(in_channels, out_channels)
+        self._neuralop_kwargs(in_channels, out_channels)  # the same checks as building it
+        twin = replace(self, library="muop", name="FNO", options={}, block="neuralop")
+        return twin.fno(in_channels, out_channels)
+
     def build(self, in_channels: int, out_channels: int):
         """The model (an ``nn.Module``) for data with these channel counts; initialise it with
         :func:`muop.parametrize` (neuraloperator models keep their own SP-shaped init there)."""

@@ -55,8 +55,8 @@ def resolve_device(name: str) -> torch.device:
 class Setup:
     """What one run trains with, built once by :func:`build`."""
 
-    model: FNO
-    model_config: FNOConfig
+    model: torch.nn.Module  # muop's FNO or a neuraloperator model (``model.library``)
+    model_config: FNOConfig  # its shapes (:meth:`muop.config.ModelConfig.layout`)
     plan: Plan
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler | None
@@ -131,7 +131,7 @@ def build(cfg: RunConfig, data: Datasets, dist: Distributed | None = None) -> Se
     """
     tr = data.train
     torch.manual_seed(cfg.train.seed)
-    fcfg = cfg.model.fno(tr.x.shape[1], tr.y.shape[1])
+    fcfg = cfg.model.layout(tr.x.shape[1], tr.y.shape[1])
     if len(fcfg.modes) != tr.x.dim() - 2:
         raise UsageError(f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial dims")
     check_modes_fit(fcfg.modes, tr.grid, "the training data")
@@ -139,7 +139,7 @@ def build(cfg: RunConfig, data: Datasets, dist: Distributed | None = None) -> Se
     if dist is not None:
         check_batch(cfg.train.batch_size, len(tr), dist.world)
     check_memory(fcfg, tr.grid, min(cfg.train.batch_size, len(tr)), dev)
-    model = FNO(fcfg)
+    model = cfg.model.build(tr.x.shape[1], tr.y.shape[1])  # muop's FNO(fcfg), or a neuraloperator model
     plan = parametrize(model, cfg.parametrization.kind, base=cfg.parametrization.base_shape(fcfg), seed=cfg.train.seed)
     model.to(dev)  # in place: the plan's parameters stay the model's
     module = model if dist is None else wrap(model, plan, dist, cfg.train.parallel)
