@@ -11,6 +11,7 @@
 Usage (the committed results; 2 shared CPU cores, one torch thread per process)::
 
     python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 --lrs 1e-3,3e-3,1e-2,3e-2 --seeds 3 --out results/neuralop/blocks_burgers.json
+    python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 --set train.epochs=33 --only classic --lrs 1e-2,3e-2 --seeds 3 --out results/neuralop/blocks_burgers_classic_equal_time.json
     python experiments/neuralop_runs.py blocks --config experiments/darcy_modes.yaml --lrs 3e-3,1e-2,3e-2 --seeds 2 --out results/neuralop/blocks_darcy.json
     python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --axis width --sizes 16,32,64,128 --lrs 1e-3,3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/width_sweep.json
     python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --set model.width=32 --set parametrization.base_width=32 --set parametrization.base_modes=[4] --axis modes --sizes 4,8,16,32 --lrs 3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/modes_sweep.json
@@ -70,7 +71,7 @@ BLOCK_VARIANTS = {
     "muop classic": ({"block": "classic"}, "muop"),
     "muop neuralop-block, muop init": ({"block": "neuralop"}, "muop"),
     "muop neuralop-block, neuralop init": ({"block": "neuralop"}, "neuralop"),
-    "neuralop FNO (muop parametrize)": ({"library": "neuralop"}, "muop"),
+    "neuralop FNO (muop parametrize)": ({"library": "neuralop", "block": "neuralop"}, "muop"),
 }
 
 
@@ -113,6 +114,8 @@ def blocks(args, done: Rows) -> dict:
     data = prepare_data(base.data)
     rows = []
     for variant, (model, init) in BLOCK_VARIANTS.items():
+        if args.only and not any(o in variant for o in args.only):
+            continue
         for lr in args.lrs:
             for seed in range(args.seeds):
                 key = {"variant": variant, "lr": lr, "seed": seed}
@@ -158,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--axis", choices=("width", "modes"), required=True)
             p.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], required=True)
             p.add_argument("--parametrizations", type=lambda s: s.split(","), default=["sp", "mup"])
+        else:
+            p.add_argument("--only", action="append", default=[], help="run only the variants whose name contains this (repeatable)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.time()

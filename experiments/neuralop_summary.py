@@ -33,21 +33,46 @@ def sweep_table(doc: dict, title: str) -> str:
     sizes = list(dict.fromkeys(s["size"] for s in doc["summary"]))
     best = {(s["parametrization"], s["size"]): s for s in doc["summary"]}
     lrs = sorted({r["lr"] for r in doc["rows"]})
-    head = f"**{title}** (best LR of the grid {', '.join(f'{lr:g}' for lr in lrs)}; `*` = at the grid's edge)\n\n| size | " + " | ".join(f"{p} best LR | {p} best test rel. L2 (sd over seeds)" for p in pars) + " |\n|---|" + "---|---|" * len(pars)
+    head = (
+        f"**{title}** (best LR of the grid {', '.join(f'{lr:g}' for lr in lrs)}, `*` = at the grid's edge; "
+        f"'at proxy LR': the mean error at the smallest size's best LR, i.e. what transferring that LR gives)\n\n| size | "
+        + " | ".join(f"{p} best LR | {p} best test rel. L2 (sd) | {p} at proxy LR" for p in pars) + " |\n|---|" + "---|---|---|" * len(pars)
+    )
     lines = [head]
     for size in sizes:
         cells = []
         for p in pars:
-            s = best[(p, size)]
+            s, proxy_lr = best[(p, size)], best[(p, sizes[0])]["best_lr"]
             edge = "*" if s["best_lr"] in (lrs[0], lrs[-1]) else ""
             sd = statistics.stdev(s["best_seeds"]) if len(s["best_seeds"]) > 1 else 0.0
-            cells.append(f"{s['best_lr']:g}{edge} | {fmt(s['best_mean'])} ({sd:.4f})")
+            at_proxy = s["per_lr_mean"].get(str(proxy_lr), s["per_lr_mean"].get(proxy_lr))
+            cells.append(f"{s['best_lr']:g}{edge} | {fmt(s['best_mean'])} ({sd:.4f}) | {fmt(at_proxy)}")
         lines.append(f"| {size} | " + " | ".join(cells) + " |")
     drift = []
     for p in pars:
         b = [best[(p, size)]["best_lr"] for size in sizes]
         drift.append(f"{p}: best LR {b[0]:g} → {b[-1]:g} (max/min {max(b) / min(b):g}×)")
     return "\n".join(lines) + "\n\nDrift over sizes: " + "; ".join(drift)
+
+
+def regret_lines(doc: dict, title: str) -> str:
+    """Transfer regret from the smallest size (muop.regret: seed-averaged curves, parabola in log-LR
+    for the proxy's best LR, log-log interpolation at the target, 95% bootstrap interval over seeds)."""
+    from muop.regret import regret_table
+
+    table = regret_table(doc["rows"], n_boot=1000, seed=0)
+    pars = list(table["regret"])
+    sizes = list(dict.fromkeys(size for p in pars for size in table["regret"][p]))
+    lines = [f"**{title}: transfer regret from size {table['proxy'][pars[0]]}** (target error at the proxy's best LR over the target's best, minus 1; 95% bootstrap CI over seeds)\n",
+             "| size | " + " | ".join(f"{p} regret [95% CI]" for p in pars) + " |", "|---|" + "---|" * len(pars)]
+    for size in sizes:
+        cells = []
+        for p in pars:
+            r = table["regret"][p][size]
+            flag = " (flat)" if r["flat"] else ""
+            cells.append(f"{100 * r['regret']:.1f}% [{100 * r['ci'][0]:.1f}, {100 * r['ci'][1]:.1f}]{flag}")
+        lines.append(f"| {size} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def coord_table(root: Path) -> str:
@@ -71,12 +96,18 @@ def coord_table(root: Path) -> str:
 
 def main(argv: list[str]) -> int:
     root = Path(argv[0] if argv else "results/neuralop")
-    for name, title in (("blocks_burgers", "Burgers 1-D, blocks at one budget"), ("blocks_darcy", "Darcy 2-D, blocks at one budget")):
+    for name, title in (
+        ("blocks_burgers", "Burgers 1-D, blocks at one budget"),
+        ("blocks_burgers_classic_equal_time", "Burgers 1-D, classic block at the neuralop block's compute (33 epochs, not 20)"),
+        ("blocks_darcy", "Darcy 2-D, blocks at one budget"),
+    ):
         if (root / f"{name}.json").exists():
             print(blocks_table(json.loads((root / f"{name}.json").read_text()), title), "\n")
     for name, title in (("width_sweep", "neuraloperator FNO, Burgers, LR vs width"), ("modes_sweep", "neuraloperator FNO, Burgers, LR vs modes")):
         if (root / f"{name}.json").exists():
-            print(sweep_table(json.loads((root / f"{name}.json").read_text()), title), "\n")
+            doc = json.loads((root / f"{name}.json").read_text())
+            print(sweep_table(doc, title), "\n")
+            print(regret_lines(doc, title), "\n")
     print(coord_table(root))
     return 0
 

@@ -89,6 +89,9 @@ def test_init_std_matches_plan(par):
     plan = parametrize(model, par, base=Shape(24, (3, 3)), seed=3)
     for e in plan.entries:
         p = plan.parameter(e.name).detach().double()
+        if e.name.endswith(".gate"):  # the neuralop block's soft-gating skip keeps its own init: ones
+            assert torch.equal(p, torch.ones_like(p))
+            continue
         if e.init_std == 0:
             assert p.abs().max() == 0
             continue

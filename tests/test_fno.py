@@ -14,9 +14,9 @@ def test_shapes_and_any_resolution(dim, modes, grid):
 
 
 def test_parameter_count_formula():
-    """P: (1+2)*w + w; per layer: spectral 2K1*K2*w*w*2 + w, pointwise w*w; Q: w*2w + 2w, 2w*1 + 1."""
+    """Classic block. P: (1+2)*w + w; per layer: spectral 2K1*K2*w*w*2 + w, pointwise w*w; Q: w*2w + 2w, 2w*1 + 1."""
     w, k1, k2, depth = 32, 8, 9, 4
-    model = FNO(FNOConfig(modes=(k1, k2), width=w, depth=depth))
+    model = FNO(FNOConfig(modes=(k1, k2), width=w, depth=depth, block="classic"))
     expected = 3 * w + w + depth * (2 * k1 * k2 * w * w * 2 + w + w * w) + (w * 2 * w + 2 * w) + (2 * w + 1)
     assert sum(p.numel() for p in model.parameters()) == expected
 
@@ -65,8 +65,8 @@ def test_with_shape_builds_proxy_and_target_configs():
 
 
 def test_fno_flops_against_a_hand_count():
-    # 1-D, N = 8 points, width w = 2, K = 2 modes, one layer, in = out = 1, projection hidden 2w = 4
-    cfg = FNOConfig(modes=2, dim=1, width=2, depth=1)
+    # 1-D, N = 8 points, width w = 2, K = 2 modes, one classic layer, in = out = 1, projection hidden 2w = 4
+    cfg = FNOConfig(modes=2, dim=1, width=2, depth=1, block="classic")
     lifting = 2 * 8 * (1 + 1) * 2  # input channel + 1 coordinate -> w
     pointwise = 2 * 8 * 2 * 2  # w -> w at every point
     spectral = 8 * 2 * 2 * 2  # 2 modes, one complex w×w product each = 8·w² real flops

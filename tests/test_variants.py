@@ -7,7 +7,7 @@ import math
 import pytest
 
 from muop import FNO, FNOConfig, Shape, make_plan
-from muop.config import RunConfig
+from muop.config import RunConfig, with_fields
 from muop.data.prepare import content_key
 from muop.errors import ConfigError
 from muop.parametrization import Base
@@ -58,12 +58,13 @@ def test_config_fields_reach_the_plan_and_old_configs_keep_their_identity():
     cfg = RunConfig.from_dict({"model": {"modes": [8], "width": 32, "depth": 2}, "parametrization": {"base_width": 16, "init_scale": 2.0, "overrides": {"output": "sp"}}})
     base = cfg.parametrization.base_shape(cfg.model.fno(1, 1))
     assert base == Base(16, (8,), init_scale=2.0, overrides={"output": "sp"})
-    old = RunConfig().to_dict()
+    classic = with_fields(RunConfig(), model={"block": "classic"})  # what configs without a block meant
+    old = classic.to_dict()
     for name in ("block", "library", "name", "options"):  # added after these (issue #13)
         del old["model"][name]
     for name in ("init_scale", "multipliers", "overrides"):
         del old["parametrization"][name]
-    assert content_key(old) in RunConfig().identities()
+    assert content_key(old) in classic.identities()
     assert content_key(old) not in cfg.identities()
 
 

@@ -18,6 +18,7 @@ from typing import NoReturn
 from .data.problems import PROBLEMS
 from .distributed import from_env, is_main_process, launch
 from .errors import InputError, UsageError
+from .fno import BLOCKS, FNOConfig
 from .storage import journal_path
 from .rules import OPTIMIZERS, TABLES
 
@@ -143,6 +144,7 @@ def _add_coord_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--width", type=_positive_int, default=32, help="fixed width for --modes (default 32)")
     p.add_argument("--fixed-modes", type=_positive_int, default=8, help="fixed K per dim for --widths (default 8)")
     p.add_argument("--depth", type=_positive_int, default=4, help="Fourier layers (default 4)")
+    p.add_argument("--block", choices=BLOCKS, default=FNOConfig.block, help=f"the Fourier layer (default {FNOConfig.block})")
     p.add_argument("--grid", type=_positive_int, default=None, help="points per dim (default: 64, or enough for the largest K)")
     p.add_argument("--batch", type=_positive_int, default=8, help="batch size (default 8)")
     p.add_argument("--seeds", type=_positive_int, default=3, help="seeds averaged (default 3)")
@@ -169,7 +171,7 @@ def _run_coord_check(args: argparse.Namespace) -> int:
     cfg = CoordCheckConfig(
         axis=axis, sizes=sizes, parametrization=args.parametrization, dim=args.dim, steps=args.steps, lr=args.lr,
         optimizer=args.optimizer, width=args.width, modes=args.fixed_modes, depth=args.depth, grid=grid,
-        batch=args.batch, seeds=args.seeds, input_decay=args.input_decay,
+        batch=args.batch, seeds=args.seeds, input_decay=args.input_decay, block=args.block,
     )
     _check_outputs(args)
     with _progress() as prog:

@@ -42,7 +42,10 @@ SAMPLERS = ("tpe", "random")
 #: section, field, the value that does what configs without the field did) or ("renamed", section,
 #: old name, new name). Old names are read as the new ones, and :meth:`RunConfig.identities` also
 #: hashes a config as each earlier schema wrote it, so runs and sweeps recorded before a change
-#: still resume.
+#: still resume. A *default* that changed is not listed here: a config's identity hashes every
+#: field, so records keep theirs, and a YAML file that omits the field takes the new default
+#: (``model.block``: classic until muop 0.2, neuralop since; the committed experiment configs
+#: say ``block: classic``).
 SCHEMA_CHANGES = (
     ("added", "data", "grid_dims", None),
     ("added", "train", "checkpoint_every", 5),
@@ -437,6 +440,20 @@ class RunConfig:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_record(cls, d: Mapping) -> RunConfig:
+        """A config as muop recorded it (``to_dict`` output: a sweep's ``base_config``, a study's
+        ``config`` attribute). A recorded section lacks a field only if it was written before the
+        field existed, so the field takes the value that did what that schema did
+        (:data:`SCHEMA_CHANGES`), not today's default: e.g. ``model.block: classic``."""
+        d = copy.deepcopy(dict(d))
+        for kind, sec, name, old in SCHEMA_CHANGES:
+            if kind == "added" and isinstance(d.get(sec), dict):
+                renamed = {RENAMED.get((sec, k), k) for k in d[sec]}
+                if name not in renamed:
+                    d[sec][name] = copy.deepcopy(old)
+        return cls.from_dict(d)
 
     @classmethod
     def from_dict(cls, d: Mapping | None) -> RunConfig:

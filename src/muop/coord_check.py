@@ -50,6 +50,7 @@ class CoordCheckConfig:
         width: the fixed width when ``axis="modes"``.
         modes: the fixed K per dim when ``axis="width"``.
         depth: Fourier layers.
+        block: the Fourier layer (:data:`muop.fno.BLOCKS`).
         grid: points per dimension.
         batch: batch size of the fixed training batch.
         seeds: number of seeds to average (the RMS values are averaged across seeds).
@@ -71,6 +72,7 @@ class CoordCheckConfig:
     batch: int = 8
     seeds: int = 3
     input_decay: float = 2.0
+    block: str = FNOConfig.block
 
     def __post_init__(self) -> None:
         if self.axis not in AXES:
@@ -97,8 +99,8 @@ class CoordCheckConfig:
 
     def model_config(self, size: int) -> FNOConfig:
         if self.axis == "width":
-            return FNOConfig(modes=self.modes, dim=self.dim, width=size, depth=self.depth)
-        return FNOConfig(modes=size, dim=self.dim, width=self.width, depth=self.depth)
+            return FNOConfig(modes=self.modes, dim=self.dim, width=size, depth=self.depth, block=self.block)
+        return FNOConfig(modes=size, dim=self.dim, width=self.width, depth=self.depth, block=self.block)
 
     def base_shape(self) -> Shape:
         return self.model_config(self.sizes[0]).shape

@@ -35,7 +35,8 @@ def demo_config(out: Path) -> RunConfig:
     return RunConfig.from_dict(
         {
             "data": {"problem": "burgers", "n_train": 700, "n_test": 100, "n_val": 70, "resolution": 64, "seed": 0, "cache_dir": str(out / "cache")},
-            "model": {"modes": [PROXY["modes"]], "width": PROXY["width"], "depth": 3},
+            # the classic block: about 1.6x cheaper per step than the default, so the demo stays within 2 minutes
+            "model": {"modes": [PROXY["modes"]], "width": PROXY["width"], "depth": 3, "block": "classic"},
             "parametrization": {"kind": "mup"},
             "optimizer": {"name": "adam", "lr": 1e-2},
             "schedule": {"name": "cosine"},

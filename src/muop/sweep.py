@@ -286,7 +286,7 @@ def _refuse_another_sweep(out: Path, idents: list[str]) -> None:
         return
     try:
         doc = json.loads(prev.read_text())
-        old = _sweep_idents(RunConfig.from_dict(doc["base_config"]), Sweep(**{k: tuple(v) if isinstance(v, list) else v for k, v in doc["spec"].items()}))
+        old = _sweep_idents(RunConfig.from_record(doc["base_config"]), Sweep(**{k: tuple(v) if isinstance(v, list) else v for k, v in doc["spec"].items()}))
     except (ValueError, KeyError, TypeError):
         old = []
     if not set(old) & set(idents):
