@@ -109,7 +109,7 @@ def test_old_field_names_are_read_and_identities_keep_them():
     assert cfg.model.append_coords is False
     assert apply_overrides(RunConfig(), ["model.grid=false"]).model.append_coords is False
     old = RunConfig().to_dict()
-    for sec, name in (("model", "options"), ("model", "name"), ("model", "library"), ("model", "block"), ("parametrization", "overrides"), ("parametrization", "multipliers"), ("parametrization", "init_scale"), ("train", "parallel"), ("data", "test_path")):  # added after the rename
+    for sec, name in (("parametrization", "depth_alpha"), ("parametrization", "base_depth"), ("model", "residual"), ("model", "options"), ("model", "name"), ("model", "library"), ("model", "block"), ("parametrization", "overrides"), ("parametrization", "multipliers"), ("parametrization", "init_scale"), ("train", "parallel"), ("data", "test_path")):  # added after the rename
         del old[sec][name]
         assert config_hash(old) in RunConfig().identities()
     old["model"]["grid"] = old["model"].pop("append_coords")
@@ -117,9 +117,9 @@ def test_old_field_names_are_read_and_identities_keep_them():
     for sec, name in (("train", "device"), ("train", "checkpoint_every"), ("data", "grid_dims")):  # added earlier
         del old[sec][name]
         assert config_hash(old) in RunConfig().identities()
-    assert len(RunConfig().identities()) == 14
+    assert len(RunConfig().identities()) == 17
     auto = with_fields(RunConfig(), train={"device": "auto"})  # not expressible before device existed
-    assert len(auto.identities()) == 11 and not auto.identities() & RunConfig().identities()
+    assert len(auto.identities()) == 14 and not auto.identities() & RunConfig().identities()
 
 
 @pytest.mark.parametrize("name", ["burgers_width", "burgers_width_fine_mup", "darcy_modes", "ns_modes"])
