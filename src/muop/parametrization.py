@@ -181,11 +181,12 @@ class Plan:
         optimizer: str = "adam",
         weight_decay: float = 0.0,
         wd_scaling: str = "lr_invariant",
+        eps: float = 1e-8,
     ) -> list[dict]:
-        """``torch.optim`` param groups with per-parameter LRs (see :func:`muop.optim.param_groups`)."""
+        """``torch.optim`` param groups with per-parameter LRs and Adam eps (see :func:`muop.optim.param_groups`)."""
         from .optim import param_groups
 
-        return param_groups(self, lr, optimizer, weight_decay, wd_scaling)
+        return param_groups(self, lr, optimizer, weight_decay, wd_scaling, eps)
 
     def rebind(self, model: nn.Module) -> None:
         """Point the plan at ``model``'s current parameters, by name: after a wrapper replaced them
