@@ -174,3 +174,36 @@ def test_cli_rejects_bad_depth_input(tmp_path, monkeypatch, capsys, args, match)
     assert code == 2, err
     assert match in err.strip().splitlines()[-1] and "Traceback" not in err
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("mlp", [True, False])
+def test_neuralop_models_with_identity_skips_scale_their_branches(mlp):
+    neuralop = pytest.importorskip("neuralop.models")
+
+    def build():
+        torch.manual_seed(0)
+        return neuralop.FNO(n_modes=(8,), in_channels=1, out_channels=1, hidden_channels=16, n_layers=8, fno_skip="identity", channel_mlp_skip="identity", use_channel_mlp=mlp)
+
+    x = torch.randn(2, 1, 32, generator=torch.Generator().manual_seed(1))
+    own, at_base, deep = build(), build(), build()
+    parametrize(at_base, "mup", base=Base(16, (5,), 8, alpha=1.0))  # neuralop's n_modes 8 = muop's K 5
+    assert at_base.muop_shape == Shape(16, (5,), 8) and at_base(x).equal(own(x))
+    plan = parametrize(deep, "mup", base=Base(16, (5,), 2, alpha=1.0))
+    out = "fno_blocks.channel_mlp.0.fcs.1" if mlp else "fno_blocks.convs.0"
+    assert plan[f"{out}.weight" if mlp else f"{out}.weight.tensor"].mult == pytest.approx(0.25)
+    assert plan["fno_blocks.convs.0.bias"].branch == ("inner" if mlp else "out")
+    assert plan["lifting.fcs.0.weight"].branch == "" and plan["lifting.fcs.0.weight"].mult == 1.0
+    seen = []
+    for model in (own, deep):  # block 0 sees the same input in both: its branch output is scaled by a = 1/4
+        layer = model.get_submodule(out)
+        h = layer.register_forward_hook(lambda _m, _i, o: seen.append(o.detach()))
+        model(x)
+        h.remove()
+    torch.testing.assert_close(seen[1], 0.25 * seen[0])
+
+
+def test_neuralop_models_with_other_skips_do_not_scale_with_depth():
+    neuralop = pytest.importorskip("neuralop.models")
+    model = neuralop.FNO(n_modes=(8,), in_channels=1, out_channels=1, hidden_channels=16, n_layers=4)  # linear skips
+    plan = make_plan(model, "mup", base=Shape(8, (5,)))
+    assert model.muop_shape.depth is None and all(not e.branch for e in plan.entries)
