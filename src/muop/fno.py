@@ -11,8 +11,13 @@ skip per layer, and a two-layer lifting ``in -> 2·width -> width``). With copie
 ``"neuralop"`` FNO equals ``neuralop.models.FNO`` with its defaults
 (:func:`muop.adapters.neuralop.to_muop`).
 
+``FNOConfig.residual`` (``pre`` or ``post``) turns either layer into a residual block
+``x + a·F(x)`` (:class:`ResidualFourierLayer`, :class:`ResidualNeuralopLayer`) whose branch μP
+scales with depth (docs/parametrization.md, "Depth"); the default ``none`` is the layers above.
+
 Every parameter declares its scaling (:mod:`muop.scaling`), so :func:`muop.parametrize` can
-apply SP or μP to it; ``FNO.muop_shape`` tells the engine the model's width and modes.
+apply SP or μP to it; ``FNO.muop_shape`` tells the engine the model's width, modes and (with
+residual blocks) depth.
 """
 
 from __future__ import annotations
