@@ -147,12 +147,24 @@ def _add_coord_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--residual", choices=("none", "pre", "post"), default=None, help="residual blocks x + a·F(x) (default: pre for --depths, none otherwise)")
     p.add_argument("--block", choices=("classic", "neuralop"), default="classic", help="the Fourier layer (default classic)")
     p.add_argument("--alpha", type=float, default=0.5, help="depth exponent of the branch multiplier (L/L_base)^-alpha, in [0.5, 1] (default 0.5)")
+    p.add_argument("--override", action="append", default=[], metavar="ROLE[.COLUMN]=TABLE", help="rule-table variant, e.g. hidden.lr=sp (repeatable; see parametrization.overrides)")
     p.add_argument("--grid", type=_positive_int, default=None, help="points per dim (default: 64, or enough for the largest K)")
     p.add_argument("--batch", type=_positive_int, default=8, help="batch size (default 8)")
     p.add_argument("--seeds", type=_positive_int, default=3, help="seeds averaged (default 3)")
     p.add_argument("--input-decay", type=float, default=2.0, help="input spectrum ∝ (1+|k|²)^-decay; smaller is rougher (default 2)")
     p.add_argument("--out", required=True, help="output directory (coord.json, coord.png)")
     p.set_defaults(func=_run_coord_check)
+
+
+def _parse_overrides(items: list[str]) -> dict[str, str]:
+    """``ROLE[.COLUMN]=TABLE`` strings as a mapping (the keys and tables are checked by the rules)."""
+    out = {}
+    for item in items:
+        key, sep, src = item.partition("=")
+        if not sep or not key or not src:
+            raise UsageError(f"--override {item!r}: expected ROLE[.COLUMN]=TABLE, e.g. hidden.lr=sp")
+        out[key.strip()] = src.strip()
+    return out
 
 
 def _run_coord_check(args: argparse.Namespace) -> int:
@@ -174,7 +186,7 @@ def _run_coord_check(args: argparse.Namespace) -> int:
         axis=axis, sizes=sizes, parametrization=args.parametrization, dim=args.dim, steps=args.steps, lr=args.lr,
         optimizer=args.optimizer, width=args.width, modes=args.fixed_modes, depth=args.depth, grid=grid,
         batch=args.batch, seeds=args.seeds, input_decay=args.input_decay, block=args.block, alpha=args.alpha,
-        residual=args.residual,
+        residual=args.residual, overrides=_parse_overrides(args.override),
     )
     _check_outputs(args)
     with _progress() as prog:
