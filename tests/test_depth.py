@@ -161,6 +161,7 @@ def test_depth_configs_reach_the_plan():
         (["coord-check", "--depths", "0,4"], "sizes=[0, 4]"),
         (["sweep", "--depths", "2,4", "--lrs", "1e-3,1e-2,2"], "model.residual"),
         (["transfer", "--target-depth", "0"], "--target-depth"),
+        (["coord-check", "--depths", "2,4", "--override", "hidden.lr"], "--override 'hidden.lr'"),
     ],
 )
 def test_cli_rejects_bad_depth_input(tmp_path, monkeypatch, capsys, args, match):
