@@ -88,7 +88,7 @@ _GEN = ["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--res
         # 4. sizes and counts that must be positive
         (["transfer", "--target-width", "0", "--out", "x"], "argument --target-width: '0' must be a positive integer"),
         (["transfer", "--target-width", "-8", "--out", "x"], "argument --target-width: '-8' must be a positive integer"),
-        (["transfer", "--out", "x"], "give a target: --target-modes and/or --target-width"),
+        (["transfer", "--out", "x"], "give a target: --target-modes, --target-width and/or --target-depth"),
         (["tune", "--trials", "0", "--run-dir", "x"], "argument --trials: '0' must be a positive integer"),
         *[([*_CC, opt, "0", "--out", "x"], f"argument {opt}: '0' must be a positive integer") for opt in ("--steps", "--seeds", "--batch", "--depth", "--width", "--grid")],
         (["coord-check", "--widths", "8,16", "--fixed-modes", "-1", "--out", "x"], "argument --fixed-modes: '-1' must be a positive integer"),

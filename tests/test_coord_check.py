@@ -51,7 +51,7 @@ def test_json_schema_and_plot(tmp_path):
     [
         (dict(sizes=(32, 16)), "increasing"),
         (dict(sizes=(16,)), "at least two"),
-        (dict(axis="depth"), "axis"),
+        (dict(axis="height"), "axis"),  # depth became an axis (issue #15)
         (dict(axis="modes", sizes=(4, 64), grid=32), "exceed"),
         (dict(lr=-1.0), "lr"),
     ],

@@ -110,7 +110,7 @@ def test_old_field_names_are_read_and_identities_keep_them():
     assert apply_overrides(RunConfig(), ["model.grid=false"]).model.append_coords is False
     ref = with_fields(RunConfig(), model={"block": "classic"})  # what configs without a block meant
     old = ref.to_dict()
-    for sec, name in (("model", "options"), ("model", "name"), ("model", "library"), ("model", "block"), ("parametrization", "overrides"), ("parametrization", "multipliers"), ("parametrization", "init_scale"), ("train", "parallel"), ("data", "test_path")):  # added after the rename
+    for sec, name in (("parametrization", "depth_alpha"), ("parametrization", "base_depth"), ("model", "residual"), ("model", "options"), ("model", "name"), ("model", "library"), ("model", "block"), ("parametrization", "overrides"), ("parametrization", "multipliers"), ("parametrization", "init_scale"), ("train", "parallel"), ("data", "test_path")):  # added after the rename
         del old[sec][name]
         assert config_hash(old) in ref.identities()
         assert RunConfig.from_record(old) == ref  # a recorded config missing a field had its old behaviour
@@ -120,13 +120,13 @@ def test_old_field_names_are_read_and_identities_keep_them():
         del old[sec][name]
         assert config_hash(old) in ref.identities()
     assert RunConfig.from_record(old) == ref
-    assert len(ref.identities()) == 14
+    assert len(ref.identities()) == 17
     # today's default block did not exist before model.block was added: only the schemas since then
     added_since = len(SCHEMA_CHANGES) - SCHEMA_CHANGES.index(("added", "model", "block", "classic"))
     assert RunConfig().model.block == "neuralop" and len(RunConfig().identities()) == added_since
     assert RunConfig.from_dict({}).model.block == "neuralop"  # a user's config without the field: today's default
     auto = with_fields(ref, train={"device": "auto"})  # not expressible before device existed
-    assert len(auto.identities()) == 11 and not auto.identities() & ref.identities()
+    assert len(auto.identities()) == 14 and not auto.identities() & ref.identities()
 
 
 @pytest.mark.parametrize("name", ["burgers_width", "burgers_width_fine_mup", "darcy_modes", "ns_modes"])

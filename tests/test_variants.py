@@ -60,9 +60,9 @@ def test_config_fields_reach_the_plan_and_old_configs_keep_their_identity():
     assert base == Base(16, (8,), init_scale=2.0, overrides={"output": "sp"})
     classic = with_fields(RunConfig(), model={"block": "classic"})  # what configs without a block meant
     old = classic.to_dict()
-    for name in ("block", "library", "name", "options"):  # added after these (issue #13)
+    for name in ("block", "library", "name", "options", "residual"):  # added after these (issues #13, #15)
         del old["model"][name]
-    for name in ("init_scale", "multipliers", "overrides"):
+    for name in ("init_scale", "multipliers", "overrides", "base_depth", "depth_alpha"):
         del old["parametrization"][name]
     assert content_key(old) in classic.identities()
     assert content_key(old) not in cfg.identities()

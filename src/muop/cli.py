@@ -136,6 +136,7 @@ def _add_coord_check(sub: argparse._SubParsersAction) -> None:
     size = p.add_mutually_exclusive_group(required=True)
     size.add_argument("--modes", type=_int_list, help="K values to compare (width fixed at --width), e.g. 4,8,16,32")
     size.add_argument("--widths", type=_int_list, help="widths to compare (modes fixed at --fixed-modes), e.g. 16,32,64,128")
+    size.add_argument("--depths", type=_int_list, help="numbers of residual blocks to compare (width --width, modes --fixed-modes), e.g. 2,4,8,16")
     p.add_argument("--dim", type=int, choices=(1, 2, 3), default=1, help="spatial dimensions (default 1)")
     p.add_argument("--parametrization", choices=sorted(TABLES), default="mup", help="how weights and learning rates scale with size (default mup)")
     p.add_argument("--steps", type=_positive_int, default=5, help="optimizer steps (default 5)")
@@ -143,14 +144,28 @@ def _add_coord_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="optimizer (default adam)")
     p.add_argument("--width", type=_positive_int, default=32, help="fixed width for --modes (default 32)")
     p.add_argument("--fixed-modes", type=_positive_int, default=8, help="fixed K per dim for --widths (default 8)")
-    p.add_argument("--depth", type=_positive_int, default=4, help="Fourier layers (default 4)")
+    p.add_argument("--depth", type=_positive_int, default=4, help="Fourier layers for --modes/--widths (default 4)")
+    p.add_argument("--residual", choices=("none", "pre", "post"), default=None, help="residual blocks x + a·F(x) (default: pre for --depths, none otherwise)")
     p.add_argument("--block", choices=BLOCKS, default=FNOConfig.block, help=f"the Fourier layer (default {FNOConfig.block})")
+    p.add_argument("--alpha", type=float, default=0.5, help="depth exponent of the branch multiplier (L/L_base)^-alpha, in [0.5, 1] (default 0.5)")
+    p.add_argument("--override", action="append", default=[], metavar="ROLE[.COLUMN]=TABLE", help="rule-table variant, e.g. hidden.lr=sp (repeatable; see parametrization.overrides)")
     p.add_argument("--grid", type=_positive_int, default=None, help="points per dim (default: 64, or enough for the largest K)")
     p.add_argument("--batch", type=_positive_int, default=8, help="batch size (default 8)")
     p.add_argument("--seeds", type=_positive_int, default=3, help="seeds averaged (default 3)")
     p.add_argument("--input-decay", type=float, default=2.0, help="input spectrum ∝ (1+|k|²)^-decay; smaller is rougher (default 2)")
     p.add_argument("--out", required=True, help="output directory (coord.json, coord.png)")
     p.set_defaults(func=_run_coord_check)
+
+
+def _parse_overrides(items: list[str]) -> dict[str, str]:
+    """``ROLE[.COLUMN]=TABLE`` strings as a mapping (the keys and tables are checked by the rules)."""
+    out = {}
+    for item in items:
+        key, sep, src = item.partition("=")
+        if not sep or not key or not src:
+            raise UsageError(f"--override {item!r}: expected ROLE[.COLUMN]=TABLE, e.g. hidden.lr=sp")
+        out[key.strip()] = src.strip()
+    return out
 
 
 def _run_coord_check(args: argparse.Namespace) -> int:
@@ -160,8 +175,8 @@ def _run_coord_check(args: argparse.Namespace) -> int:
     from .coord_check import CoordCheckConfig, coord_check, save_coord
     from .modes import max_modes
 
-    axis = "modes" if args.modes else "width"
-    sizes = args.modes or args.widths
+    axis = "modes" if args.modes else "depth" if args.depths else "width"
+    sizes = args.modes or args.depths or args.widths
     grid = args.grid
     if grid is None:
         grid = 64
@@ -171,7 +186,8 @@ def _run_coord_check(args: argparse.Namespace) -> int:
     cfg = CoordCheckConfig(
         axis=axis, sizes=sizes, parametrization=args.parametrization, dim=args.dim, steps=args.steps, lr=args.lr,
         optimizer=args.optimizer, width=args.width, modes=args.fixed_modes, depth=args.depth, grid=grid,
-        batch=args.batch, seeds=args.seeds, input_decay=args.input_decay, block=args.block,
+        batch=args.batch, seeds=args.seeds, input_decay=args.input_decay, block=args.block, alpha=args.alpha,
+        residual=args.residual, overrides=_parse_overrides(args.override),
     )
     _check_outputs(args)
     with _progress() as prog:
@@ -362,6 +378,7 @@ def _add_train_and_sweep(sub: argparse._SubParsersAction) -> None:
     size = w.add_mutually_exclusive_group(required=True)
     size.add_argument("--modes", type=_int_list, help="K values (the first is the μP base)")
     size.add_argument("--widths", type=_int_list, help="widths (the first is the μP base)")
+    size.add_argument("--depths", type=_int_list, help="numbers of residual blocks (the first is the μP base; needs model.residual pre or post)")
     w.add_argument("--lrs", help="LO,HI,N: N learning rates log-spaced from LO to HI (required unless --hparam names another hyperparameter)")
     w.add_argument("--hparam", default="lr", metavar="NAME", help="the hyperparameter to sweep (default lr); any other keeps the config's LR. One of: " + "; ".join(f"{k}: {v}" for k, v in _sweep_hparams().items()))
     w.add_argument("--values", help="comma-separated values of --hparam, e.g. 0.25,1,4 (log axis: all > 0)")
@@ -450,7 +467,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     if args.hparam != "lr" and (args.values is None or args.lrs is not None):
         raise UsageError(f"--hparam {args.hparam} needs --values V1,V2,... and keeps the config's LR (set it with --set optimizer.lr=...; no --lrs)")
     sweep = Sweep(
-        axis="modes" if args.modes else "width", sizes=tuple(args.modes or args.widths), lrs=tuple(_parse_lrs(args.lrs)) if args.lrs else (),
+        axis="modes" if args.modes else "depth" if args.depths else "width", sizes=tuple(args.modes or args.depths or args.widths), lrs=tuple(_parse_lrs(args.lrs)) if args.lrs else (),
         parametrizations=tuple(p.strip() for p in args.parametrization.split(",") if p.strip()), seeds=_parse_seeds(args.seeds),
         hparam=args.hparam, values=_parse_values(args.values) if args.values else (), proxy=args.proxy,
     )
@@ -520,6 +537,7 @@ def _add_tune_transfer(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--run-dir", default="runs/tune", help="where the default journal lives (default runs/tune)")
     r.add_argument("--target-modes", type=_int_list, help="target K (one value for all dims, or one per dim)")
     r.add_argument("--target-width", type=_positive_int, help="target width")
+    r.add_argument("--target-depth", type=_positive_int, help="target number of residual blocks (needs model.residual pre or post)")
     r.add_argument("--compare-direct", action="store_true", help="also run the same search at the target and measure the cost ratio")
     r.add_argument("--target-set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a field for the target only, e.g. data.stride=1 after a coarse-grid proxy")
     r.add_argument("--out", required=True, help="output directory (transfer.json, target/)")
@@ -559,8 +577,8 @@ def _run_transfer(args: argparse.Namespace) -> int:
     from .config import load_config
     from .transfer import transfer
 
-    if not args.target_modes and not args.target_width:
-        raise UsageError("give a target: --target-modes and/or --target-width")
+    if not args.target_modes and not args.target_width and not args.target_depth:
+        raise UsageError("give a target: --target-modes, --target-width and/or --target-depth")
     cfg = load_config(args.config, args.set)
     _check_outputs(args, cfg)
     with _progress() as prog:
@@ -574,18 +592,18 @@ def _run_transfer(args: argparse.Namespace) -> int:
                 tasks[stage] = prog.add_task(names.get(stage, stage), total=n)
             prog.update(tasks[stage], completed=i, total=n)
 
-        doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, progress=report, target_overrides=args.target_set)
+        doc = transfer(cfg, args.study, args.target_modes, args.target_width, args.out, args.storage, args.run_dir, args.compare_direct, progress=report, target_overrides=args.target_set, **({"target_depth": args.target_depth} if args.target_depth else {}))
     if not is_main_process():  # the other ranks of a data-parallel target run
         return 0
     t = Table(title="tune small, train big")
-    for c in ("", "modes", "width", "test rel. L2", "seconds"):
+    for c in ("", "modes", "width", "depth", "test rel. L2", "seconds"):
         t.add_column(c, justify="right")
     p, g = doc["proxy"], doc["target"]
-    t.add_row("proxy (best trial)", str(p["modes"]), str(p["width"]), f"{p['best_test_rel_l2']:.4g}", f"{p['seconds']:.1f} (tuning)")
-    t.add_row("target (transferred)", str(g["modes"]), str(g["width"]), f"{g['test_rel_l2']:.4g}", f"{g['seconds']:.1f}")
+    t.add_row("proxy (best trial)", str(p["modes"]), str(p["width"]), str(p.get("depth", "")), f"{p['best_test_rel_l2']:.4g}", f"{p['seconds']:.1f} (tuning)")
+    t.add_row("target (transferred)", str(g["modes"]), str(g["width"]), str(g.get("depth", "")), f"{g['test_rel_l2']:.4g}", f"{g['seconds']:.1f}")
     if "direct" in doc:
         d = doc["direct"]
-        t.add_row("target (tuned directly)", str(g["modes"]), str(g["width"]), f"{d['best_test_rel_l2']:.4g}", f"{d['seconds']:.1f} (tuning)")
+        t.add_row("target (tuned directly)", str(g["modes"]), str(g["width"]), str(g.get("depth", "")), f"{d['best_test_rel_l2']:.4g}", f"{d['seconds']:.1f} (tuning)")
     Console().print(t)
     if "direct" in doc:
         print(f"cost ratio (proxy tuning + target run) / direct tuning: {doc['cost_ratio_seconds']:.2f} (seconds), {doc['cost_ratio_flops']:.2f} (FLOPs)")
@@ -599,8 +617,8 @@ def _preflight(args: argparse.Namespace) -> None:
     from .config import load_config
     from .distributed import check_batch
 
-    if getattr(args, "command", None) == "transfer" and not args.target_modes and not args.target_width:
-        raise UsageError("give a target: --target-modes and/or --target-width")
+    if getattr(args, "command", None) == "transfer" and not args.target_modes and not args.target_width and not args.target_depth:
+        raise UsageError("give a target: --target-modes, --target-width and/or --target-depth")
     cfg = load_config(args.config, args.set)
     _check_outputs(args, cfg)
     n_train = cfg.data.n_train - (cfg.data.n_val or (cfg.data.n_train // 5 if args.command == "transfer" else 0))

@@ -60,6 +60,9 @@ SCHEMA_CHANGES = (
     ("added", "model", "library", "muop"),
     ("added", "model", "name", "FNO"),
     ("added", "model", "options", {}),
+    ("added", "model", "residual", "none"),
+    ("added", "parametrization", "base_depth", None),
+    ("added", "parametrization", "depth_alpha", 0.5),
 )
 RENAMED = {(sec, old): new for kind, sec, old, new in SCHEMA_CHANGES if kind == "renamed"}
 
@@ -159,6 +162,7 @@ class ModelConfig:
     activation: str = FNOConfig.activation
     append_coords: bool = FNOConfig.append_coords
     block: str = FNOConfig.block  # the Fourier layer: classic | neuralop (muop.fno.BLOCKS)
+    residual: str = FNOConfig.residual  # none | pre | post: residual blocks x + a·F(x) (muop.fno.RESIDUALS)
     library: str = "muop"
     name: str = "FNO"
     options: dict = field(default_factory=dict)
@@ -205,6 +209,7 @@ class ModelConfig:
         from .modes import modes_to_neuralop
 
         _check(self.block == FNOConfig.block, "model.block", self.block, f"{FNOConfig.block!r} with library neuralop (its layout is set by model.options)")
+        _check(self.residual == FNOConfig.residual, "model.residual", self.residual, f"{FNOConfig.residual!r} with library neuralop (residual blocks with depth scaling exist for muop's FNO only)")
         try:
             import neuralop.models as nm
         except ImportError:
@@ -267,6 +272,10 @@ class ParamConfig:
     roles' forward multipliers. ``overrides`` makes ablation variants of the table: ``{output: sp}``
     gives the readout SP's rule under ``kind: mup`` (``output.lr``, ``.init``, ``.mult``: one column
     group only; see :func:`muop.rules.table`). At the defaults μP still equals SP at the base shape.
+
+    Depth (models with ``model.residual`` blocks): ``base_depth`` is the proxy's number of blocks
+    (default: the model's), ``depth_alpha`` the exponent of the branch multiplier
+    ``(depth/base_depth)^-depth_alpha``, in [0.5, 1] (0.5: Depth-μP, 1: CompleteP).
     """
 
     kind: str = "mup"
@@ -275,6 +284,8 @@ class ParamConfig:
     init_scale: float = 1.0
     multipliers: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
+    base_depth: int | None = None
+    depth_alpha: float = 0.5
 
     def validate(self) -> None:
         _check(self.kind in TABLES, "parametrization.kind", self.kind, f"one of {', '.join(sorted(TABLES))}")
@@ -282,6 +293,9 @@ class ParamConfig:
             _check(isinstance(self.base_width, int) and self.base_width >= 1, "parametrization.base_width", self.base_width, "a positive integer")
         if self.base_modes is not None:
             _check(isinstance(self.base_modes, list) and all(isinstance(k, int) and k >= 2 for k in self.base_modes), "parametrization.base_modes", self.base_modes, "a list of integers >= 2 (one per dimension)")
+        if self.base_depth is not None:
+            _check(isinstance(self.base_depth, int) and not isinstance(self.base_depth, bool) and self.base_depth >= 1, "parametrization.base_depth", self.base_depth, "a positive integer (number of residual blocks)")
+        _check(isinstance(self.depth_alpha, (int, float)) and not isinstance(self.depth_alpha, bool) and 0.5 <= self.depth_alpha <= 1, "parametrization.depth_alpha", self.depth_alpha, "a number in [0.5, 1] (0.5: Depth-μP, 1: CompleteP)")
         self._tuned(Shape(1))  # checks init_scale, multipliers and overrides (the shape plays no part)
 
     def _tuned(self, shape: Shape) -> Base:
@@ -289,7 +303,7 @@ class ParamConfig:
         for name in ("multipliers", "overrides"):
             _check(isinstance(getattr(self, name), dict), f"parametrization.{name}", getattr(self, name), "a mapping")
         try:
-            return Base(shape.width, shape.modes, init_scale=self.init_scale, multipliers=self.multipliers, overrides=self.overrides)
+            return Base(shape.width, shape.modes, shape.depth, init_scale=self.init_scale, multipliers=self.multipliers, overrides=self.overrides, alpha=self.depth_alpha)
         except ValueError as e:
             raise ConfigError(f"parametrization.{e}") from None
 
@@ -298,7 +312,8 @@ class ParamConfig:
         modes = tuple(self.base_modes) if self.base_modes is not None else model.modes
         if len(modes) != len(model.modes):
             raise ConfigError(f"parametrization.base_modes={list(modes)}: expected {len(model.modes)} entries like model.modes={list(model.modes)}")
-        return self._tuned(Shape(self.base_width or model.width, modes))
+        depth = (self.base_depth or model.depth) if model.residual != "none" else None
+        return self._tuned(Shape(self.base_width or model.width, modes, depth))
 
 
 @dataclass(frozen=True)

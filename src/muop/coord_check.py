@@ -1,6 +1,6 @@
 """The coordinate check (Tensor Programs V; microsoft/mup), for regression with relative L2.
 
-For each model size (width or modes), train a few optimizer steps from the same seed and record,
+For each model size (width, modes or depth), train a few optimizer steps from the same seed and record,
 for every layer, the RMS of its output on a fixed batch (``out_rms``) and the RMS of the change of
 that output since initialisation (``delta_rms``). Under a correct μP the curves are flat in size;
 a curve that grows or shrinks with size points at a wrong rule. A clean check is necessary, not
@@ -28,11 +28,11 @@ from .fno import FNO, FNOConfig
 from .losses import rel_l2
 from .modes import max_modes
 from .optim import make_optimizer
-from .parametrization import Shape, parametrize
+from .parametrization import Base, parametrize
 
 __all__ = ["CoordCheckConfig", "coord_check", "smooth_field", "save_coord", "plot_coord", "growth"]
 
-AXES = ("modes", "width")
+AXES = ("modes", "width", "depth")
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,9 @@ class CoordCheckConfig:
     """What to run.
 
     Attributes:
-        axis: ``"modes"`` (K per dim varies, width fixed) or ``"width"`` (width varies, modes fixed).
-        sizes: the K values or widths, increasing; the first is the base shape.
+        axis: ``"modes"`` (K per dim varies, width fixed), ``"width"`` (width varies, modes fixed)
+            or ``"depth"`` (number of residual blocks varies; width and modes fixed).
+        sizes: the K values, widths or depths, increasing; the first is the base shape.
         parametrization: ``"sp"`` or ``"mup"``.
         dim: spatial dimensions (1, 2, 3).
         steps: optimizer steps (records are taken at steps 0..steps).
@@ -49,13 +50,17 @@ class CoordCheckConfig:
         optimizer: ``adam``, ``adamw`` or ``sgd``.
         width: the fixed width when ``axis="modes"``.
         modes: the fixed K per dim when ``axis="width"``.
-        depth: Fourier layers.
-        block: the Fourier layer (:data:`muop.fno.BLOCKS`).
+        depth: Fourier layers (the fixed depth for the width and modes axes).
         grid: points per dimension.
         batch: batch size of the fixed training batch.
         seeds: number of seeds to average (the RMS values are averaged across seeds).
         input_decay: input spectrum ∝ (1 + |k|²)^(-input_decay); smaller means rougher inputs
             with more energy in high modes.
+        residual: the FNO's residual blocks (:data:`muop.fno.RESIDUALS`); the depth axis needs
+            ``pre`` or ``post`` (default: ``pre`` for depth, ``none`` otherwise).
+        block: the Fourier layer, ``classic`` or ``neuralop``.
+        alpha: depth exponent of the branch multiplier (0.5 Depth-μP ... 1 CompleteP).
+        overrides: rule-table variant (:func:`muop.rules.table`), as ``((key, table), ...)``.
     """
 
     axis: str = "width"
@@ -72,11 +77,19 @@ class CoordCheckConfig:
     batch: int = 8
     seeds: int = 3
     input_decay: float = 2.0
+    residual: str | None = None
     block: str = FNOConfig.block
+    alpha: float = 0.5
+    overrides: tuple = ()
 
     def __post_init__(self) -> None:
         if self.axis not in AXES:
             raise UsageError(f"axis={self.axis!r}: expected one of {AXES}")
+        if self.residual is None:
+            object.__setattr__(self, "residual", "pre" if self.axis == "depth" else "none")
+        if self.axis == "depth" and self.residual == "none":
+            raise UsageError("residual='none' over depth: only residual blocks scale with depth; expected pre or post")
+        object.__setattr__(self, "overrides", tuple(sorted(dict(self.overrides).items())))
         sizes = tuple(int(s) for s in self.sizes)
         object.__setattr__(self, "sizes", sizes)
         if len(sizes) < 2 or any(s < 1 for s in sizes) or list(sizes) != sorted(set(sizes)):
@@ -97,13 +110,21 @@ class CoordCheckConfig:
         if not self.lr > 0:
             raise UsageError(f"lr={self.lr}: expected a positive learning rate")
 
-    def model_config(self, size: int) -> FNOConfig:
-        if self.axis == "width":
-            return FNOConfig(modes=self.modes, dim=self.dim, width=size, depth=self.depth, block=self.block)
-        return FNOConfig(modes=size, dim=self.dim, width=self.width, depth=self.depth, block=self.block)
+        self.base_shape()  # checks alpha and overrides
 
-    def base_shape(self) -> Shape:
-        return self.model_config(self.sizes[0]).shape
+    def model_config(self, size: int) -> FNOConfig:
+        """The FNO at this size of the axis."""
+        common = dict(dim=self.dim, residual=self.residual, block=self.block)
+        if self.axis == "width":
+            return FNOConfig(modes=self.modes, width=size, depth=self.depth, **common)
+        if self.axis == "depth":
+            return FNOConfig(modes=self.modes, width=self.width, depth=size, **common)
+        return FNOConfig(modes=size, width=self.width, depth=self.depth, **common)
+
+    def base_shape(self) -> Base:
+        """The μP base: the first size's shape, with ``alpha`` and ``overrides``."""
+        s = self.model_config(self.sizes[0]).shape
+        return Base(s.width, s.modes, s.depth, overrides=dict(self.overrides), alpha=self.alpha)
 
 
 def smooth_field(n: int, grid: int, dim: int, generator: torch.Generator, decay: float = 2.0) -> Tensor:
@@ -127,11 +148,20 @@ def _task(cfg: CoordCheckConfig, seed: int) -> tuple[Tensor, Tensor]:
     return x, y
 
 
-def _watched(model: FNO) -> dict[str, nn.Module]:
+def _watched(model: FNO, axis: str = "width") -> dict[str, nn.Module]:
+    """The modules whose outputs are recorded. Over depth the blocks differ in number, so the
+    first, middle and last block are recorded under those names (``blocks.last`` is the top of the
+    residual stream: its change sums every block's update)."""
     mods: dict[str, nn.Module] = {"lifting": model.lifting}
-    for i, layer in enumerate(model.layers):
-        mods[f"layers.{i}.spectral"] = layer.spectral
-        mods[f"layers.{i}"] = layer
+    if axis == "depth":
+        n = len(model.layers)
+        for label, i in (("first", 0), ("mid", n // 2), ("last", n - 1)):
+            mods[f"blocks.{label}.spectral"] = model.layers[i].spectral
+            mods[f"blocks.{label}"] = model.layers[i]
+    else:
+        for i, layer in enumerate(model.layers):
+            mods[f"layers.{i}.spectral"] = layer.spectral
+            mods[f"layers.{i}"] = layer
     mods["projection_hidden"] = model.projection_hidden
     mods["output"] = model.projection_out
     return mods
@@ -148,7 +178,8 @@ def run_one(cfg: CoordCheckConfig, size: int, seed: int) -> list[dict]:
     opt = make_optimizer(plan, cfg.optimizer, lr=cfg.lr)
     x, y = _task(cfg, seed)
     outs: dict[str, Tensor] = {}
-    handles = [m.register_forward_hook(lambda _m, _i, o, n=name: outs.__setitem__(n, o.detach())) for name, m in _watched(model).items()]
+    # clone: the Fourier layers add to the spectral output in place after the hook has seen it
+    handles = [m.register_forward_hook(lambda _m, _i, o, n=name: outs.__setitem__(n, o.detach().clone())) for name, m in _watched(model, cfg.axis).items()]
     records, init = [], {}
     try:
         for step in range(cfg.steps + 1):

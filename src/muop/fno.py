@@ -11,8 +11,13 @@ skip per layer, and a two-layer lifting ``in -> 2·width -> width``). With copie
 ``"neuralop"`` FNO equals ``neuralop.models.FNO`` with its defaults
 (:func:`muop.adapters.neuralop.to_muop`).
 
+``FNOConfig.residual`` (``pre`` or ``post``) turns either layer into a residual block
+``x + a·F(x)`` (:class:`ResidualFourierLayer`, :class:`ResidualNeuralopLayer`) whose branch μP
+scales with depth (docs/parametrization.md, "Depth"); the default ``none`` is the layers above.
+
 Every parameter declares its scaling (:mod:`muop.scaling`), so :func:`muop.parametrize` can
-apply SP or μP to it; ``FNO.muop_shape`` tells the engine the model's width and modes.
+apply SP or μP to it; ``FNO.muop_shape`` tells the engine the model's width, modes and (with
+residual blocks) depth.
 """
 
 from __future__ import annotations
@@ -30,10 +35,14 @@ from .parametrization import Shape
 from .rules import Role
 from .scaling import ParamSpec, declare
 
-__all__ = ["FNOConfig", "FNO", "FourierLayer", "NeuralopLayer", "Lifting", "fno_flops", "BLOCKS"]
+__all__ = ["FNOConfig", "FNO", "FourierLayer", "NeuralopLayer", "ResidualFourierLayer", "ResidualNeuralopLayer", "Lifting", "fno_flops", "BLOCKS", "RESIDUALS"]
 
 #: The Fourier layer layouts :class:`FNOConfig` can build.
 BLOCKS = ("classic", "neuralop")
+#: ``FNOConfig.residual``: no residual stream (the layers of the original FNO), or a residual
+#: stream ``x + a·F(x)`` with pre-activation (``F(σ(x))``) or post-activation (``σ(x + a·F(x))``)
+#: blocks; a is the depth multiplier the parametrization sets (:mod:`muop.rules`).
+RESIDUALS = ("none", "pre", "post")
 #: neuraloperator's defaults for the ``"neuralop"`` block: lifting hidden channels and channel-MLP
 #: hidden channels as multiples of the width.
 LIFTING_RATIO = 2
@@ -58,6 +67,9 @@ class FNOConfig:
         block: the Fourier layer, one of :data:`BLOCKS` (module docstring). The default,
             ``"neuralop"``, tested better than ``"classic"`` on Burgers and Darcy at the same data
             and epochs, and on Burgers also at the same compute (results/neuralop/README.md).
+        residual: one of :data:`RESIDUALS`: ``"none"`` (default) keeps the layers above; ``"pre"``
+            or ``"post"`` makes each layer a residual block (:class:`ResidualFourierLayer`,
+            :class:`ResidualNeuralopLayer`), whose branch μP scales with depth.
     """
 
     modes: int | tuple[int, ...] = 8
@@ -70,6 +82,7 @@ class FNOConfig:
     activation: str = "gelu"
     append_coords: bool = True
     block: str = "neuralop"
+    residual: str = "none"
 
     def __post_init__(self) -> None:
         dim = self.dim if self.dim is not None else (None if isinstance(self.modes, int) else len(tuple(self.modes)))
@@ -89,15 +102,20 @@ class FNOConfig:
             raise UsageError(f"activation={self.activation!r}: expected one of {sorted(ACTIVATIONS)}")
         if self.block not in BLOCKS:
             raise UsageError(f"block={self.block!r}: expected one of {', '.join(BLOCKS)}")
+        if self.residual not in RESIDUALS:
+            raise UsageError(f"residual={self.residual!r}: expected one of {', '.join(RESIDUALS)}")
 
     @property
     def shape(self) -> Shape:
-        """The scaled axes of this config: ``Shape(width, modes)``."""
-        return Shape(self.width, self.modes)
+        """The scaled axes of this config: ``Shape(width, modes)``, and ``depth`` with residual blocks."""
+        return Shape(self.width, self.modes, self.depth if self.residual != "none" else None)
 
-    def with_shape(self, width: int | None = None, modes: int | tuple[int, ...] | None = None) -> FNOConfig:
-        """A copy with another width and/or modes (ints broadcast to ``dim``)."""
-        return replace(self, width=self.width if width is None else width, modes=self.modes if modes is None else normalize_modes(modes, self.dim))
+    def with_shape(self, width: int | None = None, modes: int | tuple[int, ...] | None = None, depth: int | None = None) -> FNOConfig:
+        """A copy with another width, modes (ints broadcast to ``dim``) and/or depth."""
+        return replace(
+            self, width=self.width if width is None else width, modes=self.modes if modes is None else normalize_modes(modes, self.dim),
+            depth=self.depth if depth is None else depth,
+        )
 
 
 
@@ -131,7 +149,7 @@ class Lifting(Pointwise):
         if self.n_coords and len(grid) != self.n_coords:
             raise UsageError(f"input shape {tuple(x.shape)} is not (B, C, *grid) with {self.n_coords} spatial dims")
         w = self.effective_weight()
-        const = self.bias[:, None]  # (width, 1): the batch-independent part, once
+        const = self.effective_bias()[:, None]  # (width, 1): the batch-independent part, once
         if self.n_coords:
             coords = self.grid_features(tuple(grid), x.device, x.dtype).reshape(self.n_coords, -1)
             const = torch.addmm(const, w[:, c:], coords)
@@ -194,6 +212,58 @@ class NeuralopLayer(nn.Module):
         return y.reshape(b, c, *grid)
 
 
+class ResidualFourierLayer(nn.Module):
+    """The classic layer as a residual block: ``x + a·(K u + W u)``, u = σ(x) (``pre``), or
+    ``σ(x + a·(K x + W x))`` (``post``; no σ after the last block, as in the FNO).
+
+    The branch is linear in K and W, so the depth multiplier a is their forward multiplier
+    (``branch="out"``), set by the parametrization; under SP it is 1.
+    """
+
+    def __init__(self, width: int, modes: tuple[int, ...], activation: str, residual: str, last: bool = False) -> None:
+        super().__init__()
+        self.spectral = SpectralConv(width, width, modes, branch="out")
+        self.pointwise = Pointwise(width, width, Role.HIDDEN, width_in=True, width_out=True, bias=False, branch="out")
+        self.act = ACTIVATIONS[activation]
+        self.pre, self.last = residual == "pre", last
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, width, *grid) -> (B, width, *grid)."""
+        b, c, *grid = x.shape
+        u = self.act(x) if self.pre else x
+        y = self.spectral(u).reshape(b, c, -1).baddbmm_(self.pointwise.effective_weight().expand(b, -1, -1), u.reshape(b, c, -1))
+        y = y.add_(x.reshape(b, c, -1)).reshape(b, c, *grid)  # in place: neither op's backward needs its output
+        return y if (self.pre or self.last) else self.act(y)
+
+
+class ResidualNeuralopLayer(nn.Module):
+    """The ``neuralop`` layer as a residual block: ``x + a·MLP(σ(K u + W u))``, u = σ(x) (``pre``),
+    or ``σ(x + a·MLP(σ(K x + W x)))`` (``post``; none after the last block). The residual stream
+    replaces the soft-gating skip; ``MLP = W_2 σ(W_1 · + b_1) + b_2`` (``width -> width/2 -> width``).
+
+    A multi-layer branch: only W_2 and b_2 carry a (``branch="out"``); K, W and W_1 are ``inner``.
+    """
+
+    def __init__(self, width: int, modes: tuple[int, ...], activation: str, residual: str, last: bool = False) -> None:
+        super().__init__()
+        hidden = max(1, round(width * MLP_EXPANSION))
+        self.spectral = SpectralConv(width, width, modes, branch="inner")
+        self.pointwise = Pointwise(width, width, Role.HIDDEN, width_in=True, width_out=True, bias=False, branch="inner")
+        self.mlp_in = Pointwise(width, hidden, Role.HIDDEN, width_in=True, width_out=True, branch="inner")
+        self.mlp_out = Pointwise(hidden, width, Role.HIDDEN, width_in=True, width_out=True, branch="out")
+        self.act = ACTIVATIONS[activation]
+        self.pre, self.last = residual == "pre", last
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, width, *grid) -> (B, width, *grid)."""
+        b, c, *grid = x.shape
+        u = self.act(x) if self.pre else x
+        uf = u.reshape(b, c, -1)
+        h = self.spectral(u).reshape(b, c, -1).baddbmm_(self.pointwise.effective_weight().expand(b, -1, -1), uf)
+        y = self.mlp_out(self.act(self.mlp_in(self.act(h)))).add_(x.reshape(b, c, -1)).reshape(b, c, *grid)
+        return y if (self.pre or self.last) else self.act(y)
+
+
 class FNO(nn.Module):
     """Fourier Neural Operator. Input (B, in_channels, n_1, ..., n_d) -> (B, out_channels, n_1, ..., n_d).
 
@@ -205,15 +275,20 @@ class FNO(nn.Module):
         self.config = config
         c = config
         n_coords = c.dim if c.append_coords else 0
+        last = [i == c.depth - 1 for i in range(c.depth)]
         if c.block == "classic":
             self.lifting = Lifting(c.in_channels, n_coords, c.width)
-            self.layers = nn.ModuleList(
-                FourierLayer(c.width, c.modes, c.activation if i < c.depth - 1 else None) for i in range(c.depth)
-            )
+            if c.residual == "none":
+                self.layers = nn.ModuleList(FourierLayer(c.width, c.modes, None if last[i] else c.activation) for i in range(c.depth))
+            else:
+                self.layers = nn.ModuleList(ResidualFourierLayer(c.width, c.modes, c.activation, c.residual, last[i]) for i in range(c.depth))
         else:  # neuraloperator's layout: a two-layer lifting, then NeuralopLayers
             self.lifting = Lifting(c.in_channels, n_coords, LIFTING_RATIO * c.width)
             self.lifting_out = Pointwise(LIFTING_RATIO * c.width, c.width, Role.HIDDEN, width_in=True, width_out=True)
-            self.layers = nn.ModuleList(NeuralopLayer(c.width, c.modes, c.activation, last=i == c.depth - 1) for i in range(c.depth))
+            if c.residual == "none":
+                self.layers = nn.ModuleList(NeuralopLayer(c.width, c.modes, c.activation, last=last[i]) for i in range(c.depth))
+            else:
+                self.layers = nn.ModuleList(ResidualNeuralopLayer(c.width, c.modes, c.activation, c.residual, last[i]) for i in range(c.depth))
         hidden = max(1, round(c.projection_ratio * c.width))
         self.projection_hidden = Pointwise(c.width, hidden, Role.HIDDEN, width_in=True, width_out=True)
         self.projection_out = Pointwise(hidden, c.out_channels, Role.OUTPUT, width_in=True, width_out=False)
@@ -240,7 +315,8 @@ def fno_flops(cfg: FNOConfig, grid: tuple[int, ...]) -> float:
 
     Counts the pointwise maps (2·N·in·out), the per-mode real contraction (8·M·w²) and the FFTs
     (≈ 2.5·N·log2 N per channel and direction). A training step costs about 3× the forward.
-    The ``"neuralop"`` block adds its channel MLPs, gates and the second lifting layer.
+    The ``"neuralop"`` block adds its channel MLPs, gates (residual adds) and the second lifting
+    layer; a residual classic block adds its residual add. Everything per layer scales with depth.
     """
     n = math.prod(grid)
     w, d = cfg.width, cfg.dim
@@ -252,6 +328,8 @@ def fno_flops(cfg: FNOConfig, grid: tuple[int, ...]) -> float:
         lw, mw = LIFTING_RATIO * w, max(1, round(w * MLP_EXPANSION))
         lift = 2 * n * (cfg.in_channels + d) * lw + 2 * n * lw * w
         layer += 2 * 2 * n * w * mw + 2 * n * w
+    if cfg.block == "classic" and cfg.residual != "none":
+        layer += n * w
     hidden = round(cfg.projection_ratio * w)
     proj = 2 * n * w * hidden + 2 * n * hidden * cfg.out_channels
     return float(lift + cfg.depth * layer + proj)

@@ -29,6 +29,7 @@ class Pointwise(nn.Module):
         role: :class:`~muop.rules.Role` of the weight (input, hidden or output).
         width_in, width_out: whether in/out channel counts grow with model width.
         bias: add a bias (declared with role ``bias``).
+        branch: where the map sits in a residual branch (:data:`muop.scaling.BRANCH`).
     """
 
     def __init__(
@@ -39,26 +40,33 @@ class Pointwise(nn.Module):
         width_in: bool,
         width_out: bool,
         bias: bool = True,
+        branch: str = "",
     ) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         nn.init.normal_(self.weight, std=1.0 / math.sqrt(in_channels))
-        declare(self, "weight", ParamSpec(role, fan_in_dims=(1,), fan_out_dims=(0,), width_in=width_in, width_out=width_out))
+        declare(self, "weight", ParamSpec(role, fan_in_dims=(1,), fan_out_dims=(0,), width_in=width_in, width_out=width_out, branch=branch))
         if bias:
-            declare(self, "bias", ParamSpec(Role.BIAS, fan_out_dims=(0,), width_out=width_out))
+            declare(self, "bias", ParamSpec(Role.BIAS, fan_out_dims=(0,), width_out=width_out, branch=branch))
 
     def effective_weight(self) -> Tensor:
         """``mult * W``, shape (out, in)."""
         m = multiplier(self, "weight")
         return self.weight if m == 1.0 else self.weight * m
 
+    def effective_bias(self) -> Tensor | None:
+        """``mult * b``, shape (out,), or None without a bias."""
+        m = multiplier(self, "bias")
+        return self.bias if (self.bias is None or m == 1.0) else self.bias * m
+
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, in, *spatial) -> (B, out, *spatial)."""
         b, _, *spatial = x.shape
         w = self.effective_weight().expand(b, -1, -1)
         xf = x.reshape(b, x.shape[1], -1)
-        y = torch.bmm(w, xf) if self.bias is None else torch.baddbmm(self.bias[:, None], w, xf)
+        bias = self.effective_bias()
+        y = torch.bmm(w, xf) if bias is None else torch.baddbmm(bias[:, None], w, xf)
         return y.reshape(b, -1, *spatial)
 
 
@@ -103,7 +111,7 @@ class SpectralConv(nn.Module):
     kept rows; the contraction is a single batched matmul over modes.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, modes: int | tuple[int, ...], dim: int | None = None, bias: bool = True) -> None:
+    def __init__(self, in_channels: int, out_channels: int, modes: int | tuple[int, ...], dim: int | None = None, bias: bool = True, branch: str = "") -> None:
         super().__init__()
         self.modes = normalize_modes(modes, dim)
         self.dim = len(self.modes)
@@ -115,10 +123,10 @@ class SpectralConv(nn.Module):
         declare(
             self,
             "weight",
-            ParamSpec(Role.SPECTRAL, fan_in_dims=(d,), fan_out_dims=(d + 1,), mode_dims=tuple(range(d)), width_in=True, width_out=True, complex_pair=True),
+            ParamSpec(Role.SPECTRAL, fan_in_dims=(d,), fan_out_dims=(d + 1,), mode_dims=tuple(range(d)), width_in=True, width_out=True, complex_pair=True, branch=branch),
         )
         if bias:
-            declare(self, "bias", ParamSpec(Role.BIAS, fan_out_dims=(0,), width_out=True))
+            declare(self, "bias", ParamSpec(Role.BIAS, fan_out_dims=(0,), width_out=True, branch=branch))
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, modes={self.modes}"
@@ -134,8 +142,11 @@ class SpectralConv(nn.Module):
         return w.narrow(self.dim - 1, 0, modes[-1])
 
     def _real_block(self, modes: tuple[int, ...], nm: int) -> Tensor:
-        """R restricted to ``modes`` as the real (M, 2in, 2out) matrix [[Wr, Wi], [-Wi, Wr]]."""
+        """``mult * R`` restricted to ``modes`` as the real (M, 2in, 2out) matrix [[Wr, Wi], [-Wi, Wr]]."""
         w = torch.view_as_real(self.complex_weight(modes)).reshape(nm, self.in_channels, self.out_channels, 2)
+        m = multiplier(self, "weight")
+        if m != 1.0:
+            w = w * m
         wr, wi = w[..., 0], w[..., 1]
         return torch.cat([torch.cat([wr, wi], dim=2), torch.cat([-wi, wr], dim=2)], dim=1)
 
@@ -160,7 +171,9 @@ class SpectralConv(nn.Module):
         xm = torch.view_as_real(xf).permute(*range(2, 2 + d), 0, d + 2, 1).reshape(nm, b, 2 * c)
         ym = torch.bmm(xm, self._real_block(km, nm).to(xm.dtype))
         if self.bias is not None:  # a constant is the k = 0 coefficient (index 0 in every mode dim)
-            dc = torch.cat([self.bias, self.bias.new_zeros(self.out_channels)]).to(ym.dtype)
+            mb = multiplier(self, "bias")
+            bias = self.bias if mb == 1.0 else self.bias * mb
+            dc = torch.cat([bias, bias.new_zeros(self.out_channels)]).to(ym.dtype)
             ym = torch.cat([ym[:1] + dc, ym[1:]], dim=0)
         ym = ym.reshape(*mode_shape, b, 2, self.out_channels).permute(d, d + 2, *range(d), d + 1)
         yf = torch.view_as_complex(ym.contiguous())

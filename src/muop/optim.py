@@ -30,6 +30,7 @@ def param_groups(
     optimizer: str = "adam",
     weight_decay: float = 0.0,
     wd_scaling: str = "lr_invariant",
+    eps: float = 1e-8,
 ) -> list[dict]:
     """Param groups for ``torch.optim.{Adam, AdamW, SGD}`` with the plan's LR multipliers.
 
@@ -39,6 +40,9 @@ def param_groups(
         optimizer: ``adam``, ``adamw`` or ``sgd`` (which LR column of the rule table to use).
         weight_decay: base weight decay.
         wd_scaling: one of :data:`WD_SCALINGS`.
+        eps: Adam's base epsilon; groups whose plan scales it (residual branches at another
+            depth than the base, :mod:`muop.rules`) get ``eps * eps_mult``, the others none of
+            their own (the optimizer's).
     """
     opt = optimizer.lower()
     if opt not in OPTIMIZERS:
@@ -49,16 +53,19 @@ def param_groups(
         raise UsageError(f"lr={lr}: expected a positive learning rate")
     if weight_decay < 0:
         raise UsageError(f"weight_decay={weight_decay}: expected >= 0")
-    buckets: dict[tuple[float, float], dict] = defaultdict(lambda: {"params": [], "muop_names": []})
+    buckets: dict[tuple[float, float, float], dict] = defaultdict(lambda: {"params": [], "muop_names": []})
     for e in plan.entries:
         lr_mult = e.lr_mult[opt]
         wd_mult = e.wd_mult[opt] if (wd_scaling == "lr_invariant" and opt != "adam") else 1.0
-        group = buckets[(lr_mult, wd_mult)]
+        eps_mult = e.eps_mult if OPTIMIZERS[opt] == "adam" else 1.0
+        group = buckets[(lr_mult, wd_mult, eps_mult)]
         group["params"].append(plan.parameter(e.name))
         group["muop_names"].append(e.name)
     groups = []
-    for (lr_mult, wd_mult), group in buckets.items():
+    for (lr_mult, wd_mult, eps_mult), group in buckets.items():
         group.update(lr=lr * lr_mult, weight_decay=weight_decay * wd_mult, muop_lr_mult=lr_mult)
+        if eps_mult != 1.0:
+            group["eps"] = eps * eps_mult
         groups.append(group)
     return groups
 
@@ -72,6 +79,6 @@ def make_optimizer(
     **kwargs,
 ) -> torch.optim.Optimizer:
     """Build ``torch.optim.Adam``/``AdamW``/``SGD`` over :func:`param_groups`; ``kwargs`` go to it."""
-    groups = param_groups(plan, lr, optimizer, weight_decay, wd_scaling)
+    groups = param_groups(plan, lr, optimizer, weight_decay, wd_scaling, eps=kwargs.get("eps", 1e-8))
     cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[optimizer.lower()]
     return cls(groups, lr=lr, **kwargs)

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from .errors import UsageError
-from .rules import OPTIMIZERS, Role, check_overrides, mode_factor, table
+from .rules import OPTIMIZERS, Role, branch_multiplier, check_alpha, check_overrides, mode_factor, table
 from .scaling import ParamSpec, iter_specs, scale_init, set_multiplier
 
 __all__ = ["Shape", "Base", "ParamPlan", "Plan", "make_plan", "parametrize"]
@@ -42,10 +42,13 @@ class Shape:
     Attributes:
         width: channel width m of the hidden layers.
         modes: Fourier modes K per spatial dimension, muop's convention (:mod:`muop.modes`).
+        depth: number of residual blocks L, for models with residual branches (None: depth is not
+            a scaled axis; a base without it takes the model's depth, so m_L = 1).
     """
 
     width: int
     modes: tuple[int, ...] = ()
+    depth: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.modes, int):
@@ -55,6 +58,8 @@ class Shape:
             raise UsageError(f"width={self.width} must be a positive integer")
         if any(k < 1 for k in self.modes):
             raise UsageError(f"modes={self.modes} must be positive integers")
+        if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 1):
+            raise UsageError(f"depth={self.depth!r}: expected a positive integer (number of residual blocks) or None")
 
 
 def _pairs(value: Mapping | tuple, what: str) -> tuple[tuple[str, object], ...]:
@@ -75,6 +80,9 @@ class Base(Shape):
             output multipliers; any :class:`~muop.rules.Role` may be given).
         overrides: ``{"ROLE" or "ROLE.COLUMN": table}``: roles whose rule comes from the other table
             (ablations, :func:`muop.rules.table`).
+        alpha: depth exponent of the residual-branch multiplier a = (L/L_base)^-alpha, in
+            [0.5, 1] (:func:`muop.rules.check_alpha`; 0.5 Depth-μP, 1 CompleteP). Plays no part
+            unless the model has residual branches and its depth differs from the base's.
 
     Mappings are stored as sorted ``(key, value)`` pairs so that a Base stays hashable.
     """
@@ -82,9 +90,11 @@ class Base(Shape):
     init_scale: float = 1.0
     multipliers: Mapping[str, float] | tuple = ()
     overrides: Mapping[str, str] | tuple = ()
+    alpha: float = 0.5
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        object.__setattr__(self, "alpha", check_alpha(self.alpha))
         mults = _pairs(self.multipliers, "multipliers")
         roles = [r.value for r in Role]
         for role, v in mults:
@@ -110,8 +120,10 @@ class Base(Shape):
 class ParamPlan:
     """What the engine decided for one parameter (all multipliers relative to SP at this shape).
 
-    ``tensor_shape`` is the parameter tensor's shape; ``m_in``, ``m_out`` and ``mode_factor`` are
-    the three numbers the rule table's monomials are evaluated at (``g`` in :mod:`muop.rules`).
+    ``tensor_shape`` is the parameter tensor's shape; ``m_in``, ``m_out``, ``mode_factor``,
+    ``depth_ratio`` and ``branch_mult`` are the numbers the rule table's monomials are evaluated at
+    (``g``, ``m_L`` and ``a`` in :mod:`muop.rules`; the last two are 1 outside residual branches).
+    ``eps_mult`` multiplies Adam's epsilon.
     """
 
     name: str
@@ -127,6 +139,10 @@ class ParamPlan:
     lr_mult: Mapping[str, float]
     wd_mult: Mapping[str, float]
     init_mult: float = 1.0  # init_std / SP std (what ``init="scale"`` parameters are multiplied by)
+    depth_ratio: float = 1.0
+    branch_mult: float = 1.0
+    branch: str = ""
+    eps_mult: float = 1.0
 
 
 @dataclass
@@ -165,11 +181,12 @@ class Plan:
         optimizer: str = "adam",
         weight_decay: float = 0.0,
         wd_scaling: str = "lr_invariant",
+        eps: float = 1e-8,
     ) -> list[dict]:
-        """``torch.optim`` param groups with per-parameter LRs (see :func:`muop.optim.param_groups`)."""
+        """``torch.optim`` param groups with per-parameter LRs and Adam eps (see :func:`muop.optim.param_groups`)."""
         from .optim import param_groups
 
-        return param_groups(self, lr, optimizer, weight_decay, wd_scaling)
+        return param_groups(self, lr, optimizer, weight_decay, wd_scaling, eps)
 
     def rebind(self, model: nn.Module) -> None:
         """Point the plan at ``model``'s current parameters, by name: after a wrapper replaced them
@@ -244,7 +261,7 @@ def make_plan(
     if shape is None:
         raise UsageError("model has no muop_shape attribute; pass shape=Shape(width=..., modes=...)")
     base = _as_shape(base, "base") or shape
-    tuned = base if isinstance(base, Base) else Base(base.width, base.modes)
+    tuned = base if isinstance(base, Base) else Base(base.width, base.modes, base.depth)
     rules = table(parametrization, dict(tuned.overrides))
 
     entries: list[ParamPlan] = []
@@ -255,42 +272,7 @@ def make_plan(
         if spec is None:
             undeclared.append(name)
             continue
-        width_ratio = shape.width / base.width
-        m_in = width_ratio if spec.width_in else 1.0
-        m_out = width_ratio if spec.width_out else 1.0
-        rule = rules[spec.role]
-        mode_fac = 1.0
-        if spec.role is Role.SPECTRAL:
-            if (spec.mode_dims and len(spec.mode_dims) != len(shape.modes)) or len(base.modes) != len(shape.modes):
-                raise UsageError(
-                    f"{name} has {len(spec.mode_dims)} mode dims but shape.modes={shape.modes} "
-                    f"and base.modes={base.modes}; expected one K per spatial dimension"
-                )
-            if any(getattr(rule, col).g for col in ("init", "mult", "adam", "sgd")):  # SP never needs it (and allows K = 1)
-                mode_fac = mode_factor(shape.modes, base.modes)
-        tensor_shape = tuple(p.shape)
-        fan_in, fan_out = spec.fan_in(tensor_shape), spec.fan_out(tensor_shape)
-        sp_std = 0.0 if spec.role is Role.BIAS else 1.0 / math.sqrt(fan_in)
-        lr_mult = {opt: getattr(rule, col)(m_in, m_out, mode_fac) for opt, col in OPTIMIZERS.items()}
-        entries.append(
-            ParamPlan(
-                name=name,
-                role=spec.role.value,
-                tensor_shape=tensor_shape,
-                fan_in=fan_in,
-                fan_out=fan_out,
-                m_in=m_in,
-                m_out=m_out,
-                mode_factor=mode_fac,
-                init_std=sp_std * rule.init(m_in, m_out, mode_fac) * tuned.init_scale,
-                mult=rule.mult(m_in, m_out, mode_fac) * tuned.multiplier(spec.role),
-                lr_mult=lr_mult,
-                # decoupled decay per step is lr*wd; keep it invariant for AdamW and SGD, as mup's
-                # MuAdamW/MuSGD do (docs/parametrization.md)
-                wd_mult={opt: 1.0 / v for opt, v in lr_mult.items()},
-                init_mult=rule.init(m_in, m_out, mode_fac) * tuned.init_scale,
-            )
-        )
+        entries.append(_entry(name, tuple(p.shape), spec, rules[spec.role], shape, tuned))
         params[name] = p
         owners[name] = (owner, local, spec)
     if undeclared:
@@ -299,6 +281,58 @@ def make_plan(
             "declare them with muop.scaling.declare(module, name, ParamSpec(...))"
         )
     return Plan(parametrization, base, shape, entries, params, owners)
+
+
+def _depth_factors(name: str, spec: ParamSpec, shape: Shape, base: Base) -> tuple[float, float]:
+    """``(m_L, a)`` of one parameter: 1, 1 outside residual branches or when the base has no depth."""
+    if not spec.branch:
+        return 1.0, 1.0
+    if shape.depth is None:
+        raise UsageError(f"{name} sits in a residual branch but the model's shape has no depth; pass shape=Shape(width, modes, depth)")
+    return branch_multiplier(shape.depth, base.depth or shape.depth, base.alpha)
+
+
+def _entry(name: str, tensor_shape: tuple[int, ...], spec: ParamSpec, rule, shape: Shape, tuned: Base) -> ParamPlan:
+    """The plan of one parameter: its rule row evaluated at its m_in, m_out, g, m_L and a."""
+    width_ratio = shape.width / tuned.width
+    m_in = width_ratio if spec.width_in else 1.0
+    m_out = width_ratio if spec.width_out else 1.0
+    mode_fac = 1.0
+    if spec.role is Role.SPECTRAL:
+        if (spec.mode_dims and len(spec.mode_dims) != len(shape.modes)) or len(tuned.modes) != len(shape.modes):
+            raise UsageError(
+                f"{name} has {len(spec.mode_dims)} mode dims but shape.modes={shape.modes} "
+                f"and base.modes={tuned.modes}; expected one K per spatial dimension"
+            )
+        if any(getattr(rule, col).g for col in ("init", "mult", "adam", "sgd", "eps")):  # SP never needs it (and allows K = 1)
+            mode_fac = mode_factor(shape.modes, tuned.modes)
+    m_L, a = _depth_factors(name, spec, shape, tuned)
+    a_mult = a if spec.branch == "out" else 1.0  # the branch is scaled once, at its output layer
+    fan_in, fan_out = spec.fan_in(tensor_shape), spec.fan_out(tensor_shape)
+    sp_std = 0.0 if spec.role is Role.BIAS else 1.0 / math.sqrt(fan_in)
+    lr_mult = {opt: getattr(rule, col)(m_in, m_out, mode_fac, m_L, a) for opt, col in OPTIMIZERS.items()}
+    init_mult = rule.init(m_in, m_out, mode_fac, m_L, a) * tuned.init_scale
+    return ParamPlan(
+        name=name,
+        role=spec.role.value,
+        tensor_shape=tensor_shape,
+        fan_in=fan_in,
+        fan_out=fan_out,
+        m_in=m_in,
+        m_out=m_out,
+        mode_factor=mode_fac,
+        init_std=sp_std * init_mult,
+        mult=rule.mult(m_in, m_out, mode_fac, m_L, a_mult) * tuned.multiplier(spec.role),
+        lr_mult=lr_mult,
+        # decoupled decay per step is lr*wd; keep it invariant for AdamW and SGD, as mup's
+        # MuAdamW/MuSGD do (docs/parametrization.md)
+        wd_mult={opt: 1.0 / v for opt, v in lr_mult.items()},
+        init_mult=init_mult,
+        depth_ratio=m_L,
+        branch_mult=a,
+        branch=spec.branch,
+        eps_mult=rule.eps(m_in, m_out, mode_fac, m_L, a),
+    )
 
 
 def parametrize(

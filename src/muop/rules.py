@@ -3,11 +3,15 @@
 Sources: μTransfer-FNO (Li, Yoo & Yang, ICML 2025, arXiv 2506.19396) for the Fourier modes, Tensor
 Programs V (Yang et al. 2022, arXiv 2203.03466) for width; docs/parametrization.md has the derivations.
 
-Every multiplier is a monomial in three numbers that the engine computes per parameter:
+Every multiplier is a monomial in five numbers that the engine computes per parameter:
 
 * ``m_in``  = fan_in / base fan_in   (1 unless the parameter's fan-in dims grow with width)
 * ``m_out`` = fan_out / base fan_out (1 unless the fan-out dims grow with width)
 * ``g``     = sqrt( sum_i log K_base_i / sum_i log K_i )   (the Fourier-mode factor; 1 if no modes)
+* ``L``     = m_L = depth / base depth   (1 unless the parameter sits in a residual branch)
+* ``a``     = m_L^(-alpha), the residual-branch multiplier (1 outside branches; alpha in
+  :data:`ALPHAS`). In the ``mult`` column ``a`` is 1 except for the layers that write the branch's
+  output, so a branch is scaled once however many layers it has.
 
 ``g`` (:attr:`muop.ParamPlan.mode_factor`) is the μTransfer-FNO rule: spectral weights need init
 std and Adam learning rate ∝ 1/sqrt(d log K); relative to a base with K_base modes that ratio is
@@ -20,6 +24,7 @@ Columns (each relative to standard parametrization, SP, *at the model's own shap
 * ``mult``: forward multiplier on the weight (the layer uses ``mult * W``).
 * ``adam``: learning-rate multiplier for Adam and AdamW.
 * ``sgd``:  learning-rate multiplier for SGD.
+* ``eps``:  multiplier on Adam's epsilon (1: the optimizer's own epsilon).
 
 Reading the μP table against Tensor Programs V (Table 3 / mup's MuReadout formulation):
 
@@ -33,7 +38,12 @@ Reading the μP table against Tensor Programs V (Table 3 / mup's MuReadout formu
   the Adam LR (μTransfer-FNO: b(K) = c(K) = Θ(1/sqrt(d log K))). For SGD no rule is published; our
   heuristic keeps the SGD LR independent of K (see docs/parametrization.md for the derivation).
 
-With base shape = model shape, m_in = m_out = g = 1 and every μP multiplier is exactly 1: μP
+* depth (residual branches only; Depth-μP, arXiv 2310.02244; Bordelon et al., arXiv 2309.16620;
+  CompleteP, arXiv 2505.01618): forward multiplier ``a`` on the branch's output layer, Adam LR
+  ``a^-1 L^-1`` = m_L^(alpha-1), SGD LR ``a^-2 L^-1`` = m_L^(2 alpha-1), Adam epsilon ``a`` (the
+  branch's gradients scale with ``a``). Lifting, projection and readout never scale with depth.
+
+With base shape = model shape, m_in = m_out = g = m_L = a = 1 and every μP multiplier is exactly 1: μP
 equals SP there.
 
 **Variants for ablations** (:func:`table`): one table with some roles' rows, or some columns of a
@@ -63,7 +73,14 @@ __all__ = [
     "table",
     "check_overrides",
     "mode_factor",
+    "ALPHAS",
+    "check_alpha",
+    "branch_multiplier",
 ]
+
+#: The depth exponents alpha the rules define (branch multiplier a = m_L^-alpha): Depth-μP's 1/2,
+#: CompleteP's 1, and between them, the range where the depth limit exists (arXiv 2505.01618).
+ALPHAS = (0.5, 1.0)
 
 
 class Role(str, Enum):
@@ -78,21 +95,25 @@ class Role(str, Enum):
 
 @dataclass(frozen=True)
 class Scaling:
-    """The monomial ``m_in**m_in * m_out**m_out * g**g`` (the fields are the exponents).
+    """The monomial ``m_in**m_in * m_out**m_out * g**g * m_L**L * a**a`` (the fields are the exponents).
 
-    ``g`` is the mode factor (:func:`mode_factor`); the short name keeps the tables below readable
+    ``g`` is the mode factor (:func:`mode_factor`), ``L`` the exponent of the depth ratio m_L and
+    ``a`` that of the branch multiplier m_L^-alpha; the short names keep the tables below readable
     as the formulas of docs/parametrization.md.
     """
 
     m_in: float = 0.0
     m_out: float = 0.0
     g: float = 0.0
+    L: float = 0.0
+    a: float = 0.0
 
-    def __call__(self, m_in: float, m_out: float, g: float) -> float:
-        return float(m_in**self.m_in * m_out**self.m_out * g**self.g)
+    def __call__(self, m_in: float, m_out: float, g: float, m_L: float = 1.0, a: float = 1.0) -> float:
+        return float(m_in**self.m_in * m_out**self.m_out * g**self.g * m_L**self.L * a**self.a)
 
     def __str__(self) -> str:
-        parts = [f"{k}^{v:g}" for k, v in (("m_in", self.m_in), ("m_out", self.m_out), ("g", self.g)) if v]
+        terms = (("m_in", self.m_in), ("m_out", self.m_out), ("g", self.g), ("m_L", self.L), ("a", self.a))
+        parts = [f"{k}^{v:g}" for k, v in terms if v]
         return " * ".join(parts) if parts else "1"
 
 
@@ -104,6 +125,7 @@ class Rule:
     mult: Scaling
     adam: Scaling
     sgd: Scaling
+    eps: Scaling = Scaling()
 
 
 S = Scaling
@@ -112,14 +134,15 @@ ONE = S()
 #: Standard parametrization: nothing depends on the base shape.
 SP: Mapping[Role, Rule] = {role: Rule(ONE, ONE, ONE, ONE) for role in Role}
 
-#: Maximal update parametrization over width (TP5) and Fourier modes (μTransfer-FNO).
-#:                 init std        forward mult      Adam/AdamW LR          SGD LR
+#: Maximal update parametrization over width (TP5), Fourier modes (μTransfer-FNO) and the depth of
+#: residual branches (Depth-μP / CompleteP; L and a are 1 outside branches).
+#:                 init std        forward mult      Adam/AdamW LR                    SGD LR                                Adam eps
 MUP: Mapping[Role, Rule] = {
     Role.INPUT: Rule(ONE, ONE, ONE, S(m_out=1)),
-    Role.HIDDEN: Rule(ONE, ONE, S(m_in=-1), S(m_in=-1, m_out=1)),
-    Role.SPECTRAL: Rule(S(g=1), ONE, S(m_in=-1, g=1), S(m_in=-1, m_out=1)),
+    Role.HIDDEN: Rule(ONE, S(a=1), S(m_in=-1, L=-1, a=-1), S(m_in=-1, m_out=1, L=-1, a=-2), S(a=1)),
+    Role.SPECTRAL: Rule(S(g=1), S(a=1), S(m_in=-1, g=1, L=-1, a=-1), S(m_in=-1, m_out=1, L=-1, a=-2), S(a=1)),
     Role.OUTPUT: Rule(S(m_in=0.5), S(m_in=-1), ONE, S(m_in=1)),
-    Role.BIAS: Rule(ONE, ONE, ONE, S(m_out=1)),
+    Role.BIAS: Rule(ONE, S(a=1), S(L=-1, a=-1), S(m_out=1, L=-1, a=-2), S(a=1)),
 }
 
 TABLES: Mapping[str, Mapping[Role, Rule]] = {"sp": SP, "mup": MUP}
@@ -127,11 +150,11 @@ TABLES: Mapping[str, Mapping[Role, Rule]] = {"sp": SP, "mup": MUP}
 #: Optimizers the rules cover, and which LR column each uses.
 OPTIMIZERS: Mapping[str, str] = {"adam": "adam", "adamw": "adam", "sgd": "sgd"}
 
-_FIELDS = ("init", "mult", "adam", "sgd")  # a whole row of Rule
+_FIELDS = ("init", "mult", "adam", "sgd", "eps")  # a whole row of Rule
 
 #: The column groups an override may name after the role (``output.lr``): the fields of
 #: :class:`Rule` each one replaces.
-COLUMNS: Mapping[str, tuple[str, ...]] = {"init": ("init",), "mult": ("mult",), "lr": ("adam", "sgd")}
+COLUMNS: Mapping[str, tuple[str, ...]] = {"init": ("init",), "mult": ("mult",), "lr": ("adam", "sgd"), "eps": ("eps",)}
 
 
 def check_overrides(overrides: Mapping[str, str]) -> dict[tuple[Role, tuple[str, ...]], str]:
@@ -183,3 +206,24 @@ def mode_factor(modes: Sequence[int], base_modes: Sequence[int]) -> float:
     if tuple(modes) == tuple(base_modes):
         return 1.0
     return math.sqrt(sum(math.log(k) for k in base_modes) / sum(math.log(k) for k in modes))
+
+
+def check_alpha(alpha: float) -> float:
+    """``alpha`` as a float if the depth rules define it (``ALPHAS[0] <= alpha <= ALPHAS[1]``), else a
+    one-line :class:`UsageError` naming it."""
+    ok = isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and ALPHAS[0] <= alpha <= ALPHAS[1]
+    if not ok:
+        raise UsageError(f"depth alpha={alpha!r}: expected a number in [{ALPHAS[0]:g}, {ALPHAS[1]:g}] (0.5: Depth-μP, 1: CompleteP)")
+    return float(alpha)
+
+
+def branch_multiplier(depth: int, base_depth: int, alpha: float) -> tuple[float, float]:
+    """``(m_L, a)``: the depth ratio ``depth/base_depth`` and the branch multiplier ``m_L**-alpha``.
+
+    Depths are numbers of residual blocks (>= 1); ``alpha`` as :func:`check_alpha` allows.
+    """
+    for what, v in (("depth", depth), ("base depth", base_depth)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise UsageError(f"{what}={v!r}: expected a positive integer (number of residual blocks)")
+    m_L = depth / base_depth
+    return m_L, m_L ** -check_alpha(alpha)

@@ -26,7 +26,7 @@ from torch import nn
 from .errors import UsageError
 from .rules import Role
 
-__all__ = ["ParamSpec", "INIT_MODES", "declare", "multiplier", "set_multiplier", "multiply_input", "scale_init", "iter_specs"]
+__all__ = ["ParamSpec", "INIT_MODES", "BRANCH", "declare", "multiplier", "set_multiplier", "multiply_input", "scale_init", "iter_specs"]
 
 _SPECS = "_muop_specs"
 _MULTS = "_muop_mults"
@@ -37,6 +37,12 @@ _SCALED = "_muop_init_scaled"
 #: SP then leaves it untouched), or ``normalize`` the own values to the planned RMS (the factors of
 #: a factorized weight, whose library init ties their scales to the rank).
 INIT_MODES = ("draw", "scale", "normalize")
+
+#: Where a parameter sits relative to a residual stream ``x + a·F(x)``: ``""`` outside any branch
+#: (lifting, projection, readout, non-residual layers), ``"inner"`` inside F but not writing its
+#: output, ``"out"`` in a layer that writes F's output (it carries the branch multiplier a; F is
+#: linear in it). Only branch parameters scale with depth (:mod:`muop.rules`).
+BRANCH = ("", "inner", "out")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class ParamSpec:
             weights"). A factor may have no fan-in dims (a diagonal factor: fan-in 1), and a
             spectral factor need not index every mode dimension: it carries the whole weight's
             mode factor ``g``.
+        branch: one of :data:`BRANCH`: whether (and where) the parameter sits in a residual branch.
     """
 
     role: Role
@@ -69,8 +76,13 @@ class ParamSpec:
     complex_pair: bool = False
     init: str = "draw"
     factor: bool = False
+    branch: str = ""
 
     def __post_init__(self) -> None:
+        if self.branch not in BRANCH:
+            raise UsageError(f"branch={self.branch!r}: expected one of {BRANCH}")
+        if self.branch and self.role in (Role.INPUT, Role.OUTPUT):
+            raise UsageError(f"a {self.role.value} weight cannot sit in a residual branch (only hidden, spectral and bias parameters do)")
         if self.role is Role.SPECTRAL and not self.mode_dims and not self.factor:
             raise UsageError("a spectral parameter must declare its mode_dims")
         if self.role is not Role.SPECTRAL and self.mode_dims:

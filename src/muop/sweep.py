@@ -98,7 +98,10 @@ def log_grid(lo: float, hi: float, n: int) -> list[float]:
 
 @dataclass(frozen=True)
 class Sweep:
-    """What to sweep: ``axis`` (modes or width), sizes (the first is the μP base), LRs, parametrizations, seeds.
+    """What to sweep: ``axis`` (modes, width or depth), sizes (the first is the μP base), LRs, parametrizations, seeds.
+
+    A ``depth`` sweep varies the number of residual blocks (the base config's ``model.residual``
+    must be ``pre`` or ``post``); its μP base depth is the first size.
 
     ``hparam`` (default ``lr``): the hyperparameter varied, one of :data:`HPARAMS`; for any other
     than ``lr`` its grid is ``values`` and ``lrs`` stays empty (the LR is the config's). ``proxy``:
@@ -115,8 +118,8 @@ class Sweep:
     proxy: int | None = None
 
     def __post_init__(self) -> None:
-        if self.axis not in ("modes", "width"):
-            raise UsageError(f"axis={self.axis!r}: expected 'modes' or 'width'")
+        if self.axis not in ("modes", "width", "depth"):
+            raise UsageError(f"axis={self.axis!r}: expected 'modes', 'width' or 'depth'")
         if len(self.sizes) < 1 or any(s < 1 for s in self.sizes):
             raise UsageError(f"sizes={list(self.sizes)}: expected positive sizes")
         if self.axis == "modes" and min(self.sizes) < 2:
@@ -161,6 +164,11 @@ class Sweep:
         if self.axis == "modes":
             model = {"modes": [size] * dim}
             pz = {"kind": parametrization, "base_modes": [base0] * dim, "base_width": base.model.width}
+        elif self.axis == "depth":
+            if base.model.residual == "none":
+                raise UsageError("a sweep over depth needs residual blocks: set model.residual to pre or post (only residual branches scale with depth)")
+            model = {"depth": size}
+            pz = {"kind": parametrization, "base_depth": base0, "base_width": base.model.width, "base_modes": list(base.model.modes)}
         else:
             model = {"width": size}
             pz = {"kind": parametrization, "base_width": base0, "base_modes": list(base.model.modes)}

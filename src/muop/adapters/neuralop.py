@@ -19,6 +19,13 @@ parameter                                       role
 every bias                                      bias
 ==============================================  ===========================================
 
+Residual models (identity skips, no norm: ``fno_skip="identity"`` and, with a channel MLP,
+``channel_mlp_skip="identity"``) scale with depth (docs/parametrization.md, "Depth"): their block is
+``σ(x + MLP(σ(K x + x)))`` (``σ(K x + x)`` without a channel MLP), so the branch's output layer is
+the MLP's last layer (else K), which carries the branch multiplier as a hook on its output (bias
+included); K and the MLP's other layers are inner branch parameters. ``muop_shape`` then has the
+depth (``n_layers``).
+
 Dense parameters keep neuraloperator's own initial values, multiplied by the rule's init
 multiplier (``init="scale"``): neuraloperator's init is SP-shaped (std ∝ 1/sqrt(fan_in)), so SP,
 and μP at the model's own shape, leave the model exactly as built. Factors of a factorized
@@ -33,7 +40,9 @@ from ..errors import UsageError
 from ..modes import modes_from_neuralop
 from ..parametrization import Shape
 from ..rules import Role
-from ..scaling import ParamSpec, declare, iter_specs, multiply_input
+from dataclasses import replace
+
+from ..scaling import ParamSpec, declare, iter_specs, multiplier, multiply_input
 
 __all__ = ["declare_model", "SUPPORTED"]
 
@@ -185,7 +194,8 @@ def declare_model(model: nn.Module) -> None:
     if left:
         n, owner = left[0]
         raise _unsupported(f"the parameter {n} of {type(owner).__name__} in neuralop's {name} ({len(left)} unclassified)")
-    model.__dict__["muop_shape"] = Shape(model.hidden_channels, modes)
+    residual = _residual_branches(blocks)
+    model.__dict__["muop_shape"] = Shape(model.hidden_channels, modes, model.n_layers if residual else None)
     model.__dict__["muop_depth"] = model.n_layers
     model.__dict__["_muop_adapter"] = "neuralop"
 
@@ -245,3 +255,35 @@ def to_muop(model: nn.Module):
             if mine.bias is not None:
                 mine.bias.copy_(theirs.bias)
     return out
+
+
+def _residual_branches(blocks: nn.Module) -> bool:
+    """Mark the residual branches of a block stack built with identity skips, no norm and dense
+    spectral weights (see the module docstring); returns whether it has them. Other layouts are
+    left as declared (they do not scale with depth)."""
+    mlp = blocks.use_channel_mlp
+    if blocks.fno_skip != "identity" or (mlp and blocks.channel_mlp_skip != "identity") or blocks.norm is not None:
+        return False
+    specs = [(sub, name, spec) for conv in blocks.convs for sub in conv.modules() for name, spec in sub.__dict__.get("_muop_specs", {}).items()]
+    if any(spec.factor for _, _, spec in specs):  # factorized weights have input-role factors: not a branch rule
+        return False
+    for i, conv in enumerate(blocks.convs):
+        branch = [(conv, "inner" if mlp else "out")]
+        if mlp:
+            fcs = blocks.channel_mlp[i].fcs
+            branch += [(fc, "out" if j == len(fcs) - 1 else "inner") for j, fc in enumerate(fcs)]
+        for module, where in branch:
+            for sub in module.modules():
+                for name, spec in list(sub.__dict__.get("_muop_specs", {}).items()):
+                    declare(sub, name, replace(spec, branch=where))
+            if where == "out" and not module.__dict__.get("_muop_branch_hook"):
+                module.register_forward_hook(_branch_output_hook)
+                module.__dict__["_muop_branch_hook"] = True
+    return True
+
+
+def _branch_output_hook(module: nn.Module, args: tuple, out):
+    """Multiply a branch's output layer's output (weight and bias together) by the branch multiplier
+    a: the forward multiplier the plan set on the layer's first declared parameter."""
+    m = next((multiplier(sub, name) for sub in module.modules() for name in sub.__dict__.get("_muop_specs", {})), 1.0)
+    return None if m == 1.0 else out * m
