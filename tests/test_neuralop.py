@@ -221,7 +221,7 @@ def test_run_config_names_a_neuralop_model():
         ({"library": "neuralop", "name": "UNO"}, "model.name='UNO': expected one of FNO, TFNO"),
         ({"library": "flax"}, "model.library='flax'"),
         ({"options": {"rank": 0.1}}, r"muop's FNO takes no option\(s\) \['rank'\]"),
-        ({"library": "neuralop", "block": "neuralop"}, "model.block='neuralop'"),
+        ({"library": "neuralop", "block": "classic"}, "model.block='classic'"),
     ],
 )
 def test_bad_model_configs_are_one_line_errors(model, match):
