@@ -314,3 +314,32 @@ def test_the_readme_example_for_neuralop_users_runs():
     lrs = {round(group["lr"] / 3e-3, 12) for group in opt.param_groups}
     assert lrs == {1.0, 0.25, round(0.25 * g, 12)}
     assert math.isfinite(float(ns["loss"].detach()))
+
+
+def test_coord_check_of_a_config_naming_a_neuralop_model(tmp_path):
+    """``coord-check --config`` checks the config's model: a TFNO over width records its layers, and
+    μP's readout update stays flatter than SP's (the coordinate check's purpose)."""
+    from muop.config import ModelConfig
+    from muop.coord_check import CoordCheckConfig, coord_check
+
+    torch.set_num_threads(1)
+    model = ModelConfig(library="neuralop", name="TFNO", modes=[4], width=8, depth=2, options={"rank": 0.5})
+    growth = {}
+    for par in ("sp", "mup"):
+        doc = coord_check(CoordCheckConfig(axis="width", sizes=(8, 64), model=model, parametrization=par, seeds=1, steps=3, grid=32))
+        growth[par] = doc["growth"]["output"]["last_over_first"]
+        assert set(doc["growth"]) == {"lifting", "layers.0.spectral", "layers.0.channel_mlp", "layers.1.spectral", "layers.1.channel_mlp", "output"}
+        assert doc["config"]["model"]["name"] == "TFNO" and doc["sizes"] == [8, 64]
+    assert growth["mup"] < 2.5 < growth["sp"]
+
+
+def test_coord_check_config_and_shape_flags_are_exclusive(tmp_path):
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("model: {library: neuralop, name: FNO, modes: [4], width: 8, depth: 2}\n")
+    cmd = [sys.executable, "-c", "from muop.cli import run; run()", "coord-check", "--widths", "8,16", "--out", str(tmp_path / "o")]
+    r = subprocess.run(cmd + ["--config", str(cfg), "--fixed-modes", "4"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip() == "muop: error: --fixed-modes with --config: the config's model fixes them; change them with --set model.FIELD=VALUE"
+    assert not (tmp_path / "o").exists()

@@ -137,16 +137,19 @@ def _add_coord_check(sub: argparse._SubParsersAction) -> None:
     size.add_argument("--modes", type=_int_list, help="K values to compare (width fixed at --width), e.g. 4,8,16,32")
     size.add_argument("--widths", type=_int_list, help="widths to compare (modes fixed at --fixed-modes), e.g. 16,32,64,128")
     size.add_argument("--depths", type=_int_list, help="numbers of residual blocks to compare (width --width, modes --fixed-modes), e.g. 2,4,8,16")
-    p.add_argument("--dim", type=int, choices=(1, 2, 3), default=1, help="spatial dimensions (default 1)")
+    p.add_argument("--config", help="check the model of this YAML run config (any model.library; its width, modes, depth, "
+                   "block and residual are the fixed values) instead of the one --dim/--width/--fixed-modes/--depth/--block/--residual describe")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a field of --config (repeatable)")
+    p.add_argument("--dim", type=int, choices=(1, 2, 3), default=None, help="spatial dimensions (default 1)")
     p.add_argument("--parametrization", choices=sorted(TABLES), default="mup", help="how weights and learning rates scale with size (default mup)")
     p.add_argument("--steps", type=_positive_int, default=5, help="optimizer steps (default 5)")
     p.add_argument("--lr", type=_positive_float, default=1e-2, help="base learning rate (default 1e-2)")
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="optimizer (default adam)")
-    p.add_argument("--width", type=_positive_int, default=32, help="fixed width for --modes (default 32)")
-    p.add_argument("--fixed-modes", type=_positive_int, default=8, help="fixed K per dim for --widths (default 8)")
-    p.add_argument("--depth", type=_positive_int, default=4, help="Fourier layers for --modes/--widths (default 4)")
+    p.add_argument("--width", type=_positive_int, default=None, help="fixed width for --modes (default 32)")
+    p.add_argument("--fixed-modes", type=_positive_int, default=None, help="fixed K per dim for --widths (default 8)")
+    p.add_argument("--depth", type=_positive_int, default=None, help="Fourier layers for --modes/--widths (default 4)")
     p.add_argument("--residual", choices=("none", "pre", "post"), default=None, help="residual blocks x + a·F(x) (default: pre for --depths, none otherwise)")
-    p.add_argument("--block", choices=BLOCKS, default=FNOConfig.block, help=f"the Fourier layer (default {FNOConfig.block})")
+    p.add_argument("--block", choices=BLOCKS, default=None, help=f"the Fourier layer (default {FNOConfig.block})")
     p.add_argument("--alpha", type=float, default=0.5, help="depth exponent of the branch multiplier (L/L_base)^-alpha, in [0.5, 1] (default 0.5)")
     p.add_argument("--override", action="append", default=[], metavar="ROLE[.COLUMN]=TABLE", help="rule-table variant, e.g. hidden.lr=sp (repeatable; see parametrization.overrides)")
     p.add_argument("--grid", type=_positive_int, default=None, help="points per dim (default: 64, or enough for the largest K)")
@@ -177,17 +180,30 @@ def _run_coord_check(args: argparse.Namespace) -> int:
 
     axis = "modes" if args.modes else "depth" if args.depths else "width"
     sizes = args.modes or args.depths or args.widths
+    shape = {"dim": args.dim, "width": args.width, "modes": args.fixed_modes, "depth": args.depth, "block": args.block, "residual": args.residual}
+    model = None
+    if args.config is not None:
+        from .config import load_config
+
+        given = [f"--{'fixed-modes' if k == 'modes' else k}" for k, v in shape.items() if v is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} with --config: the config's model fixes them; change them with --set model.FIELD=VALUE")
+        model = load_config(args.config, args.set).model
+        shape["dim"] = len(model.modes)  # the rest is taken from the model
+    elif args.set:
+        raise UsageError("--set changes a field of --config; give --config too")
+    defaults = {"dim": 1, "width": 32, "modes": 8, "depth": 4, "block": FNOConfig.block, "residual": None}
+    shape = {k: defaults[k] if v is None else v for k, v in shape.items()}
     grid = args.grid
     if grid is None:
         grid = 64
-        if axis == "modes":
-            while min(max_modes((grid,) * args.dim)) < max(sizes):
-                grid *= 2
+        need = max(sizes) if axis == "modes" else max(model.modes) if model is not None else shape["modes"]
+        while min(max_modes((grid,) * shape["dim"])) < need:
+            grid *= 2
     cfg = CoordCheckConfig(
-        axis=axis, sizes=sizes, parametrization=args.parametrization, dim=args.dim, steps=args.steps, lr=args.lr,
-        optimizer=args.optimizer, width=args.width, modes=args.fixed_modes, depth=args.depth, grid=grid,
-        batch=args.batch, seeds=args.seeds, input_decay=args.input_decay, block=args.block, alpha=args.alpha,
-        residual=args.residual, overrides=_parse_overrides(args.override),
+        axis=axis, sizes=sizes, parametrization=args.parametrization, steps=args.steps, lr=args.lr, optimizer=args.optimizer,
+        grid=grid, batch=args.batch, seeds=args.seeds, input_decay=args.input_decay, alpha=args.alpha,
+        overrides=_parse_overrides(args.override), model=model, **shape,
     )
     _check_outputs(args)
     with _progress() as prog:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from .errors import UsageError
 from .atomic import atomic_write
+from .config import ModelConfig
 from .fno import FNO, FNOConfig
 from .losses import rel_l2
 from .modes import max_modes
@@ -61,6 +62,9 @@ class CoordCheckConfig:
         block: the Fourier layer, ``classic`` or ``neuralop``.
         alpha: depth exponent of the branch multiplier (0.5 Depth-μP ... 1 CompleteP).
         overrides: rule-table variant (:func:`muop.rules.table`), as ``((key, table), ...)``.
+        model: a run config's model (:class:`muop.config.ModelConfig`, any ``library``): checked
+            instead of the FNO the fields above describe; its own width, modes, depth, block and
+            residual are the fixed values, and the axis replaces one of them.
     """
 
     axis: str = "width"
@@ -81,13 +85,19 @@ class CoordCheckConfig:
     block: str = FNOConfig.block
     alpha: float = 0.5
     overrides: tuple = ()
+    model: ModelConfig | None = None
 
     def __post_init__(self) -> None:
         if self.axis not in AXES:
             raise UsageError(f"axis={self.axis!r}: expected one of {AXES}")
+        if self.model is not None:  # the fixed values are the model's own
+            shape = self.model.layout(1, 1)
+            for name, value in (("dim", shape.dim), ("width", shape.width), ("modes", max(shape.modes)), ("depth", shape.depth), ("block", shape.block), ("residual", shape.residual)):
+                object.__setattr__(self, name, value)
         if self.residual is None:
             object.__setattr__(self, "residual", "pre" if self.axis == "depth" else "none")
-        if self.axis == "depth" and self.residual == "none":
+        muop_model = self.model is None or self.model.library == "muop"  # a neuraloperator model: its skips decide (muop.adapters.neuralop)
+        if self.axis == "depth" and self.residual == "none" and muop_model:
             raise UsageError("residual='none' over depth: only residual blocks scale with depth; expected pre or post")
         object.__setattr__(self, "overrides", tuple(sorted(dict(self.overrides).items())))
         sizes = tuple(int(s) for s in self.sizes)
@@ -112,8 +122,19 @@ class CoordCheckConfig:
 
         self.base_shape()  # checks alpha and overrides
 
+    def _model_at(self, size: int) -> ModelConfig:
+        """:attr:`model` with the axis set to ``size``."""
+        axis = {"width": {"width": size}, "depth": {"depth": size}, "modes": {"modes": [size] * self.dim}}[self.axis]
+        return replace(self.model, **axis)
+
+    def build(self, size: int) -> nn.Module:
+        """The model at this size of the axis (muop's FNO, or :attr:`model` of any library)."""
+        return FNO(self.model_config(size)) if self.model is None else self._model_at(size).build(1, 1)
+
     def model_config(self, size: int) -> FNOConfig:
-        """The FNO at this size of the axis."""
+        """The FNO at this size of the axis (for :attr:`model`: its layout, :meth:`ModelConfig.layout`)."""
+        if self.model is not None:
+            return self._model_at(size).layout(1, 1)
         common = dict(dim=self.dim, residual=self.residual, block=self.block)
         if self.axis == "width":
             return FNOConfig(modes=self.modes, width=size, depth=self.depth, **common)
@@ -148,10 +169,14 @@ def _task(cfg: CoordCheckConfig, seed: int) -> tuple[Tensor, Tensor]:
     return x, y
 
 
-def _watched(model: FNO, axis: str = "width") -> dict[str, nn.Module]:
+def _watched(model: nn.Module, axis: str = "width") -> dict[str, nn.Module]:
     """The modules whose outputs are recorded. Over depth the blocks differ in number, so the
     first, middle and last block are recorded under those names (``blocks.last`` is the top of the
     residual stream: its change sums every block's update)."""
+    if not isinstance(model, FNO):
+        from .adapters.neuralop import watched_modules
+
+        return watched_modules(model, axis)
     mods: dict[str, nn.Module] = {"lifting": model.lifting}
     if axis == "depth":
         n = len(model.layers)
@@ -173,7 +198,7 @@ def _rms(t: Tensor) -> float:
 
 def run_one(cfg: CoordCheckConfig, size: int, seed: int) -> list[dict]:
     """Records for one size and seed: ``{size, step, layer, out_rms, delta_rms}``."""
-    model = FNO(cfg.model_config(size))
+    model = cfg.build(size)
     plan = parametrize(model, cfg.parametrization, base=cfg.base_shape(), seed=seed)
     opt = make_optimizer(plan, cfg.optimizer, lr=cfg.lr)
     x, y = _task(cfg, seed)

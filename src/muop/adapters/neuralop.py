@@ -44,7 +44,7 @@ from dataclasses import replace
 
 from ..scaling import ParamSpec, declare, iter_specs, multiplier, multiply_input
 
-__all__ = ["declare_model", "SUPPORTED"]
+__all__ = ["declare_model", "SUPPORTED", "watched_modules"]
 
 SUPPORTED = (
     "neuralop.models.FNO and TFNO (any dimension, real data): dense, Tucker, CP or TT spectral weights; "
@@ -287,3 +287,21 @@ def _branch_output_hook(module: nn.Module, args: tuple, out):
     a: the forward multiplier the plan set on the layer's first declared parameter."""
     m = next((multiplier(sub, name) for sub in module.modules() for name in sub.__dict__.get("_muop_specs", {})), 1.0)
     return None if m == 1.0 else out * m
+
+
+def watched_modules(model: nn.Module, axis: str = "width") -> dict[str, nn.Module]:
+    """The modules of a neuraloperator FNO/TFNO whose outputs the coordinate check records
+    (:mod:`muop.coord_check`): the lifting, each layer's spectral convolution and channel MLP, and
+    the projection (the model's output). Over depth, the first, middle and last layer's, named
+    ``blocks.first``/``mid``/``last``, since the number of layers differs between sizes."""
+    blocks = model.fno_blocks
+    n = model.n_layers
+    layers = [("first", 0), ("mid", n // 2), ("last", n - 1)] if axis == "depth" else [(str(i), i) for i in range(n)]
+    prefix = "blocks" if axis == "depth" else "layers"
+    mods: dict[str, nn.Module] = {"lifting": model.lifting}
+    for label, i in layers:
+        mods[f"{prefix}.{label}.spectral"] = blocks.convs[i]
+        if blocks.use_channel_mlp:
+            mods[f"{prefix}.{label}.channel_mlp"] = blocks.channel_mlp[i]
+    mods["output"] = model.projection
+    return mods
