@@ -43,7 +43,7 @@ def neuralop_factory(name: str, factorization: str | None, rank: float):
     return make
 
 
-def watched(model) -> dict:
+def watched(model, axis: str = "width") -> dict:  # over width or modes only (the committed runs)
     if not hasattr(model, "fno_blocks"):  # muop's FNO, neuralop block
         return {"lifting": model.lifting_out, **{f"layers.{i}": layer for i, layer in enumerate(model.layers)}, "output": model.projection_out}
     b = model.fno_blocks

@@ -211,3 +211,29 @@ def test_neuralop_models_with_other_skips_do_not_scale_with_depth():
     model = neuralop.FNO(n_modes=(8,), in_channels=1, out_channels=1, hidden_channels=16, n_layers=4)  # linear skips
     plan = make_plan(model, "mup", base=Shape(8, (5,)))
     assert model.muop_shape.depth is None and all(not e.branch for e in plan.entries)
+
+
+def test_a_neuralop_config_with_identity_skips_scales_with_depth_through_the_trainer(tiny):
+    """The trainer takes the base depth from the built model's own shape: a neuraloperator FNO with
+    identity skips (a residual model) at depth 8 against base depth 2 gets a = 4^-0.5 on its branch
+    outputs; the same config without identity skips refuses base_depth (nothing scales)."""
+    pytest.importorskip("neuralop")
+    from muop.config import with_fields
+    from muop.data import prepare_data
+    from muop.trainer import build
+
+    data = prepare_data(tiny.data)
+    skips = {"fno_skip": "identity", "channel_mlp_skip": "identity"}
+    cfg = with_fields(tiny, model={"library": "neuralop", "depth": 8, "options": skips}, parametrization={"base_depth": 2})
+    plan = build(cfg, data).plan
+    mults = sorted({round(e.branch_mult, 12) for e in plan.entries})
+    assert mults == [0.5, 1.0]  # branch parameters: a = (8/2)^-0.5; lifting and projection: 1
+    with pytest.raises(ConfigError, match=r"parametrization.base_depth=2: the model has no residual blocks"):
+        build(with_fields(cfg, model={"options": {}}), data)
+
+
+def test_a_residual_model_needs_a_residual_base_model():
+    big = FNO(FNOConfig(modes=4, dim=1, width=16, depth=8, residual="pre"))
+    with pytest.raises(UsageError, match="same kind"):
+        make_plan(big, "mup", base=FNO(FNOConfig(modes=4, dim=1, width=8, depth=2)))
+    assert make_plan(big, "mup", base=FNO(FNOConfig(modes=4, dim=1, width=8, depth=2, residual="pre"))).base.depth == 2

@@ -111,3 +111,23 @@ def test_bad_sweep_options_are_one_line_errors(argv, match, tmp_path, capsys):
 
 def test_every_hparam_names_what_it_sets():
     assert {"lr", "init_scale", "input_mult", "output_mult", "weight_decay", "beta2", "batch_size"} <= set(HPARAMS)
+
+
+def test_an_old_sweep_without_block_is_refused_with_the_reason(tmp_path):
+    """A sweep recorded before muop 0.2 ran the classic block; rerun from a YAML without ``block`` (now
+    neuralop), its directory is refused, and the message says to add ``block: classic``."""
+    import json
+    from dataclasses import asdict
+
+    from muop.config import RunConfig, with_fields
+    from muop.errors import UsageError
+    from muop.sweep import Sweep, _refuse_another_sweep, _sweep_idents
+
+    sweep = Sweep(axis="width", sizes=(8, 16), lrs=(1e-3,))
+    classic = with_fields(RunConfig(), model={"block": "classic"})
+    old = classic.to_dict()
+    del old["model"]["block"]  # as written before the field existed
+    (tmp_path / "sweep.json").write_text(json.dumps({"base_config": old, "spec": asdict(sweep)}))
+    _refuse_another_sweep(tmp_path, _sweep_idents(classic, sweep), classic)  # same sweep: accepted
+    with pytest.raises(UsageError, match=r"it was run with model.block='classic'.*add block: classic"):
+        _refuse_another_sweep(tmp_path, _sweep_idents(RunConfig(), sweep), RunConfig())

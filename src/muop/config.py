@@ -209,7 +209,7 @@ class ModelConfig:
         from .modes import modes_to_neuralop
 
         _check(self.block == FNOConfig.block, "model.block", self.block, f"{FNOConfig.block!r} with library neuralop (its layout is set by model.options)")
-        _check(self.residual == FNOConfig.residual, "model.residual", self.residual, f"{FNOConfig.residual!r} with library neuralop (residual blocks with depth scaling exist for muop's FNO only)")
+        _check(self.residual == FNOConfig.residual, "model.residual", self.residual, f"{FNOConfig.residual!r} with library neuralop (its residual form comes from options fno_skip/channel_mlp_skip: identity)")
         try:
             import neuralop.models as nm
         except ImportError:
@@ -307,12 +307,22 @@ class ParamConfig:
         except ValueError as e:
             raise ConfigError(f"parametrization.{e}") from None
 
-    def base_shape(self, model: FNOConfig) -> Base:
-        """The μP base for ``model``: its shape and the constants above (what the engine plans from)."""
+    def base_shape(self, model: FNOConfig, depth_scaled: bool | None = None) -> Base:
+        """The μP base for ``model``: its shape and the constants above (what the engine plans from).
+
+        ``depth_scaled``: whether the model has residual branches that scale with depth (default:
+        ``model.residual``; for a built model pass ``model_shape(model).depth is not None``, which is
+        how a neuraloperator model with identity skips says so). Without them ``base_depth`` is an error."""
         modes = tuple(self.base_modes) if self.base_modes is not None else model.modes
         if len(modes) != len(model.modes):
             raise ConfigError(f"parametrization.base_modes={list(modes)}: expected {len(model.modes)} entries like model.modes={list(model.modes)}")
-        depth = (self.base_depth or model.depth) if model.residual != "none" else None
+        depth_scaled = model.residual != "none" if depth_scaled is None else depth_scaled
+        if self.base_depth is not None and not depth_scaled:
+            raise ConfigError(
+                f"parametrization.base_depth={self.base_depth}: the model has no residual blocks, so nothing scales with depth; "
+                "set model.residual: pre (muop) or identity skips (neuralop: options fno_skip/channel_mlp_skip: identity), or drop base_depth"
+            )
+        depth = (self.base_depth or model.depth) if depth_scaled else None
         return self._tuned(Shape(self.base_width or model.width, modes, depth))
 
 

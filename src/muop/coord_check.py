@@ -29,7 +29,7 @@ from .fno import FNO, FNOConfig
 from .losses import rel_l2
 from .modes import max_modes
 from .optim import make_optimizer
-from .parametrization import Base, parametrize
+from .parametrization import Base, model_shape, parametrize
 
 __all__ = ["CoordCheckConfig", "coord_check", "smooth_field", "save_coord", "plot_coord", "growth"]
 
@@ -98,7 +98,8 @@ class CoordCheckConfig:
             object.__setattr__(self, "residual", "pre" if self.axis == "depth" else "none")
         muop_model = self.model is None or self.model.library == "muop"  # a neuraloperator model: its skips decide (muop.adapters.neuralop)
         if self.axis == "depth" and self.residual == "none" and muop_model:
-            raise UsageError("residual='none' over depth: only residual blocks scale with depth; expected pre or post")
+            how = "--set model.residual=pre" if self.model is not None else "--residual pre"
+            raise UsageError(f"residual='none' over depth: only residual blocks scale with depth; expected pre or post ({how})")
         object.__setattr__(self, "overrides", tuple(sorted(dict(self.overrides).items())))
         sizes = tuple(int(s) for s in self.sizes)
         object.__setattr__(self, "sizes", sizes)
@@ -120,7 +121,12 @@ class CoordCheckConfig:
         if not self.lr > 0:
             raise UsageError(f"lr={self.lr}: expected a positive learning rate")
 
-        self.base_shape()  # checks alpha and overrides
+        base = self.base_shape()  # checks alpha and overrides
+        if self.axis == "depth" and base.depth is None:  # a neuraloperator model without identity skips
+            raise UsageError(
+                f"{self.model.name} over depth: the model has no residual branches, so nothing scales with depth; "
+                "expected options fno_skip: identity and channel_mlp_skip: identity (and no norm, dense weights)"
+            )
 
     def _model_at(self, size: int) -> ModelConfig:
         """:attr:`model` with the axis set to ``size``."""
@@ -143,8 +149,16 @@ class CoordCheckConfig:
         return FNOConfig(modes=size, width=self.width, depth=self.depth, **common)
 
     def base_shape(self) -> Base:
-        """The μP base: the first size's shape, with ``alpha`` and ``overrides``."""
-        s = self.model_config(self.sizes[0]).shape
+        """The μP base: the first size's shape, with ``alpha`` and ``overrides``. A neuraloperator
+        model's shape is the one it declares (depth only with residual branches)."""
+        if self.model is not None and self.model.library != "muop":
+            from .adapters import recognise
+
+            first = self.build(self.sizes[0])
+            recognise(first)
+            s = model_shape(first)
+        else:
+            s = self.model_config(self.sizes[0]).shape
         return Base(s.width, s.modes, s.depth, overrides=dict(self.overrides), alpha=self.alpha)
 
 

@@ -165,7 +165,7 @@ class Sweep:
             model = {"modes": [size] * dim}
             pz = {"kind": parametrization, "base_modes": [base0] * dim, "base_width": base.model.width}
         elif self.axis == "depth":
-            if base.model.residual == "none":
+            if base.model.library == "muop" and base.model.residual == "none":  # neuralop: its identity skips decide, checked at build
                 raise UsageError("a sweep over depth needs residual blocks: set model.residual to pre or post (only residual branches scale with depth)")
             model = {"depth": size}
             pz = {"kind": parametrization, "base_depth": base0, "base_width": base.model.width, "base_modes": list(base.model.modes)}
@@ -287,18 +287,24 @@ def study_records(study: optuna.Study) -> list[dict]:
     return out
 
 
-def _refuse_another_sweep(out: Path, idents: list[str]) -> None:
-    """A UsageError if ``out`` already holds the summary of a sweep with another base config or axis."""
+def _refuse_another_sweep(out: Path, idents: list[str], base: RunConfig | None = None) -> None:
+    """A UsageError if ``out`` already holds the summary of a sweep with another base config or axis
+    (naming ``model.block`` when that is the difference: its default changed in muop 0.2)."""
     prev = out / "sweep.json"
     if not prev.exists():
         return
+    recorded = None
     try:
         doc = json.loads(prev.read_text())
-        old = _sweep_idents(RunConfig.from_record(doc["base_config"]), Sweep(**{k: tuple(v) if isinstance(v, list) else v for k, v in doc["spec"].items()}))
+        recorded = RunConfig.from_record(doc["base_config"])
+        old = _sweep_idents(recorded, Sweep(**{k: tuple(v) if isinstance(v, list) else v for k, v in doc["spec"].items()}))
     except (ValueError, KeyError, TypeError):
         old = []
     if not set(old) & set(idents):
-        raise UsageError(f"--out {out}: holds the sweep.json of a sweep with another base config or axis; use another output directory (existing results are never overwritten)")
+        hint = ""
+        if recorded is not None and base is not None and recorded.model.block != base.model.block and with_fields(base, model={"block": recorded.model.block}).model == recorded.model:
+            hint = f" (it was run with model.block={recorded.model.block!r}, the default before muop 0.2: add block: {recorded.model.block} to the config's model to resume it)"
+        raise UsageError(f"--out {out}: holds the sweep.json of a sweep with another base config or axis{hint}; use another output directory (existing results are never overwritten)")
 
 
 def run_sweep(base: RunConfig, sweep: Sweep, out_dir: str | Path, progress: Callable[[int, int, dict], None] | None = None, workers: int = 1, storage: str | None = None) -> dict:
@@ -317,7 +323,7 @@ def run_sweep(base: RunConfig, sweep: Sweep, out_dir: str | Path, progress: Call
     out = Path(out_dir)
     idents = _sweep_idents(base, sweep)
     ident = idents[0]
-    _refuse_another_sweep(out, idents)
+    _refuse_another_sweep(out, idents, base)
     out.mkdir(parents=True, exist_ok=True)
     settings = WorkerSettings(study=f"sweep-{ident[:12]}", storage=storage or f"journal:{out / 'sweep.journal'}", run_dir=str(out), sampler="random", parallel=workers > 1)
     study, settings = open_study(settings)

@@ -44,7 +44,7 @@ def target_config(
     ``data.stride=1`` when the proxy was tuned on a coarser grid (``data.stride: 2``).
     ``target_depth`` (number of blocks) needs residual blocks (``model.residual`` pre or post).
     """
-    if target_depth is not None and cfg.model.residual == "none":
+    if target_depth is not None and cfg.model.library == "muop" and cfg.model.residual == "none":  # neuralop: checked at build
         raise UsageError(f"target depth {target_depth}: only residual blocks scale with depth; set model.residual to pre or post (for proxy and target)")
     proxy_modes = list(cfg.model.modes)
     modes = list(target_modes) if target_modes else proxy_modes

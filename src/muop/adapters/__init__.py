@@ -53,10 +53,11 @@ def recognise(model: nn.Module) -> None:
 
 def kind(model: nn.Module) -> tuple:
     """What must match between a model and a ``base`` model: the class and, per parameter (layer
-    indices dropped, so depth may differ), its role and which dims grow with width."""
+    indices dropped, so depth may differ), its role, which dims grow with width and whether it sits
+    in a residual branch (a residual model's base must be residual too)."""
     inner = getattr(model, "_orig_mod", model)
     layout = {
-        (re.sub(r"\.\d+\.", ".#.", name), spec.role, spec.width_in, spec.width_out, p.dim()) if spec else (name,)
+        (re.sub(r"\.\d+\.", ".#.", name), spec.role, spec.width_in, spec.width_out, spec.branch, p.dim()) if spec else (name,)
         for name, _, _, p, spec in iter_specs(inner)
     }
     return (type(inner).__module__, type(inner).__qualname__, frozenset(layout))
