@@ -39,7 +39,9 @@ def _config(tmp_path: Path, epochs: int = 2, n_train: int = 30) -> Path:
 
 def _muop(*args: str, **kw) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "muop.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kw)
+    # a harness started in the background (nohup ... &) ignores SIGINT, and children inherit that: restore it
+    reset = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    return subprocess.Popen([sys.executable, "-m", "muop.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=reset, **kw)
 
 
 def _run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -115,7 +115,7 @@ def test_spectral_lr_multiplier_scales_the_complex_update(float64_neuralop, opt_
 
 
 def test_block_config_and_errors():
-    assert FNOConfig(modes=4, dim=1).block == "classic"
+    assert FNOConfig(modes=4, dim=1).block == "neuralop"  # the default since muop 0.2 (results/neuralop)
     with pytest.raises(UsageError, match="block='modern'"):
         FNOConfig(modes=4, dim=1, block="modern")
 
