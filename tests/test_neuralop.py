@@ -343,3 +343,16 @@ def test_coord_check_config_and_shape_flags_are_exclusive(tmp_path):
     r = subprocess.run(cmd + ["--config", str(cfg), "--fixed-modes", "4"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip() == "muop: error: --fixed-modes with --config: the config's model fixes them; change them with --set model.FIELD=VALUE"
     assert not (tmp_path / "o").exists()
+
+
+def test_a_neuralop_record_from_before_0_2_loads():
+    """Before muop 0.2 a neuralop config was recorded with the then-default ``block: classic``,
+    which today's check refuses for library neuralop; ``from_record`` reads it anyway."""
+    from muop.config import RunConfig
+    from muop.errors import ConfigError
+
+    d = RunConfig.from_dict({"model": {"library": "neuralop", "modes": [4]}}).to_dict()
+    d["model"]["block"] = "classic"
+    with pytest.raises(ConfigError, match="model.block='classic'"):
+        RunConfig.from_dict(d)
+    assert RunConfig.from_record(d).model == RunConfig.from_dict({"model": {"library": "neuralop", "modes": [4]}}).model

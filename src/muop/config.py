@@ -478,6 +478,9 @@ class RunConfig:
                 renamed = {RENAMED.get((sec, k), k) for k in d[sec]}
                 if name not in renamed:
                     d[sec][name] = copy.deepcopy(old)
+        model = d.get("model")
+        if isinstance(model, dict) and model.get("library", "muop") != "muop":
+            model["block"] = FNOConfig.block  # meaningless for other libraries; recorded as "classic" before 0.2
         return cls.from_dict(d)
 
     @classmethod
