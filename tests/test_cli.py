@@ -48,12 +48,35 @@ def test_coord_check_writes_json_and_png(tmp_path):
         (["tune", "--trials", "2", "--workers", "0", "--run-dir", "x"], "must be a positive integer"),
     ],
 )
-def test_bad_input_exits_2_with_one_line_and_no_traceback(args, needle, tmp_path):
+def test_bad_input_exits_2_with_one_line_and_no_traceback(args, needle, tmp_path, monkeypatch, capsys):
+    """In process (an exception other than the handled ones would fail the test as a traceback
+    would); the console script's own exit path is checked by the subprocess test below."""
+    monkeypatch.chdir(tmp_path)
+    try:
+        rc = main(args)
+    except SystemExit as e:  # argparse's usage errors
+        rc = e.code
+    out, err = capsys.readouterr()
+    assert rc == 2
+    assert needle in err and len([line for line in err.splitlines() if line.startswith("muop")]) == 1
+    assert "pw1234" not in err + out
+    assert not (tmp_path / "x").exists()  # nothing written on bad input
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["coord-check", "--widths", "16,x", "--out", "x"], "comma-separated"),  # argparse
+        (["train", "--set", "model.width=0", "--out", "x"], "model.width=0"),  # a config check
+        (["tune", "--trials", "2", "--storage", "postgresql://u:pw1234@127.0.0.1:1/db", "--run-dir", "x"], "postgresql://u:***@127.0.0.1:1/db cannot be opened"),
+    ],
+)
+def test_bad_input_through_the_console_script(args, needle, tmp_path):
     r = subprocess.run([sys.executable, "-m", "muop.cli", *args], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 2
     assert needle in r.stderr
     assert "Traceback" not in r.stderr and "pw1234" not in r.stderr + r.stdout
-    assert not (tmp_path / "x").exists()  # nothing written on bad input
+    assert not (tmp_path / "x").exists()
 
 
 _INTERRUPTED = """
