@@ -29,7 +29,7 @@ from .fno import FNO, FNOConfig
 from .losses import rel_l2
 from .modes import max_modes
 from .optim import make_optimizer
-from .parametrization import Base, model_shape, parametrize
+from .parametrization import Base, parametrize
 
 __all__ = ["CoordCheckConfig", "coord_check", "smooth_field", "save_coord", "plot_coord", "growth"]
 
@@ -96,10 +96,6 @@ class CoordCheckConfig:
                 object.__setattr__(self, name, value)
         if self.residual is None:
             object.__setattr__(self, "residual", "pre" if self.axis == "depth" else "none")
-        muop_model = self.model is None or self.model.library == "muop"  # a neuraloperator model: its skips decide (muop.adapters.neuralop)
-        if self.axis == "depth" and self.residual == "none" and muop_model:
-            how = "--set model.residual=pre" if self.model is not None else "--residual pre"
-            raise UsageError(f"residual='none' over depth: only residual blocks scale with depth; expected pre or post ({how})")
         object.__setattr__(self, "overrides", tuple(sorted(dict(self.overrides).items())))
         sizes = tuple(int(s) for s in self.sizes)
         object.__setattr__(self, "sizes", sizes)
@@ -122,11 +118,12 @@ class CoordCheckConfig:
             raise UsageError(f"lr={self.lr}: expected a positive learning rate")
 
         base = self.base_shape()  # checks alpha and overrides
-        if self.axis == "depth" and base.depth is None:  # a neuraloperator model without identity skips
-            raise UsageError(
-                f"{self.model.name} over depth: the model has no residual branches, so nothing scales with depth; "
-                "expected options fno_skip: identity and channel_mlp_skip: identity (and no norm, dense weights)"
-            )
+        if self.axis == "depth" and base.depth is None:  # the model's own shape: it has no residual branches
+            if self.model is not None and self.model.library != "muop":
+                how = "options fno_skip: identity and channel_mlp_skip: identity (and no norm, dense weights)"
+            else:
+                how = "pre or post (" + ("--set model.residual=pre" if self.model is not None else "--residual pre") + ")"
+            raise UsageError(f"residual='none' over depth: only residual blocks scale with depth; expected {how}")
 
     def _model_at(self, size: int) -> ModelConfig:
         """:attr:`model` with the axis set to ``size``."""
@@ -152,11 +149,9 @@ class CoordCheckConfig:
         """The μP base: the first size's shape, with ``alpha`` and ``overrides``. A neuraloperator
         model's shape is the one it declares (depth only with residual branches)."""
         if self.model is not None and self.model.library != "muop":
-            from .adapters import recognise
+            from .adapters import declared_shape
 
-            first = self.build(self.sizes[0])
-            recognise(first)
-            s = model_shape(first)
+            s = declared_shape(self.build(self.sizes[0]))
         else:
             s = self.model_config(self.sizes[0]).shape
         return Base(s.width, s.modes, s.depth, overrides=dict(self.overrides), alpha=self.alpha)

@@ -157,6 +157,14 @@ class Lifting(Pointwise):
         return y.reshape(b, -1, *grid)
 
 
+def _kernel_plus_pointwise(spectral: SpectralConv, pointwise: Pointwise, u: Tensor) -> Tensor:
+    """``K u + W u`` as (B, C, n_1·...·n_d), for u (B, C, *grid): the pointwise path is added in
+    place onto the spectral output (irfft's backward does not need its output, so autograd allows
+    it, and it saves one full-size activation per layer)."""
+    b, c = u.shape[:2]
+    return spectral(u).reshape(b, c, -1).baddbmm_(pointwise.effective_weight().expand(b, -1, -1), u.reshape(b, c, -1))
+
+
 class FourierLayer(nn.Module):
     """``v -> σ(K v + W v)``: spectral convolution (with bias) plus pointwise map (no bias)."""
 
@@ -169,10 +177,7 @@ class FourierLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, width, *grid) -> (B, width, *grid)."""
         b, c, *grid = x.shape
-        s = self.spectral(x).reshape(b, c, -1)
-        # in place: irfft's backward does not need its output, so autograd allows this and it
-        # saves one full-size activation per layer
-        y = s.baddbmm_(self.pointwise.effective_weight().expand(b, -1, -1), x.reshape(b, c, -1))
+        y = _kernel_plus_pointwise(self.spectral, self.pointwise, x)
         y = y.reshape(b, c, *grid)
         return self.act(y) if self.act is not None else y
 
@@ -201,8 +206,7 @@ class NeuralopLayer(nn.Module):
         """x: (B, width, *grid) -> (B, width, *grid)."""
         b, c, *grid = x.shape
         xf = x.reshape(b, c, -1)
-        # as in FourierLayer: the skip is added in place on the spectral output
-        h = self.spectral(x).reshape(b, c, -1).baddbmm_(self.pointwise.effective_weight().expand(b, -1, -1), xf)
+        h = _kernel_plus_pointwise(self.spectral, self.pointwise, x)
         if not self.last:
             h = self.act(h)
         # baddbmm's backward does not need its output: add the gated skip in place
@@ -231,7 +235,7 @@ class ResidualFourierLayer(nn.Module):
         """x: (B, width, *grid) -> (B, width, *grid)."""
         b, c, *grid = x.shape
         u = self.act(x) if self.pre else x
-        y = self.spectral(u).reshape(b, c, -1).baddbmm_(self.pointwise.effective_weight().expand(b, -1, -1), u.reshape(b, c, -1))
+        y = _kernel_plus_pointwise(self.spectral, self.pointwise, u)
         y = y.add_(x.reshape(b, c, -1)).reshape(b, c, *grid)  # in place: neither op's backward needs its output
         return y if (self.pre or self.last) else self.act(y)
 
@@ -258,8 +262,7 @@ class ResidualNeuralopLayer(nn.Module):
         """x: (B, width, *grid) -> (B, width, *grid)."""
         b, c, *grid = x.shape
         u = self.act(x) if self.pre else x
-        uf = u.reshape(b, c, -1)
-        h = self.spectral(u).reshape(b, c, -1).baddbmm_(self.pointwise.effective_weight().expand(b, -1, -1), uf)
+        h = _kernel_plus_pointwise(self.spectral, self.pointwise, u)
         y = self.mlp_out(self.act(self.mlp_in(self.act(h)))).add_(x.reshape(b, c, -1)).reshape(b, c, *grid)
         return y if (self.pre or self.last) else self.act(y)
 

@@ -32,8 +32,8 @@ from .distributed import Distributed, check_batch, check_plan, full_state, load_
 from .fno import FNO, FNOConfig, fno_flops
 from .losses import rel_l2
 from .optim import make_optimizer
-from .adapters import recognise
-from .parametrization import Plan, model_shape, parametrize
+from .adapters import declared_shape
+from .parametrization import Plan, parametrize
 
 if TYPE_CHECKING:
     from .callbacks import Callback
@@ -141,8 +141,7 @@ def build(cfg: RunConfig, data: Datasets, dist: Distributed | None = None) -> Se
         check_batch(cfg.train.batch_size, len(tr), dist.world)
     check_memory(fcfg, tr.grid, min(cfg.train.batch_size, len(tr)), dev)
     model = cfg.model.build(tr.x.shape[1], tr.y.shape[1])  # muop's FNO(fcfg), or a neuraloperator model
-    recognise(model)  # a neuraloperator model declares its shape (depth only with residual branches)
-    own = model_shape(model)
+    own = declared_shape(model)
     base = cfg.parametrization.base_shape(fcfg, depth_scaled=own is not None and own.depth is not None)
     plan = parametrize(model, cfg.parametrization.kind, base=base, seed=cfg.train.seed)
     model.to(dev)  # in place: the plan's parameters stay the model's

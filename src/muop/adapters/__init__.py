@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ..parametrization import Shape, model_shape
 from ..scaling import iter_specs
 
-__all__ = ["recognise", "base_shape", "kind", "library_of"]
+__all__ = ["recognise", "declared_shape", "base_shape", "kind", "library_of"]
 
 
 def library_of(model: nn.Module) -> str | None:
@@ -49,6 +49,13 @@ def recognise(model: nn.Module) -> None:
                     f"{type(model).__name__} contains neuralop's {type(sub).__name__} at {name!r}; pass that model "
                     "to muop.parametrize (muop recognises a model, not one inside another module)"
                 )
+
+
+def declared_shape(model: nn.Module) -> Shape | None:
+    """The model's own :class:`Shape` after :func:`recognise` (a neuraloperator model declares it
+    then). ``depth`` is set only when the model has residual branches, i.e. when it scales with depth."""
+    recognise(model)
+    return model_shape(model)
 
 
 def kind(model: nn.Module) -> tuple:
