@@ -51,3 +51,46 @@ def test_wrong_password_is_a_one_line_error_without_the_password(pg_url, tmp_pat
     assert r.returncode == 2 and "wrong-pw" not in err + out
     assert err.strip().startswith("muop: error: storage postgresql://postgres:***@") and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def _fresh_database(pg_url: str, name: str) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return pg_url.rpartition("/")[0] + "/" + name
+
+
+def test_opening_a_new_database_waits_for_the_schema_lock(pg_url):
+    """Optuna creates its tables without a lock; muop holds an advisory lock meanwhile (CI saw
+    "relation "studies" already exists" when two commands opened a new database at once)."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from muop.storage import _PG_SCHEMA_LOCK, resolve_storage
+
+    url = _fresh_database(pg_url, "locked")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    done = threading.Event()
+    with engine.connect() as holder:
+        holder.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
+        t = threading.Thread(target=lambda: (resolve_storage(url, "."), done.set()), daemon=True)
+        t.start()
+        assert not done.wait(1.5)  # blocked behind the lock another process holds
+        holder.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_SCHEMA_LOCK})
+        assert done.wait(30)
+    engine.dispose()
+
+
+def test_four_processes_open_one_new_database_at_once(pg_url):
+    import subprocess
+    import sys
+
+    url = _fresh_database(pg_url, "race")
+    code = "import sys; from muop.storage import resolve_storage; resolve_storage(sys.argv[1], '.')"
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errs

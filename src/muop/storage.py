@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
@@ -72,14 +74,48 @@ def resolve_storage(url: str | None, run_dir: str | Path):
         raise StorageError(f"storage {url!r}: expected an Optuna URL (sqlite:///..., postgresql://...) or journal:PATH")
     for attempt in range(3):
         try:
-            return optuna.storages.RDBStorage(url)  # dead workers are found by muop.workers' own heartbeat
+            with _schema_lock(url):  # dead workers are found by muop.workers' own heartbeat
+                return optuna.storages.RDBStorage(url)
         except Exception as e:  # noqa: BLE001 - unreachable server, bad driver, ...
-            if "IntegrityError" in type(e).__name__ and attempt < 2:
+            if _schema_race(e) and attempt < 2:
                 time.sleep(0.5 + attempt)  # several workers created the schema of a new database at once
                 continue
             hint = " (install the driver: pip install 'muop[postgres]')" if isinstance(e, ImportError) else ""
             raise StorageError(f"storage {redact(url)} cannot be opened: {type(e).__name__}: {redact(str(e)).splitlines()[0]}{hint}") from None
     raise AssertionError("unreachable")
+
+
+# Any 64-bit number no other program is likely to use: the advisory lock that serialises the
+# creation of Optuna's tables when several workers open a new PostgreSQL database at once.
+_PG_SCHEMA_LOCK = 0x6D756F70  # "muop"
+
+
+@contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while Optuna creates (or checks) its tables; no-op elsewhere.
+
+    Optuna's ``RDBStorage`` runs ``CREATE TABLE`` for a new database without a lock, so two
+    processes that open the same new database at once can fail with "relation already exists"."""
+    if not url.startswith(("postgresql", "postgres:")):
+        yield
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_SCHEMA_LOCK})
+    finally:
+        engine.dispose()
+
+
+def _schema_race(e: Exception) -> bool:
+    """Whether opening a storage failed only because another process created the schema meanwhile."""
+    return "IntegrityError" in type(e).__name__ or "already exists" in str(e)
 
 
 def storage_key(url: str | None, run_dir: str | Path) -> str:
