@@ -13,6 +13,7 @@ Usage (the committed results; 2 shared CPU cores, one torch thread per process):
     python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 --lrs 1e-3,3e-3,1e-2,3e-2 --seeds 3 --out results/neuralop/blocks_burgers.json
     python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 --set train.epochs=33 --only classic --lrs 1e-2,3e-2 --seeds 3 --out results/neuralop/blocks_burgers_classic_equal_time.json
     python experiments/neuralop_runs.py blocks --config experiments/darcy_modes.yaml --lrs 3e-3,1e-2,3e-2 --seeds 2 --out results/neuralop/blocks_darcy.json
+    python experiments/neuralop_runs.py blocks --config experiments/darcy_modes.yaml --set train.epochs=23 --only classic --lrs 1e-2,3e-2 --seeds 2 --out results/neuralop/blocks_darcy_classic_equal_time.json
     python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --axis width --sizes 16,32,64,128 --lrs 1e-3,3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/width_sweep.json
     python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --set model.width=32 --set parametrization.base_width=32 --set parametrization.base_modes=[4] --axis modes --sizes 4,8,16,32 --lrs 3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/modes_sweep.json
 

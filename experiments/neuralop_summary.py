@@ -100,6 +100,7 @@ def main(argv: list[str]) -> int:
         ("blocks_burgers", "Burgers 1-D, blocks at one budget"),
         ("blocks_burgers_classic_equal_time", "Burgers 1-D, classic block at the neuralop block's compute (33 epochs, not 20)"),
         ("blocks_darcy", "Darcy 2-D, blocks at one budget"),
+        ("blocks_darcy_classic_equal_time", "Darcy 2-D, classic block at the neuralop block's compute (23 epochs, not 15)"),
     ):
         if (root / f"{name}.json").exists():
             print(blocks_table(json.loads((root / f"{name}.json").read_text()), title), "\n")

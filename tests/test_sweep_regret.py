@@ -131,3 +131,20 @@ def test_an_old_sweep_without_block_is_refused_with_the_reason(tmp_path):
     _refuse_another_sweep(tmp_path, _sweep_idents(classic, sweep), classic)  # same sweep: accepted
     with pytest.raises(UsageError, match=r"it was run with model.block='classic'.*add block: classic"):
         _refuse_another_sweep(tmp_path, _sweep_idents(RunConfig(), sweep), RunConfig())
+
+
+def test_the_plot_cuts_blown_up_runs_off_the_top(tmp_path, monkeypatch):
+    """A run that blew up (error 5e7, finite, not flagged diverged) must not squash the other curves."""
+    import matplotlib.pyplot as plt
+
+    from muop.curves import plot_sweep
+
+    runs = [dict(r) for r in HAND]
+    runs[0]["test_rel_l2"] = 5e7
+    figs = []
+    monkeypatch.setattr(plt, "close", figs.append)  # keep the figure to read its axes
+    plot_sweep(sweep_summary(runs, "width"), tmp_path / "cut.png")
+    plot_sweep(sweep_summary(HAND, "width"), tmp_path / "plain.png")
+    cut, plain = (f.axes[0] for f in figs)
+    assert cut.get_ylim()[1] == 10.0 and any("off the top" in t.get_text() for t in cut.texts)
+    assert plain.get_ylim()[1] < 10.0 and not plain.texts

@@ -93,12 +93,15 @@ def summarise(runs: list[dict], axis: str, key: str = "lr") -> dict:
     return {"axis": axis, "runs": runs, "best_lr": best, "best_lr_at_grid_edge": edge, "drift": drift, "mean_test_rel_l2": mean_curves}
 
 
+_Y_CAP = 10.0  # test relative L2 above which a sweep plot stops (predicting zero scores 1)
+
+
 def plot_sweep(doc: dict, path: str | Path) -> None:
     """Test error vs LR, one curve per size, one panel per parametrization.
 
     Dotted lines mark each size's best LR; with ``doc["regret"]`` (:func:`muop.sweep.sweep_summary`)
     a black-edged cross marks, on every target's curve, its error at the proxy's best LR, and the
-    legend gives each target's regret.
+    legend gives each target's regret. Errors above 10 (runs that blew up) are cut off the top.
     """
     import matplotlib
 
@@ -141,6 +144,11 @@ def plot_sweep(doc: dict, path: str | Path) -> None:
         order = sorted(range(len(labels)), key=lambda i: labels[i] == "at the proxy's best")  # that marker last
         ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=7)
     axes[0][0].set_ylabel("test relative L2")
+    values = [v for p in pars for c in doc["mean_test_rel_l2"][p].values() for v in c.values() if v is not None and math.isfinite(v)]
+    if values and max(values) > _Y_CAP:  # a blown-up run (error 1e7) would squash every curve into the bottom row
+        axes[0][0].set_ylim(top=_Y_CAP)
+        for ax in axes[0]:
+            ax.text(0.98, 0.02, f"errors > {_Y_CAP:g} off the top", transform=ax.transAxes, fontsize=7, ha="right", va="bottom")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
