@@ -141,10 +141,12 @@ def test_the_plot_cuts_blown_up_runs_off_the_top(tmp_path, monkeypatch):
 
     runs = [dict(r) for r in HAND]
     runs[0]["test_rel_l2"] = 5e7
-    figs = []
+    figs, close = [], plt.close
     monkeypatch.setattr(plt, "close", figs.append)  # keep the figure to read its axes
     plot_sweep(sweep_summary(runs, "width"), tmp_path / "cut.png")
     plot_sweep(sweep_summary(HAND, "width"), tmp_path / "plain.png")
     cut, plain = (f.axes[0] for f in figs)
+    for f in figs:
+        close(f)
     assert cut.get_ylim()[1] == 10.0 and any("off the top" in t.get_text() for t in cut.texts)
     assert plain.get_ylim()[1] < 10.0 and not plain.texts
