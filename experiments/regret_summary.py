@@ -4,7 +4,8 @@ Usage: python experiments/regret_summary.py [--proxy SIZE] [--by-hparam] [SWEEP_
 (default: every results/sweeps/*/ with a sweep.json). Nothing is trained: each sweep.json is
 rewritten from its own runs by muop.sweep.write_summary (curves, best LR per size, transfer
 regret with its bootstrap interval; B = 1000, generator seed 0) with its spec and base config kept,
-and sweep.png is redrawn. ``--proxy`` measures regret from that size (and records it in the spec).
+and sweep.png is redrawn. ``--proxy`` measures regret from that size (and records it in the spec);
+``--print-only`` writes nothing (e.g. to read a committed sweep from another proxy).
 The table leads with regret, one row per (sweep, parametrization, target size); ``--by-hparam``
 prints instead one row per swept hyperparameter and axis, SP next to μP, at the largest target.
 """
@@ -18,18 +19,22 @@ import sys
 from pathlib import Path
 
 from muop.errors import InputError
-from muop.sweep import Sweep, write_summary
+from muop.sweep import Sweep, sweep_summary, write_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def resummarise(sweep_dir: Path, proxy: int | None) -> dict:
-    """Rewrite ``sweep_dir/sweep.json`` and ``sweep.png`` from the runs in that sweep.json; returns it."""
+def resummarise(sweep_dir: Path, proxy: int | None, write: bool = True) -> dict:
+    """Rewrite ``sweep_dir/sweep.json`` and ``sweep.png`` from the runs in that sweep.json (only
+    recompute with ``write=False``); returns the summary."""
     doc = json.loads((sweep_dir / "sweep.json").read_text())
     spec = {k: tuple(v) if isinstance(v, list) else v for k, v in doc["spec"].items()}
     if proxy is not None:
         spec["proxy"] = proxy
-    return write_summary(sweep_dir, doc["runs"], Sweep(**spec), doc["base_config"])
+    sweep = Sweep(**spec)
+    if not write:
+        return sweep_summary(doc["runs"], sweep.axis, sweep.hparam, sweep.proxy)
+    return write_summary(sweep_dir, doc["runs"], sweep, doc["base_config"])
 
 
 def _pct(v: float) -> str:
@@ -80,13 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dirs", nargs="*", type=Path, help="sweep directories (default: results/sweeps/*)")
     ap.add_argument("--proxy", type=int, default=None, help="proxy size (default: the smallest size)")
+    ap.add_argument("--print-only", action="store_true", help="print the table, write nothing")
     ap.add_argument("--by-hparam", action="store_true", help="one row per swept hyperparameter and axis, SP next to μP")
     args = ap.parse_args(argv)
     dirs = args.dirs or sorted(p.parent for p in (ROOT / "results" / "sweeps").glob("*/sweep.json"))
     named = []
     for d in dirs:
         try:
-            named.append((d.name, resummarise(d, args.proxy)))
+            named.append((d.name, resummarise(d, args.proxy, write=not args.print_only)))
         except InputError as e:
             print(f"regret_summary.py: error: {d.name}: {e}", file=sys.stderr)
             raise SystemExit(2) from None

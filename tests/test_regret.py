@@ -214,6 +214,10 @@ def test_summary_script_rewrites_sweep_json_and_rejects_a_bad_proxy(tmp_path, ca
     assert saved["runs"] == HAND and saved["spec"]["sizes"] == [8, 16, 32] and (d / "sweep.png").exists()
     out = capsys.readouterr().out
     assert "| toy | lr | width | mup | 8 → 32 | **100.0** |" in out
+    before = (d / "sweep.json").read_bytes()
+    assert mod.main(["--proxy", "16", "--print-only", str(d)]) == 0
+    assert (d / "sweep.json").read_bytes() == before  # another proxy, read without touching the sweep
+    assert "| toy | lr | width | mup | 16 → 32 |" in capsys.readouterr().out
     with pytest.raises(SystemExit) as ex:
         mod.main(["--proxy", "48", str(d)])
     assert ex.value.code == 2

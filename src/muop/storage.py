@@ -96,7 +96,7 @@ def _schema_lock(url: str) -> Iterator[None]:
 
     Optuna's ``RDBStorage`` runs ``CREATE TABLE`` for a new database without a lock, so two
     processes that open the same new database at once can fail with "relation already exists"."""
-    if not url.startswith(("postgresql", "postgres:")):
+    if not url.startswith("postgresql"):
         yield
         return
     import sqlalchemy as sa
