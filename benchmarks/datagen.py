@@ -47,11 +47,33 @@ def main(argv: list[str] | None = None) -> int:
         x, y = prob.make(p, n, s, g, args.workers, torch.float32, "cpu")
         dt = time.perf_counter() - t0
         full_time = dt * n_full / n
-        rows.append({"problem": name, "n": n, "resolution": s, "seconds": dt, "samples_per_s": n / dt, "projected_full_s": full_time, "goal_s": goal, "meets_goal": full_time <= goal, "params": {k: v for k, v in vars(p).items()}})
-        print(f"{name:14s} n={n:5d} s={s:5d}  {dt:7.2f} s  {n / dt:8.1f} samples/s  full size {full_time:6.1f} s (goal {goal:.0f} s) {'OK' if full_time <= goal else 'MISSED'}", flush=True)
+        rows.append(
+            {
+                "problem": name,
+                "n": n,
+                "resolution": s,
+                "seconds": dt,
+                "samples_per_s": n / dt,
+                "projected_full_s": full_time,
+                "goal_s": goal,
+                "meets_goal": full_time <= goal,
+                "params": {k: v for k, v in vars(p).items()},
+            }
+        )
+        print(
+            f"{name:14s} n={n:5d} s={s:5d}  {dt:7.2f} s  {n / dt:8.1f} samples/s  full size {full_time:6.1f} s (goal {goal:.0f} s) {'OK' if full_time <= goal else 'MISSED'}",
+            flush=True,
+        )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"torch": torch.__version__, "threads": args.threads, "workers": args.workers, "scale": args.scale, "machine": platform.machine(), "command": "python benchmarks/datagen.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    meta = {
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "workers": args.workers,
+        "scale": args.scale,
+        "machine": platform.machine(),
+        "command": "python benchmarks/datagen.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))
     print(f"wrote {out}")
     return 0

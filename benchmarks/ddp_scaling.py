@@ -32,13 +32,31 @@ def run(nproc: int, cfg: dict, work: Path, threads: int) -> dict:
     path = work / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", "-m", "muop.cli", "train", "--config", str(path), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        "muop.cli",
+        "train",
+        "--config",
+        str(path),
+        "--out",
+        str(out),
+    ]
     subprocess.run(cmd, check=True, env=env, capture_output=True)
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     result = json.loads((out / "result.json").read_text())
     steps = math.ceil((cfg["data"]["n_train"]) / cfg["train"]["batch_size"])
     per_step = (lines[-1]["seconds"] - lines[0]["seconds"]) / ((len(lines) - 1) * steps)
-    return {"nproc": nproc, "threads_per_process": threads, "ms_per_step": 1e3 * per_step, "test_rel_l2": result["test_rel_l2"]}
+    return {
+        "nproc": nproc,
+        "threads_per_process": threads,
+        "ms_per_step": 1e3 * per_step,
+        "test_rel_l2": result["test_rel_l2"],
+    }
 
 
 def main() -> None:
@@ -67,8 +85,19 @@ def main() -> None:
     print("| processes | threads each | ms/step | speed-up | overhead ms/step | test rel. L2 |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['nproc']} | {r['threads_per_process']} | {r['ms_per_step']:.1f} | {r['speedup']:.2f}x | {r['overhead_ms_per_step']:.1f} | {r['test_rel_l2']:.4f} |")
-    doc = {"config": cfg, "rows": rows, "machine": {"cpu_count": cores, "platform": platform.platform(), "torch": torch.__version__, "device": args.device}}
+        print(
+            f"| {r['nproc']} | {r['threads_per_process']} | {r['ms_per_step']:.1f} | {r['speedup']:.2f}x | {r['overhead_ms_per_step']:.1f} | {r['test_rel_l2']:.4f} |"
+        )
+    doc = {
+        "config": cfg,
+        "rows": rows,
+        "machine": {
+            "cpu_count": cores,
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "device": args.device,
+        },
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(doc, indent=1))
     print(f"wrote {args.out}")

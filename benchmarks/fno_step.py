@@ -56,13 +56,17 @@ def build(lib: str, case: dict, seed: int = 0) -> torch.nn.Module:
         from muop import FNO, FNOConfig, modes_from_neuralop
 
         block = "classic" if lib == "muop" else "neuralop"
-        cfg = FNOConfig(modes=modes_from_neuralop(case["n_modes"]), width=case["width"], depth=4, projection_ratio=2.0, block=block)
+        cfg = FNOConfig(
+            modes=modes_from_neuralop(case["n_modes"]), width=case["width"], depth=4, projection_ratio=2.0, block=block
+        )
         return FNO(cfg)
     from neuralop.models import FNO as NFNO
 
     common = dict(n_modes=case["n_modes"], in_channels=1, out_channels=1, hidden_channels=case["width"], n_layers=4)
     if lib == "neuralop-matched":
-        return NFNO(**common, lifting_channel_ratio=0, projection_channel_ratio=2, use_channel_mlp=False, fno_skip="linear")
+        return NFNO(
+            **common, lifting_channel_ratio=0, projection_channel_ratio=2, use_channel_mlp=False, fno_skip="linear"
+        )
     if lib == "neuralop-default":
         return NFNO(**common)
     raise ValueError(lib)
@@ -162,14 +166,31 @@ def main(argv: list[str] | None = None) -> int:
         from rich.table import Table
 
         t = Table(title=f"FNO training step, {args.threads} CPU threads, median of {args.repeats}")
-        for col in ["case", "muop ms", "nop-matched ms", "speedup classic", "muop nop-block ms", "nop-default ms", "speedup nop-block", "peak MiB muop / matched", "peak MiB block / default", "params block / default"]:
+        for col in [
+            "case",
+            "muop ms",
+            "nop-matched ms",
+            "speedup classic",
+            "muop nop-block ms",
+            "nop-default ms",
+            "speedup nop-block",
+            "peak MiB muop / matched",
+            "peak MiB block / default",
+            "params block / default",
+        ]:
             t.add_column(col, justify="right")
         for r in rows:
             m, p, n = r["median_step_s"], r["peak_rss_growth_mib"], r["params"]
             t.add_row(
-                r["case"], f"{m['muop']*1e3:.1f}", f"{m['neuralop-matched']*1e3:.1f}", f"{r['speedup_vs_matched']:.2f}x",
-                f"{m['muop-neuralop-block']*1e3:.1f}", f"{m['neuralop-default']*1e3:.1f}", f"{r['speedup_block_vs_default']:.2f}x",
-                f"{p['muop']:.0f} / {p['neuralop-matched']:.0f}", f"{p['muop-neuralop-block']:.0f} / {p['neuralop-default']:.0f}",
+                r["case"],
+                f"{m['muop'] * 1e3:.1f}",
+                f"{m['neuralop-matched'] * 1e3:.1f}",
+                f"{r['speedup_vs_matched']:.2f}x",
+                f"{m['muop-neuralop-block'] * 1e3:.1f}",
+                f"{m['neuralop-default'] * 1e3:.1f}",
+                f"{r['speedup_block_vs_default']:.2f}x",
+                f"{p['muop']:.0f} / {p['neuralop-matched']:.0f}",
+                f"{p['muop-neuralop-block']:.0f} / {p['neuralop-default']:.0f}",
                 f"{n['muop-neuralop-block']} / {n['neuralop-default']}",
             )
         Console().print(t)
@@ -177,7 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rows, indent=1))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"torch": torch.__version__, "threads": args.threads, "repeats": args.repeats, "machine": platform.processor() or platform.machine(), "command": "python benchmarks/fno_step.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    meta = {
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "repeats": args.repeats,
+        "machine": platform.processor() or platform.machine(),
+        "command": "python benchmarks/fno_step.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     print(f"wrote {out}")
     return 0

@@ -64,11 +64,21 @@ def _busy(study: optuna.Study) -> float:
     for t in study.trials:
         if t.datetime_start and t.datetime_complete:
             by.setdefault(t.user_attrs.get("muop_pid"), []).append(t)
-    return sum(max(t.datetime_complete for t in ts).timestamp() - min(t.datetime_start for t in ts).timestamp() for ts in by.values())
+    return sum(
+        max(t.datetime_complete for t in ts).timestamp() - min(t.datetime_start for t in ts).timestamp()
+        for ts in by.values()
+    )
 
 
 def run_backend(url: str, workers: int, n: int, T: float, name: str) -> dict:
-    settings = WorkerSettings(study=name, storage=url, run_dir=".", n_trials=n, options=WorkerOptions(poll_s=0.05), optuna_verbosity=optuna.logging.ERROR)
+    settings = WorkerSettings(
+        study=name,
+        storage=url,
+        run_dir=".",
+        n_trials=n,
+        options=WorkerOptions(poll_s=0.05),
+        optuna_verbosity=optuna.logging.ERROR,
+    )
     t0 = time.perf_counter()
     study = run_study(settings, Sleep(T), workers)
     wall = time.perf_counter() - t0
@@ -103,8 +113,18 @@ def run_ray(n: int, T: float, journal: str) -> dict | None:
         time.sleep(T)
         rt.report({"value": config["x"] ** 2, "final": True})
 
-    searcher = PruningOptunaSearch(space={"x": optuna.distributions.FloatDistribution(-1.0, 1.0)}, metric="value", mode="min", study_name="ray", storage=resolve_storage(journal, "."))
-    tuner = rt.Tuner(rt.with_resources(trainable, {"cpu": 1}), tune_config=rt.TuneConfig(search_alg=searcher, num_samples=n), run_config=rt.RunConfig(storage_path=tempfile.mkdtemp(), verbose=0))
+    searcher = PruningOptunaSearch(
+        space={"x": optuna.distributions.FloatDistribution(-1.0, 1.0)},
+        metric="value",
+        mode="min",
+        study_name="ray",
+        storage=resolve_storage(journal, "."),
+    )
+    tuner = rt.Tuner(
+        rt.with_resources(trainable, {"cpu": 1}),
+        tune_config=rt.TuneConfig(search_alg=searcher, num_samples=n),
+        run_config=rt.RunConfig(storage_path=tempfile.mkdtemp(), verbose=0),
+    )
     t0 = time.perf_counter()
     tuner.fit()
     wall = time.perf_counter() - t0
@@ -120,7 +140,16 @@ def _row(workers: int, n: int, T: float, wall: float, busy: float) -> dict:
     """``busy``: worker-seconds from each worker's first trial start to its last trial end."""
     per_total = (workers * wall - n * T) / n
     per_steady = (busy - n * T) / n
-    return {"workers": workers, "trials": n, "wall_s": round(wall, 2), "trials_per_min": round(60 * n / wall, 2), "overhead_s_total": round(per_total, 3), "overhead_total": round(per_total / T, 4), "overhead_s_steady": round(per_steady, 3), "overhead_steady": round(per_steady / T, 4)}
+    return {
+        "workers": workers,
+        "trials": n,
+        "wall_s": round(wall, 2),
+        "trials_per_min": round(60 * n / wall, 2),
+        "overhead_s_total": round(per_total, 3),
+        "overhead_total": round(per_total / T, 4),
+        "overhead_s_steady": round(per_steady, 3),
+        "overhead_steady": round(per_steady / T, 4),
+    }
 
 
 def main() -> None:
@@ -164,11 +193,30 @@ def main() -> None:
     for c in ("backend", "workers", "trials", "wall s", "trials/min", "overhead/trial total", "overhead/trial steady"):
         t.add_column(c, justify="right")
     for r in rows:
-        t.add_row(r["backend"], str(r["workers"]), str(r["trials"]), f"{r['wall_s']:.1f}", f"{r['trials_per_min']:.1f}", f"{r['overhead_s_total']:.3f} s ({100 * r['overhead_total']:.1f}%)", f"{r['overhead_s_steady']:.3f} s ({100 * r['overhead_steady']:.1f}%)")
+        t.add_row(
+            r["backend"],
+            str(r["workers"]),
+            str(r["trials"]),
+            f"{r['wall_s']:.1f}",
+            f"{r['trials_per_min']:.1f}",
+            f"{r['overhead_s_total']:.3f} s ({100 * r['overhead_total']:.1f}%)",
+            f"{r['overhead_s_steady']:.3f} s ({100 * r['overhead_steady']:.1f}%)",
+        )
     Console().print(t)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"trial_seconds": T, "per_worker": k, "cpu_count": os.cpu_count(), "command": "python " + " ".join(sys.argv), "rows": rows}, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "trial_seconds": T,
+                "per_worker": k,
+                "cpu_count": os.cpu_count(),
+                "command": "python " + " ".join(sys.argv),
+                "rows": rows,
+            },
+            indent=1,
+        )
+    )
     print(f"wrote {out}")
 
 

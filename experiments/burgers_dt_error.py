@@ -18,7 +18,9 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=8)
     ap.add_argument("--resolution", type=int, default=1024)
     args = ap.parse_args()
-    u0 = burgers_initial(args.samples, args.resolution, BurgersParams(), torch.Generator().manual_seed(0), dtype=torch.float64)
+    u0 = burgers_initial(
+        args.samples, args.resolution, BurgersParams(), torch.Generator().manual_seed(0), dtype=torch.float64
+    )
     ref = burgers_solve(u0, BurgersParams(dt=1e-4))
     prev = None
     print(f"max |u0| = {u0.abs().max():.3f}")

@@ -13,7 +13,10 @@ from muop.coord_check import plot_coord
 
 
 def summarise(root: Path) -> str:
-    rows = ["| run | parametrization | sizes | hidden layers: largest/smallest | worst layer max/min |", "|---|---|---|---|---|"]
+    rows = [
+        "| run | parametrization | sizes | hidden layers: largest/smallest | worst layer max/min |",
+        "|---|---|---|---|---|",
+    ]
     for j in sorted(root.glob("*/coord.json")):
         doc = json.loads(j.read_text())
         plot_coord(doc, j.with_suffix(".png"))

@@ -38,14 +38,25 @@ def neuralop_factory(name: str, factorization: str | None, rank: float):
 
     def make(fcfg):
         kw = {"factorization": factorization, "rank": rank} if name == "TFNO" else {}
-        return getattr(models, name)(n_modes=modes_to_neuralop(fcfg.modes), in_channels=fcfg.in_channels, out_channels=fcfg.out_channels, hidden_channels=fcfg.width, n_layers=fcfg.depth, **kw)
+        return getattr(models, name)(
+            n_modes=modes_to_neuralop(fcfg.modes),
+            in_channels=fcfg.in_channels,
+            out_channels=fcfg.out_channels,
+            hidden_channels=fcfg.width,
+            n_layers=fcfg.depth,
+            **kw,
+        )
 
     return make
 
 
 def watched(model, axis: str = "width") -> dict:  # over width or modes only (the committed runs)
     if not hasattr(model, "fno_blocks"):  # muop's FNO, neuralop block
-        return {"lifting": model.lifting_out, **{f"layers.{i}": layer for i, layer in enumerate(model.layers)}, "output": model.projection_out}
+        return {
+            "lifting": model.lifting_out,
+            **{f"layers.{i}": layer for i, layer in enumerate(model.layers)},
+            "output": model.projection_out,
+        }
     b = model.fno_blocks
     mods = {"lifting": model.lifting}
     for i in range(model.n_layers):
@@ -76,13 +87,27 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     cfg = cc.CoordCheckConfig(
-        axis=args.axis, sizes=tuple(args.sizes), parametrization=args.parametrization, dim=args.dim, modes=args.modes,
-        width=args.width, grid=args.grid, lr=args.lr, steps=args.steps, seeds=args.seeds, input_decay=args.input_decay,
+        axis=args.axis,
+        sizes=tuple(args.sizes),
+        parametrization=args.parametrization,
+        dim=args.dim,
+        modes=args.modes,
+        width=args.width,
+        grid=args.grid,
+        lr=args.lr,
+        steps=args.steps,
+        seeds=args.seeds,
+        input_decay=args.input_decay,
     )
     # muop's check with neuraloperator's model in place of muop's FNO
     cc.FNO, cc._watched = neuralop_factory(args.model, args.factorization, args.rank), watched
     doc = cc.coord_check(cfg)
-    doc["model"] = {"library": "muop" if args.model == "muop-block" else "neuralop", "name": args.model, "factorization": args.factorization if args.model == "TFNO" else None, "rank": args.rank}
+    doc["model"] = {
+        "library": "muop" if args.model == "muop-block" else "neuralop",
+        "name": args.model,
+        "factorization": args.factorization if args.model == "TFNO" else None,
+        "rank": args.rank,
+    }
     doc["command"] = "python experiments/neuralop_coord.py " + " ".join(argv if argv is not None else sys.argv[1:])
     cc.save_coord(doc, args.out)
     for layer, g in doc["growth"].items():

@@ -65,7 +65,12 @@ def run(cfg, data, init: str = "muop") -> dict:
         neuralop_init(setup)
     trainer = Trainer(cfg, data, setup=setup, callbacks=[DivergenceStop(cfg.train.diverge_factor)])
     r = complete(trainer)
-    return {"test_rel_l2": r.test_rel_l2, "diverged": r.diverged, "seconds": r.seconds, "n_params": sum(p.numel() * (2 if p.is_complex() else 1) for p in setup.model.parameters())}
+    return {
+        "test_rel_l2": r.test_rel_l2,
+        "diverged": r.diverged,
+        "seconds": r.seconds,
+        "n_params": sum(p.numel() * (2 if p.is_complex() else 1) for p in setup.model.parameters()),
+    }
 
 
 BLOCK_VARIANTS = {
@@ -86,9 +91,16 @@ def summarize(rows: list[dict], key: str) -> list[dict]:
             errs = [r["test_rel_l2"] for r in mine if r["lr"] == lr]
             per_lr[lr] = statistics.mean(errs) if all(math.isfinite(e) for e in errs) else float("inf")
         best = min(per_lr, key=per_lr.get)
-        out.append({key: k, "best_lr": best, "best_mean": per_lr[best], "per_lr_mean": per_lr,
-                    "best_seeds": [r["test_rel_l2"] for r in mine if r["lr"] == best],
-                    "seconds_mean": statistics.mean(r["seconds"] for r in mine)})
+        out.append(
+            {
+                key: k,
+                "best_lr": best,
+                "best_mean": per_lr[best],
+                "per_lr_mean": per_lr,
+                "best_seeds": [r["test_rel_l2"] for r in mine if r["lr"] == best],
+                "seconds_mean": statistics.mean(r["seconds"] for r in mine),
+            }
+        )
     return out
 
 
@@ -121,7 +133,13 @@ def blocks(args, done: Rows) -> dict:
             for seed in range(args.seeds):
                 key = {"variant": variant, "lr": lr, "seed": seed}
                 if done.get(**key) is None:
-                    cfg = with_fields(base, model=model, optimizer={"lr": lr}, train={"seed": seed}, parametrization={"kind": "sp", "base_width": None, "base_modes": None})
+                    cfg = with_fields(
+                        base,
+                        model=model,
+                        optimizer={"lr": lr},
+                        train={"seed": seed},
+                        parametrization={"kind": "sp", "base_width": None, "base_modes": None},
+                    )
                     done.add({**key, **run(cfg, data, init)})
                 rows.append(done.get(**key))
     return {"rows": rows, "summary": summarize(rows, "variant")}
@@ -138,7 +156,9 @@ def sweep(args, done: Rows) -> dict:
                 for seed in range(args.seeds):
                     key = {"parametrization": par, "size": size, "lr": lr, "seed": seed}
                     if done.get(**key) is None:
-                        cfg = with_fields(base, model=model, parametrization={"kind": par}, optimizer={"lr": lr}, train={"seed": seed})
+                        cfg = with_fields(
+                            base, model=model, parametrization={"kind": par}, optimizer={"lr": lr}, train={"seed": seed}
+                        )
                         done.add({**key, **run(cfg, data)})
                     rows.append(done.get(**key))
     summary = []
@@ -163,7 +183,12 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], required=True)
             p.add_argument("--parametrizations", type=lambda s: s.split(","), default=["sp", "mup"])
         else:
-            p.add_argument("--only", action="append", default=[], help="run only the variants whose name contains this (repeatable)")
+            p.add_argument(
+                "--only",
+                action="append",
+                default=[],
+                help="run only the variants whose name contains this (repeatable)",
+            )
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.time()
@@ -171,7 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     done = Rows(out)
     doc = blocks(args, done) if args.cmd == "blocks" else sweep(args, done)
-    doc["meta"] = {"command": "python experiments/neuralop_runs.py " + " ".join(argv if argv is not None else sys.argv[1:]), "torch": torch.__version__, "threads": 1, "wall_s_last_session": time.time() - t0}
+    doc["meta"] = {
+        "command": "python experiments/neuralop_runs.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "torch": torch.__version__,
+        "threads": 1,
+        "wall_s_last_session": time.time() - t0,
+    }
     out.write_text(json.dumps(doc, indent=1))
     for s in doc["summary"]:
         print({k: v for k, v in s.items() if k != "per_lr_mean"})

@@ -18,13 +18,29 @@ def fmt(v: float) -> str:
 
 def blocks_table(doc: dict, title: str) -> str:
     lrs = list(dict.fromkeys(r["lr"] for r in doc["rows"]))
-    head = f"**{title}** (test rel. L2, mean over seeds; best LR in bold)\n\n| variant | params | " + " | ".join(f"lr {lr:g}" for lr in lrs) + " | best (per seed) | s/run |\n|---|---|" + "---|" * (len(lrs) + 2)
+    head = (
+        f"**{title}** (test rel. L2, mean over seeds; best LR in bold)\n\n| variant | params | "
+        + " | ".join(f"lr {lr:g}" for lr in lrs)
+        + " | best (per seed) | s/run |\n|---|---|"
+        + "---|" * (len(lrs) + 2)
+    )
     lines = [head]
     for s in doc["summary"]:
         n = next(r["n_params"] for r in doc["rows"] if r["variant"] == s["variant"])
-        cells = [(f"**{fmt(s['per_lr_mean'][str(lr)] if str(lr) in s['per_lr_mean'] else s['per_lr_mean'][lr])}**" if lr == s["best_lr"] else fmt(s["per_lr_mean"].get(str(lr), s["per_lr_mean"].get(lr, math.nan)))) for lr in lrs]
+        cells = [
+            (
+                f"**{fmt(s['per_lr_mean'][str(lr)] if str(lr) in s['per_lr_mean'] else s['per_lr_mean'][lr])}**"
+                if lr == s["best_lr"]
+                else fmt(s["per_lr_mean"].get(str(lr), s["per_lr_mean"].get(lr, math.nan)))
+            )
+            for lr in lrs
+        ]
         seeds = ", ".join(f"{v:.4f}" for v in s["best_seeds"])
-        lines.append(f"| {s['variant']} | {n} | " + " | ".join(cells) + f" | {fmt(s['best_mean'])} ({seeds}) | {s['seconds_mean']:.0f} |")
+        lines.append(
+            f"| {s['variant']} | {n} | "
+            + " | ".join(cells)
+            + f" | {fmt(s['best_mean'])} ({seeds}) | {s['seconds_mean']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -36,7 +52,9 @@ def sweep_table(doc: dict, title: str) -> str:
     head = (
         f"**{title}** (best LR of the grid {', '.join(f'{lr:g}' for lr in lrs)}, `*` = at the grid's edge; "
         f"'at proxy LR': the mean error at the smallest size's best LR, i.e. what transferring that LR gives)\n\n| size | "
-        + " | ".join(f"{p} best LR | {p} best test rel. L2 (sd) | {p} at proxy LR" for p in pars) + " |\n|---|" + "---|---|---|" * len(pars)
+        + " | ".join(f"{p} best LR | {p} best test rel. L2 (sd) | {p} at proxy LR" for p in pars)
+        + " |\n|---|"
+        + "---|---|---|" * len(pars)
     )
     lines = [head]
     for size in sizes:
@@ -63,8 +81,11 @@ def regret_lines(doc: dict, title: str) -> str:
     table = regret_table(doc["rows"], n_boot=1000, seed=0)
     pars = list(table["regret"])
     sizes = list(dict.fromkeys(size for p in pars for size in table["regret"][p]))
-    lines = [f"**{title}: transfer regret from size {table['proxy'][pars[0]]}** (target error at the proxy's best LR over the target's best, minus 1; 95% bootstrap CI over seeds)\n",
-             "| size | " + " | ".join(f"{p} regret [95% CI]" for p in pars) + " |", "|---|" + "---|" * len(pars)]
+    lines = [
+        f"**{title}: transfer regret from size {table['proxy'][pars[0]]}** (target error at the proxy's best LR over the target's best, minus 1; 95% bootstrap CI over seeds)\n",
+        "| size | " + " | ".join(f"{p} regret [95% CI]" for p in pars) + " |",
+        "|---|" + "---|" * len(pars),
+    ]
     for size in sizes:
         cells = []
         for p in pars:
@@ -98,13 +119,22 @@ def main(argv: list[str]) -> int:
     root = Path(argv[0] if argv else "results/neuralop")
     for name, title in (
         ("blocks_burgers", "Burgers 1-D, blocks at one budget"),
-        ("blocks_burgers_classic_equal_time", "Burgers 1-D, classic block at the neuralop block's compute (33 epochs, not 20)"),
+        (
+            "blocks_burgers_classic_equal_time",
+            "Burgers 1-D, classic block at the neuralop block's compute (33 epochs, not 20)",
+        ),
         ("blocks_darcy", "Darcy 2-D, blocks at one budget"),
-        ("blocks_darcy_classic_equal_time", "Darcy 2-D, classic block at the neuralop block's compute (23 epochs, not 15)"),
+        (
+            "blocks_darcy_classic_equal_time",
+            "Darcy 2-D, classic block at the neuralop block's compute (23 epochs, not 15)",
+        ),
     ):
         if (root / f"{name}.json").exists():
             print(blocks_table(json.loads((root / f"{name}.json").read_text()), title), "\n")
-    for name, title in (("width_sweep", "neuraloperator FNO, Burgers, LR vs width"), ("modes_sweep", "neuraloperator FNO, Burgers, LR vs modes")):
+    for name, title in (
+        ("width_sweep", "neuraloperator FNO, Burgers, LR vs width"),
+        ("modes_sweep", "neuraloperator FNO, Burgers, LR vs modes"),
+    ):
         if (root / f"{name}.json").exists():
             doc = json.loads((root / f"{name}.json").read_text())
             print(sweep_table(doc, title), "\n")

@@ -46,24 +46,40 @@ def _ci(e: dict) -> str:
 
 
 def _notes(e: dict) -> str:
-    flags = (("target curve flat", e["flat"]), ("proxy curve flat", e["proxy_flat"]), ("proxy best at grid edge", e["proxy_at_edge"]), ("target error extrapolated", e["target_extrapolated"]), ("single seed", e["single_seed"]))
+    flags = (
+        ("target curve flat", e["flat"]),
+        ("proxy curve flat", e["proxy_flat"]),
+        ("proxy best at grid edge", e["proxy_at_edge"]),
+        ("target error extrapolated", e["target_extrapolated"]),
+        ("single seed", e["single_seed"]),
+    )
     return "; ".join(n for n, on in flags if on)
 
 
 def table(named: list[tuple[str, dict]]) -> str:
     """Markdown: one row per (sweep, parametrization, target size), regret first."""
-    rows = ["| sweep | swept | axis | parametrization | proxy → target | regret % | 95% CI % | at grid resolution % | best-value drift (excl. flat) | notes |", "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| sweep | swept | axis | parametrization | proxy → target | regret % | 95% CI % | at grid resolution % | best-value drift (excl. flat) | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, doc in named:
         for par, by_size in doc["regret"].items():
             for size, e in by_size.items():
-                rows.append(f"| {name} | {doc['hparam']} | {doc['axis']} | {par} | {e['proxy_size']} → {size} | **{_pct(e['regret'])}** | {_ci(e)} | {_pct(e['regret_grid'])} | {doc['drift_excluding_flat'][par]:.2f}× | {_notes(e)} |")
+                rows.append(
+                    f"| {name} | {doc['hparam']} | {doc['axis']} | {par} | {e['proxy_size']} → {size} | **{_pct(e['regret'])}** | {_ci(e)} | {_pct(e['regret_grid'])} | {doc['drift_excluding_flat'][par]:.2f}× | {_notes(e)} |"
+                )
     return "\n".join(rows)
 
 
 def hparam_table(named: list[tuple[str, dict]]) -> str:
     """Markdown: one row per (hyperparameter, axis), SP and μP regret at the largest target side by side."""
     pars = ("sp", "mup")
-    rows = ["| hyperparameter | axis | proxy → target | " + " | ".join(f"{p} regret % [95% CI]" for p in pars) + " | notes |", "|---|---|---|" + "---|" * len(pars) + "---|"]
+    rows = [
+        "| hyperparameter | axis | proxy → target | "
+        + " | ".join(f"{p} regret % [95% CI]" for p in pars)
+        + " | notes |",
+        "|---|---|---|" + "---|" * len(pars) + "---|",
+    ]
     for _, doc in sorted(named, key=lambda nd: (nd[1]["hparam"], nd[1]["axis"])):
         cells, notes, span = [], [], ""
         for p in pars:

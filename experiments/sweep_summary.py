@@ -29,7 +29,10 @@ def summarise(sweep_dir: Path) -> str:
     head = (
         f"**{sweep_dir.name}** ({doc['axis']}; regret in % of the target's best error, 95% bootstrap interval over seeds; "
         f"`*` = best {name} at the grid's edge)\n\n| {doc['axis']} | "
-        + " | ".join(f"{p} regret %" for p in pars) + " | " + " | ".join(f"{p} best {name} | {p} best test rel. L2" for p in pars) + " |"
+        + " | ".join(f"{p} regret %" for p in pars)
+        + " | "
+        + " | ".join(f"{p} best {name} | {p} best test rel. L2" for p in pars)
+        + " |"
     )
     rows = [head, "|---|" + "---|" * len(pars) + "---|---|" * len(pars)]
     for s in sizes:
@@ -40,7 +43,12 @@ def summarise(sweep_dir: Path) -> str:
             curve = [v for v in doc["mean_test_rel_l2"][p][str(s)].values() if v == v]
             cells += [f"{b:.3g}{edge}", f"{min(curve):.4f}" if curve else "—"]
         rows.append(f"| {s} | " + " | ".join(cells) + " |")
-    rows.append("| drift (flat curves left out) |" + " |" * len(pars) + " " + " | ".join(f"**{doc['drift_excluding_flat'][p]:.2f}×** | " for p in pars))
+    rows.append(
+        "| drift (flat curves left out) |"
+        + " |" * len(pars)
+        + " "
+        + " | ".join(f"**{doc['drift_excluding_flat'][p]:.2f}×** | " for p in pars)
+    )
     return "\n".join(rows)
 
 

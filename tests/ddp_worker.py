@@ -28,7 +28,9 @@ def main(mode: str, config: str, out: str) -> None:
     data = prepare_data(cfg.data)
     if mode == "plan":  # μP learning rates intact after wrapping, for both strategies
         for parallel in ("ddp", "fsdp"):
-            c = load_config(config, [f"train.parallel={parallel}", "parametrization.base_width=4"])  # μP away from its base
+            c = load_config(
+                config, [f"train.parallel={parallel}", "parametrization.base_width=4"]
+            )  # μP away from its base
             s = Trainer(c, data, dist=dist).setup
             check_plan(s.optimizer, s.plan, s.model, c.optimizer.lr, c.optimizer.name)
             names = {n for g in s.optimizer.param_groups for n in g["muop_names"]}

@@ -1,8 +1,6 @@
 """Issue #12 in the library layers: every bad input is one clear error before anything is written
 or allocated, and what used to be accepted with a wrong result is refused or does what it says."""
 
-import json
-import math
 
 import numpy as np
 import pytest
@@ -53,9 +51,13 @@ def test_values_that_trained_wrongly_or_crashed_are_refused(override, match):
 
 def test_a_huge_model_is_refused_before_anything_is_allocated(tiny):
     cfg = with_fields(tiny, model={"width": 10**9})
-    with pytest.raises(ConfigError, match=r"model.width=1000000000.*needs about .* GiB .* more than the .* GiB available"):
+    with pytest.raises(
+        ConfigError, match=r"model.width=1000000000.*needs about .* GiB .* more than the .* GiB available"
+    ):
         train_run(cfg)
-    n, need = memory_estimate(with_fields(tiny, model={"block": "classic"}).model.fno(1, 1), (64,), 8)  # the estimate against a hand count of the classic block
+    n, need = memory_estimate(
+        with_fields(tiny, model={"block": "classic"}).model.fno(1, 1), (64,), 8
+    )  # the estimate against a hand count of the classic block
     w, k, d = 8, 6, 2
     params = (2 * w + w) + d * (2 * w * w * k + w + w * w) + (w * 2 * w + 2 * w) + (2 * w + 1)
     assert n == params and need == 4 * (4 * params + 8 * w * 64 * (8 * d + 4))
@@ -94,7 +96,18 @@ def test_train_and_test_from_two_files(tmp_path):
     x = torch.arange(10 * 16, dtype=torch.float32).reshape(10, 1, 16)
     np.savez(tmp_path / "train.npz", x=x.numpy(), y=(2 * x).numpy())
     np.savez(tmp_path / "test.npz", x=(-x).numpy(), y=(-2 * x).numpy())
-    cfg = RunConfig.from_dict({"data": {"path": str(tmp_path / "train.npz"), "test_path": str(tmp_path / "test.npz"), "n_train": 7, "n_test": 3, "grid_dims": 1}, "model": {"modes": [4]}})
+    cfg = RunConfig.from_dict(
+        {
+            "data": {
+                "path": str(tmp_path / "train.npz"),
+                "test_path": str(tmp_path / "test.npz"),
+                "n_train": 7,
+                "n_test": 3,
+                "grid_dims": 1,
+            },
+            "model": {"modes": [4]},
+        }
+    )
     d = prepare_data(cfg.data)
     torch.testing.assert_close(d.train.x, x[:7])
     torch.testing.assert_close(d.test.y, -2 * x[:3])
@@ -116,4 +129,6 @@ def test_compute_seconds_count_training_only_and_survive_a_resume(tiny, tmp_path
 
 
 def test_input_errors_are_value_errors_and_bugs_are_not():
-    assert issubclass(InputError, ValueError) and issubclass(ConfigError, InputError) and issubclass(DataError, InputError)
+    assert (
+        issubclass(InputError, ValueError) and issubclass(ConfigError, InputError) and issubclass(DataError, InputError)
+    )

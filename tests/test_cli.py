@@ -19,7 +19,25 @@ def test_help_and_version():
 
 def test_coord_check_writes_json_and_png(tmp_path):
     out = tmp_path / "cc"
-    rc = main(["coord-check", "--widths", "8,16", "--dim", "1", "--steps", "2", "--seeds", "1", "--grid", "16", "--depth", "2", "--out", str(out)])
+    rc = main(
+        [
+            "coord-check",
+            "--widths",
+            "8,16",
+            "--dim",
+            "1",
+            "--steps",
+            "2",
+            "--seeds",
+            "1",
+            "--grid",
+            "16",
+            "--depth",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     doc = json.loads((out / "coord.json").read_text())
     assert doc["axis"] == "width" and doc["sizes"] == [8, 16]
@@ -41,9 +59,15 @@ def test_coord_check_writes_json_and_png(tmp_path):
         (["sweep", "--modes", "8,16", "--lrs", "1e-3,1e-2,0", "--out", "x"], "n >= 2"),
         (["train", "--set", "data.n_train=-5", "--out", "x"], "data.n_train=-5: expected a positive integer"),
         (["train", "--set", "model.width=0", "--out", "x"], "model.width=0"),
-        (["train", "--set", "data.problem=null", "--set", "data.path=missing.h5", "--out", "x"], "data.path='missing.h5': expected an existing data file"),
+        (
+            ["train", "--set", "data.problem=null", "--set", "data.path=missing.h5", "--out", "x"],
+            "data.path='missing.h5': expected an existing data file",
+        ),
         (["train", "--set", "model.colour=red", "--out", "x"], "unknown key"),
-        (["tune", "--trials", "2", "--storage", "postgresql://u:pw1234@127.0.0.1:1/db", "--run-dir", "x"], "postgresql://u:***@127.0.0.1:1/db cannot be opened"),
+        (
+            ["tune", "--trials", "2", "--storage", "postgresql://u:pw1234@127.0.0.1:1/db", "--run-dir", "x"],
+            "postgresql://u:***@127.0.0.1:1/db cannot be opened",
+        ),
         (["tune", "--trials", "2", "--storage", "not-a-url", "--run-dir", "x"], "expected an Optuna URL"),
         (["tune", "--trials", "2", "--workers", "0", "--run-dir", "x"], "must be a positive integer"),
     ],
@@ -68,11 +92,16 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(args, needle, tmp_path
     [
         (["coord-check", "--widths", "16,x", "--out", "x"], "comma-separated"),  # argparse
         (["train", "--set", "model.width=0", "--out", "x"], "model.width=0"),  # a config check
-        (["tune", "--trials", "2", "--storage", "postgresql://u:pw1234@127.0.0.1:1/db", "--run-dir", "x"], "postgresql://u:***@127.0.0.1:1/db cannot be opened"),
+        (
+            ["tune", "--trials", "2", "--storage", "postgresql://u:pw1234@127.0.0.1:1/db", "--run-dir", "x"],
+            "postgresql://u:***@127.0.0.1:1/db cannot be opened",
+        ),
     ],
 )
 def test_bad_input_through_the_console_script(args, needle, tmp_path):
-    r = subprocess.run([sys.executable, "-m", "muop.cli", *args], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "muop.cli", *args], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert r.returncode == 2
     assert needle in r.stderr
     assert "Traceback" not in r.stderr and "pw1234" not in r.stderr + r.stdout

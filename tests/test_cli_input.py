@@ -30,7 +30,10 @@ def test_every_command_and_option_is_described_and_shows_its_default():
         if name != "muop":
             assert p.description, f"{name}: no description"
         for a in p._actions:
-            if isinstance(a, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)) or a.help == argparse.SUPPRESS:
+            if (
+                isinstance(a, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction))
+                or a.help == argparse.SUPPRESS
+            ):
                 continue
             shown = f"{name} {'/'.join(a.option_strings) or a.dest}"
             assert a.help, f"{shown}: no help"
@@ -61,7 +64,13 @@ def test_data_generate_takes_threads_and_the_old_workers_spelling_quietly(capsys
 def test_negative_looking_values_are_attached_to_their_option():
     ap = cli.build_parser()
     fix = cli._attach_negative_values
-    assert fix(ap, ["sweep", "--lrs", "-1e-3,1e-1,3", "--seeds", "-1,2", "--out", "x"]) == ["sweep", "--lrs=-1e-3,1e-1,3", "--seeds=-1,2", "--out", "x"]
+    assert fix(ap, ["sweep", "--lrs", "-1e-3,1e-1,3", "--seeds", "-1,2", "--out", "x"]) == [
+        "sweep",
+        "--lrs=-1e-3,1e-1,3",
+        "--seeds=-1,2",
+        "--out",
+        "x",
+    ]
     assert fix(ap, ["data", "generate", "burgers", "--param", "-x"]) == ["data", "generate", "burgers", "--param", "-x"]
     assert fix(ap, ["coord-check", "--out", "data", "--grid", "-4"]) == ["coord-check", "--out", "data", "--grid=-4"]
     assert fix(ap, ["sweep", "--compare-direct", "-1"]) == ["sweep", "--compare-direct", "-1"]  # not sweep's option
@@ -80,34 +89,70 @@ _GEN = ["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--res
         ([*_GEN, "--threads", "0", "--out", "d.h5"], "argument --threads: '0' must be a positive integer"),
         ([*_GEN, "--workers", "0", "--out", "d.h5"], "argument --workers: '0' must be a positive integer"),
         ([*_GEN, "--chunk-size", "0", "--out", "d.h5"], "argument --chunk-size: '0' must be a positive integer"),
-        (["data", "generate", "burgers", "--n-train", "0", "--n-test", "1", "--resolution", "16", "--out", "d.h5"], "argument --n-train: '0' must be a positive integer"),
+        (
+            ["data", "generate", "burgers", "--n-train", "0", "--n-test", "1", "--resolution", "16", "--out", "d.h5"],
+            "argument --n-train: '0' must be a positive integer",
+        ),
         # 3. negative values reach their own parsers
-        (["sweep", "--modes", "4,8", "--lrs", "-1e-3,1e-1,3", "--out", "x"], "--lrs '-1e-3,1e-1,3': LR range lo=-0.001, hi=0.1, n=3: expected 0 < lo < hi"),
+        (
+            ["sweep", "--modes", "4,8", "--lrs", "-1e-3,1e-1,3", "--out", "x"],
+            "--lrs '-1e-3,1e-1,3': LR range lo=-0.001, hi=0.1, n=3: expected 0 < lo < hi",
+        ),
         ([*_SWEEP, "--seeds", "-1,2", "--out", "x"], "--seeds '-1,2': expected seeds from 0 to 2**31"),
         ([*_SWEEP, "--seeds", "-2", "--out", "x"], "--seeds '-2': expected at least 1"),
         # 4. sizes and counts that must be positive
         (["transfer", "--target-width", "0", "--out", "x"], "argument --target-width: '0' must be a positive integer"),
-        (["transfer", "--target-width", "-8", "--out", "x"], "argument --target-width: '-8' must be a positive integer"),
+        (
+            ["transfer", "--target-width", "-8", "--out", "x"],
+            "argument --target-width: '-8' must be a positive integer",
+        ),
         (["transfer", "--out", "x"], "give a target: --target-modes, --target-width and/or --target-depth"),
         (["tune", "--trials", "0", "--run-dir", "x"], "argument --trials: '0' must be a positive integer"),
-        *[([*_CC, opt, "0", "--out", "x"], f"argument {opt}: '0' must be a positive integer") for opt in ("--steps", "--seeds", "--batch", "--depth", "--width", "--grid")],
-        (["coord-check", "--widths", "8,16", "--fixed-modes", "-1", "--out", "x"], "argument --fixed-modes: '-1' must be a positive integer"),
+        *[
+            ([*_CC, opt, "0", "--out", "x"], f"argument {opt}: '0' must be a positive integer")
+            for opt in ("--steps", "--seeds", "--batch", "--depth", "--width", "--grid")
+        ],
+        (
+            ["coord-check", "--widths", "8,16", "--fixed-modes", "-1", "--out", "x"],
+            "argument --fixed-modes: '-1' must be a positive integer",
+        ),
         # 5. output directories that cannot be written, refused before any work
         (["train", "--out", "afile"], "--out afile: not a writable directory (afile is not a directory)"),
         (["train", "--out", "afile/run"], "--out afile/run: not a writable directory (afile is not a directory)"),
-        (["train", "--out", "/proc/nope/run"], "--out /proc/nope/run: not a writable directory (cannot create files in /proc"),
-        (["train", "--set", "data.cache_dir=/proc/nope", "--out", "x"], "data.cache_dir=/proc/nope: not a writable directory"),
+        (
+            ["train", "--out", "/proc/nope/run"],
+            "--out /proc/nope/run: not a writable directory (cannot create files in /proc",
+        ),
+        (
+            ["train", "--set", "data.cache_dir=/proc/nope", "--out", "x"],
+            "data.cache_dir=/proc/nope: not a writable directory",
+        ),
         ([*_CC, "--out", "/proc/nope"], "--out /proc/nope: not a writable directory"),
         ([*_CC, "--out", "afile"], "--out afile: not a writable directory"),
         ([*_SWEEP, "--out", "afile/sweep"], "--out afile/sweep: not a writable directory"),
-        ([*_SWEEP, "--out", "x", "--storage", "journal:/proc/nope/s.journal"], "--storage journal:/proc/nope/s.journal: not a writable directory"),
+        (
+            [*_SWEEP, "--out", "x", "--storage", "journal:/proc/nope/s.journal"],
+            "--storage journal:/proc/nope/s.journal: not a writable directory",
+        ),
         (["tune", "--trials", "1", "--run-dir", "/proc/nope"], "--run-dir /proc/nope: not a writable directory"),
         (["tune", "--trials", "1", "--run-dir", "afile"], "--run-dir afile: not a writable directory"),
-        (["tune", "--trials", "1", "--storage", "journal:afile/t.journal"], "--storage journal:afile/t.journal: not a writable directory (afile is not a directory)"),
-        (["tune", "--trials", "1", "--storage", "sqlite:////proc/nope/t.db"], "--storage sqlite:////proc/nope/t.db: not a writable directory"),
-        (["tune", "--trials", "1", "--run-dir", "x", "--set", "data.cache_dir=afile"], "data.cache_dir=afile: not a writable directory"),
+        (
+            ["tune", "--trials", "1", "--storage", "journal:afile/t.journal"],
+            "--storage journal:afile/t.journal: not a writable directory (afile is not a directory)",
+        ),
+        (
+            ["tune", "--trials", "1", "--storage", "sqlite:////proc/nope/t.db"],
+            "--storage sqlite:////proc/nope/t.db: not a writable directory",
+        ),
+        (
+            ["tune", "--trials", "1", "--run-dir", "x", "--set", "data.cache_dir=afile"],
+            "data.cache_dir=afile: not a writable directory",
+        ),
         (["transfer", "--target-width", "8", "--out", "/proc/nope"], "--out /proc/nope: not a writable directory"),
-        (["transfer", "--target-width", "8", "--out", "x", "--run-dir", "afile"], "--run-dir afile: not a writable directory"),
+        (
+            ["transfer", "--target-width", "8", "--out", "x", "--run-dir", "afile"],
+            "--run-dir afile: not a writable directory",
+        ),
         ([*_GEN, "--out", "afile/d.h5"], "--out afile/d.h5: not a writable directory (afile is not a directory)"),
         ([*_GEN, "--out", "/proc/nope/d.h5"], "--out /proc/nope/d.h5: not a writable directory"),
     ],
@@ -128,8 +173,18 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, needle, tmp_path,
 
 
 def test_a_negative_lr_range_gets_its_own_message_from_the_console_script(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "muop.cli", "sweep", "--modes", "4,8", "--lrs", "-1e-3,1e-1,3", "--out", "x"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert r.returncode == 2 and r.stderr.strip() == "muop: error: --lrs '-1e-3,1e-1,3': LR range lo=-0.001, hi=0.1, n=3: expected 0 < lo < hi and n >= 2"
+    r = subprocess.run(
+        [sys.executable, "-m", "muop.cli", "sweep", "--modes", "4,8", "--lrs", "-1e-3,1e-1,3", "--out", "x"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert (
+        r.returncode == 2
+        and r.stderr.strip()
+        == "muop: error: --lrs '-1e-3,1e-1,3': LR range lo=-0.001, hi=0.1, n=3: expected 0 < lo < hi and n >= 2"
+    )
     assert os.listdir(tmp_path) == []
 
 
@@ -180,11 +235,19 @@ def test_train_shows_its_epochs(tmp_path, monkeypatch):
 def test_transfer_shows_the_target_run_and_the_direct_trials(tmp_path, monkeypatch):
     import muop.transfer
 
-    def fake_transfer(cfg, study, modes, width, out, storage, run_dir, compare_direct, progress=None, target_overrides=None):
+    def fake_transfer(
+        cfg, study, modes, width, out, storage, run_dir, compare_direct, progress=None, target_overrides=None
+    ):
         for i in range(3):
             progress("direct", i + 1, 3)
         run = {"modes": [8], "width": 16, "seconds": 1.0}
-        return {"proxy": {**run, "best_test_rel_l2": 0.1}, "target": {**run, "test_rel_l2": 0.1}, "direct": {"best_test_rel_l2": 0.1, "seconds": 3.0}, "cost_ratio_seconds": 0.5, "cost_ratio_flops": 0.5}
+        return {
+            "proxy": {**run, "best_test_rel_l2": 0.1},
+            "target": {**run, "test_rel_l2": 0.1},
+            "direct": {"best_test_rel_l2": 0.1, "seconds": 3.0},
+            "cost_ratio_seconds": 0.5,
+            "cost_ratio_flops": 0.5,
+        }
 
     bars = _Bars()
     monkeypatch.setattr(cli, "_progress", lambda: bars)

@@ -33,7 +33,9 @@ def test_a_broken_rule_shows_up_in_the_coordinate_check(monkeypatch):
 
 
 def test_json_schema_and_plot(tmp_path):
-    doc = coord_check(CoordCheckConfig(axis="modes", sizes=(2, 4, 8), dim=2, grid=16, steps=2, seeds=1, width=8, depth=2, batch=2))
+    doc = coord_check(
+        CoordCheckConfig(axis="modes", sizes=(2, 4, 8), dim=2, grid=16, steps=2, seeds=1, width=8, depth=2, batch=2)
+    )
     j, png = save_coord(doc, tmp_path / "cc")
     loaded = json.loads(j.read_text())
     assert loaded["axis"] == "modes" and loaded["sizes"] == [2, 4, 8] and loaded["parametrization"] == "mup"

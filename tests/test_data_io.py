@@ -59,10 +59,30 @@ def test_corruption_and_truncation_are_detected(tmp_path):
 
 def test_interrupted_generation_resumes_to_identical_file(tmp_path):
     """Kill a real generation process mid-run, rerun the same command: same file as uninterrupted."""
-    args = ["data", "generate", "navier-stokes", "--n-train", "8", "--n-test", "2", "--resolution", "16", "--seed", "3", "--chunk-size", "1", "--param", "T=10"]
+    args = [
+        "data",
+        "generate",
+        "navier-stokes",
+        "--n-train",
+        "8",
+        "--n-test",
+        "2",
+        "--resolution",
+        "16",
+        "--seed",
+        "3",
+        "--chunk-size",
+        "1",
+        "--param",
+        "T=10",
+    ]
     out = tmp_path / "ns.h5"
     partial = tmp_path / "ns.h5.partial"
-    proc = subprocess.Popen([sys.executable, "-m", "muop.cli", *args, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "muop.cli", *args, "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while time.time() < deadline:  # wait until at least one chunk is on disk, then kill
         if partial.exists():
@@ -78,11 +98,15 @@ def test_interrupted_generation_resumes_to_identical_file(tmp_path):
     assert not out.exists() and partial.exists()  # nothing that looks complete
     with pytest.raises(DataError):
         read_dataset(partial)
-    r = subprocess.run([sys.executable, "-m", "muop.cli", *args, "--out", str(out)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "muop.cli", *args, "--out", str(out)], capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stderr
     assert out.exists() and not partial.exists()
     ref = tmp_path / "ref.h5"
-    r = subprocess.run([sys.executable, "-m", "muop.cli", *args, "--out", str(ref)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "muop.cli", *args, "--out", str(ref)], capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stderr
     assert read_dataset(out, verify=True).attrs["checksum"] == read_dataset(ref).attrs["checksum"]
 
@@ -95,7 +119,15 @@ def test_two_processes_asking_for_the_same_cached_data_both_get_it(tmp_path):
         "d = prepare_data(DataConfig(problem='navier-stokes', n_train=8, n_test=2, resolution=16, params={'T': 10.0}, cache_dir=sys.argv[1]));"
         "print(float(d.train.y.double().sum()))"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "cache")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "cache")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert outs[0][0] == outs[1][0]
@@ -165,7 +197,9 @@ def test_cuda_is_refused_without_cuda(tmp_path, monkeypatch):
 
 
 def _write(path, make_chunk):
-    return write_dataset(path, "toy", {}, 0, {"train": 3, "test": 1}, ((1, 4), (1, 4)), [np.arange(4.0)], make_chunk, 1, "toy")
+    return write_dataset(
+        path, "toy", {}, 0, {"train": 3, "test": 1}, ((1, 4), (1, 4)), [np.arange(4.0)], make_chunk, 1, "toy"
+    )
 
 
 def test_failed_generation_leaves_no_lock_and_keeps_only_resumable_partials(tmp_path):
@@ -178,6 +212,7 @@ def test_failed_generation_leaves_no_lock_and_keeps_only_resumable_partials(tmp_
             if len(calls) > after:
                 raise RuntimeError("solver blew up")
             return torch.full((n, 1, 4), float(seed)), torch.ones(n, 1, 4)
+
         return make
 
     with pytest.raises(RuntimeError):
@@ -200,7 +235,9 @@ def test_non_finite_values_in_a_muop_file_are_a_data_error(tmp_path):
     with h5py.File(out, "r+") as f:
         f["test/inputs"][0, 0, 3] = -np.inf
     for split in ("train", "test"):
-        with pytest.raises(DataError, match=r"b\.h5: test/inputs contain 1 non-finite value\(s\) \(NaN or inf\) out of 32"):
+        with pytest.raises(
+            DataError, match=r"b\.h5: test/inputs contain 1 non-finite value\(s\) \(NaN or inf\) out of 32"
+        ):
             load(out, split=split)
     with h5py.File(out, "r+") as f:
         f["train/outputs"][1, 0, :2] = [np.nan, np.inf]
@@ -281,7 +318,9 @@ def test_npz_named_arrays_and_errors(tmp_path):
     x = np.zeros((2, 4))
     x[1, 2] = np.nan
     np.savez(nan, x=x, y=np.zeros((2, 4)))
-    with pytest.raises(DataError, match=r"nan\.npz: inputs 'x' contain 1 non-finite value\(s\) \(NaN or inf\) out of 8"):
+    with pytest.raises(
+        DataError, match=r"nan\.npz: inputs 'x' contain 1 non-finite value\(s\) \(NaN or inf\) out of 8"
+    ):
         load(nan)
     mism = tmp_path / "mism.npz"
     np.savez(mism, x=np.zeros((2, 4)), y=np.zeros((3, 4)))
@@ -291,7 +330,12 @@ def test_npz_named_arrays_and_errors(tmp_path):
 
 def _split_arrays():
     rng = np.random.default_rng(0)
-    return {"x_train": rng.random((4, 8)), "y_train": rng.random((4, 8)), "x_test": rng.random((2, 8)), "y_test": rng.random((2, 8))}
+    return {
+        "x_train": rng.random((4, 8)),
+        "y_train": rng.random((4, 8)),
+        "x_test": rng.random((2, 8)),
+        "y_test": rng.random((2, 8)),
+    }
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".h5", ".pt"])
@@ -339,7 +383,10 @@ def test_pt_loading_refuses_pickled_objects(tmp_path):
 
 # ---------------------------------------------------------------- normaliser
 def test_channel_normalizer_fit_inverse_and_state_dict():
-    x = torch.randn(50, 3, 16) * torch.tensor([1.0, 10.0, 0.1])[None, :, None] + torch.tensor([0.0, 5.0, -2.0])[None, :, None]
+    x = (
+        torch.randn(50, 3, 16) * torch.tensor([1.0, 10.0, 0.1])[None, :, None]
+        + torch.tensor([0.0, 5.0, -2.0])[None, :, None]
+    )
     n = ChannelNormalizer.fit(x)
     z = n.encode(x)
     torch.testing.assert_close(z.mean((0, 2)), torch.zeros(3), atol=1e-5, rtol=0)
@@ -352,28 +399,90 @@ def test_channel_normalizer_fit_inverse_and_state_dict():
 
 # ---------------------------------------------------------------- CLI
 def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "muop.cli", *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "muop.cli", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
 
 
 def test_cli_generate_and_info(tmp_path):
     out = tmp_path / "b.h5"
-    r = cli("data", "generate", "burgers", "--n-train", "4", "--n-test", "2", "--resolution", "64", "--param", "T=0.05", "--out", str(out))
+    r = cli(
+        "data",
+        "generate",
+        "burgers",
+        "--n-train",
+        "4",
+        "--n-test",
+        "2",
+        "--resolution",
+        "64",
+        "--param",
+        "T=0.05",
+        "--out",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     r = cli("data", "info", str(out), "--verify")
-    assert r.returncode == 0 and "(4, 1, 64)" in r.stdout and "checksum verified" in r.stdout and '"nu": 0.1' in r.stdout
+    assert (
+        r.returncode == 0 and "(4, 1, 64)" in r.stdout and "checksum verified" in r.stdout and '"nu": 0.1' in r.stdout
+    )
 
 
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--resolution", "64", "--param", "nuu=1", "--out", "x.h5"], "unknown burgers parameter"),
-        (["data", "generate", "darcy", "--n-train", "-1", "--n-test", "1", "--resolution", "17", "--out", "x.h5"], "--n-train: '-1' must be a positive integer"),
-        (["data", "generate", "darcy", "--n-train", "1", "--n-test", "1", "--resolution", "2", "--out", "x.h5"], "resolution=2"),
-        (["data", "generate", "burgers", "--n-train", "2", "--n-test", "1", "--resolution", "64", "--param", "nu=abc", "--out", "x.h5"], "param nu='abc': expected a number (float) for burgers; allowed keys:"),
+        (
+            [
+                "data",
+                "generate",
+                "burgers",
+                "--n-train",
+                "2",
+                "--n-test",
+                "1",
+                "--resolution",
+                "64",
+                "--param",
+                "nuu=1",
+                "--out",
+                "x.h5",
+            ],
+            "unknown burgers parameter",
+        ),
+        (
+            ["data", "generate", "darcy", "--n-train", "-1", "--n-test", "1", "--resolution", "17", "--out", "x.h5"],
+            "--n-train: '-1' must be a positive integer",
+        ),
+        (
+            ["data", "generate", "darcy", "--n-train", "1", "--n-test", "1", "--resolution", "2", "--out", "x.h5"],
+            "resolution=2",
+        ),
+        (
+            [
+                "data",
+                "generate",
+                "burgers",
+                "--n-train",
+                "2",
+                "--n-test",
+                "1",
+                "--resolution",
+                "64",
+                "--param",
+                "nu=abc",
+                "--out",
+                "x.h5",
+            ],
+            "param nu='abc': expected a number (float) for burgers; allowed keys:",
+        ),
         (["data", "info", "missing.h5"], "does not exist"),
     ],
 )
 def test_cli_bad_input(args, needle, tmp_path):
     r = cli(*args, cwd=tmp_path)
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
-    assert not (tmp_path / "x.h5").exists() and not (tmp_path / "x.h5.partial").exists() and not (tmp_path / "x.h5.lock").exists()
+    assert (
+        not (tmp_path / "x.h5").exists()
+        and not (tmp_path / "x.h5.partial").exists()
+        and not (tmp_path / "x.h5.lock").exists()
+    )

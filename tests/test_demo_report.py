@@ -13,7 +13,14 @@ def test_report_shows_both_regrets_and_the_target_beating_the_proxy():
     }
     tr = {
         "proxy": {"n_trials": 8, "width": 16, "modes": [8], "best_test_rel_l2": 0.13, "seconds": 12.0},
-        "target": {"width": 64, "modes": [16], "epochs_run": 12, "test_rel_l2": 0.09, "seconds": 8.0, "hyperparameters": {"lr": 0.02}},
+        "target": {
+            "width": 64,
+            "modes": [16],
+            "epochs_run": 12,
+            "test_rel_l2": 0.09,
+            "seconds": 8.0,
+            "hyperparameters": {"lr": 0.02},
+        },
         "mapping": {"roles": {"spectral": {"lr_mult": 0.2}}, "mode_factor_g": 0.87, "width_ratio": 4.0},
     }
     text = _report(sweep, tr)

@@ -15,8 +15,7 @@ import pytest
 import torch
 
 import muop.rules as rules
-from muop import cli
-from muop import FNO, FNOConfig, make_optimizer, make_plan, parametrize
+from muop import FNO, FNOConfig, cli, make_optimizer, make_plan, parametrize
 from muop.config import ConfigError, RunConfig
 from muop.coord_check import CoordCheckConfig, coord_check
 from muop.errors import UsageError
@@ -28,7 +27,14 @@ from muop.transfer import target_config
 #            alpha: (mult a, Adam LR, SGD LR, Adam eps)
 EXPECTED = {0.5: (0.5, 0.5, 1.0, 0.5), 1.0: (0.25, 1.0, 4.0, 0.25)}
 BRANCH = ("layers.3.spectral.weight", "layers.3.spectral.bias", "layers.3.pointwise.weight")
-TRUNK = ("lifting.weight", "lifting.bias", "projection_hidden.weight", "projection_hidden.bias", "projection_out.weight", "projection_out.bias")
+TRUNK = (
+    "lifting.weight",
+    "lifting.bias",
+    "projection_hidden.weight",
+    "projection_hidden.bias",
+    "projection_out.weight",
+    "projection_out.bias",
+)
 
 
 def _fno(depth: int, width: int = 16, block: str = "classic", residual: str = "pre") -> FNO:
@@ -45,7 +51,9 @@ def test_depth_rules_match_the_formulas(alpha):
         assert e.mult == pytest.approx(mult) and e.eps_mult == pytest.approx(eps)
         assert e.lr_mult["adam"] == pytest.approx(adam) and e.lr_mult["adamw"] == pytest.approx(adam)
         assert e.lr_mult["sgd"] == pytest.approx(sgd)
-        assert e.init_std == pytest.approx(0.0 if name.endswith("bias") else 1 / 16**0.5)  # init does not scale with depth
+        assert e.init_std == pytest.approx(
+            0.0 if name.endswith("bias") else 1 / 16**0.5
+        )  # init does not scale with depth
     for name in TRUNK:  # lifting and projection never scale with depth
         e = plan[name]
         assert (e.mult, e.lr_mult["adam"], e.lr_mult["sgd"], e.eps_mult) == (1.0, 1.0, 1.0, 1.0)
@@ -91,7 +99,12 @@ def test_branch_multiplier_scales_the_branch_and_eps_reaches_adam():
     layers = []
     for alpha in (None, 1.0):
         model = _fno(8)
-        plan = parametrize(model, "sp" if alpha is None else "mup", base=None if alpha is None else Base(16, (4,), 2, alpha=alpha), seed=0)
+        plan = parametrize(
+            model,
+            "sp" if alpha is None else "mup",
+            base=None if alpha is None else Base(16, (4,), 2, alpha=alpha),
+            seed=0,
+        )
         layers.append(model.layers[2])
     f_sp, f_mup = layers[0](x) - x, layers[1](x) - x  # pre-activation: x + a·F(σ(x))
     torch.testing.assert_close(f_mup, 0.25 * f_sp)
@@ -103,7 +116,10 @@ def test_branch_multiplier_scales_the_branch_and_eps_reaches_adam():
 def _bad_table() -> dict:
     """μP with the Adam depth exponent dropped (LR ∝ a^-1 = m_L^alpha instead of m_L^(alpha-1))."""
     depth_scaled = (rules.Role.HIDDEN, rules.Role.SPECTRAL, rules.Role.BIAS)
-    return {role: dataclasses.replace(r, adam=dataclasses.replace(r.adam, L=0.0)) if role in depth_scaled else r for role, r in rules.MUP.items()}
+    return {
+        role: dataclasses.replace(r, adam=dataclasses.replace(r.adam, L=0.0)) if role in depth_scaled else r
+        for role, r in rules.MUP.items()
+    }
 
 
 @pytest.mark.parametrize("alpha", [0.5, 1.0])
@@ -115,7 +131,19 @@ def test_coordinate_check_catches_a_wrong_depth_exponent(monkeypatch, alpha):
     torch.set_num_threads(1)  # many tiny ops: two threads on a shared 2-core machine are ~20x slower
     growth = {}
     for kind in ("mup", "bad", "sp"):
-        cfg = CoordCheckConfig(axis="depth", sizes=(2, 16), parametrization=kind, alpha=alpha, seeds=1, steps=3, width=16, modes=4, grid=32, lr=1e-2, block="classic")
+        cfg = CoordCheckConfig(
+            axis="depth",
+            sizes=(2, 16),
+            parametrization=kind,
+            alpha=alpha,
+            seeds=1,
+            steps=3,
+            width=16,
+            modes=4,
+            grid=32,
+            lr=1e-2,
+            block="classic",
+        )
         growth[kind] = {k: v["last_over_first"] for k, v in coord_check(cfg)["growth"].items()}
     for layer in ("blocks.last", "projection_hidden"):  # top of the residual stream and the head's hidden layer
         assert 0.5 < growth["mup"][layer] < 2.0
@@ -135,7 +163,10 @@ def test_coordinate_check_catches_a_wrong_depth_exponent(monkeypatch, alpha):
         (lambda: RunConfig.from_dict({"model": {"depth": 0}}), "model.depth=0"),
         (lambda: RunConfig.from_dict({"model": {"library": "neuralop", "residual": "pre"}}), "model.residual"),
         (lambda: CoordCheckConfig(axis="depth", sizes=(2, 4), residual="none"), "residual='none'"),
-        (lambda: Sweep(axis="depth", sizes=(2, 4), lrs=(1e-3,)).run_config(RunConfig(), "mup", 4, 1e-3, 0), "model.residual"),
+        (
+            lambda: Sweep(axis="depth", sizes=(2, 4), lrs=(1e-3,)).run_config(RunConfig(), "mup", 4, 1e-3, 0),
+            "model.residual",
+        ),
         (lambda: target_config(RunConfig(), {}, None, None, target_depth=8), "model.residual"),
     ],
 )
@@ -146,14 +177,24 @@ def test_bad_depth_input_is_one_line(make, match):
 
 
 def test_depth_configs_reach_the_plan():
-    cfg = RunConfig.from_dict({"model": {"modes": [4], "width": 16, "depth": 8, "residual": "pre"}, "parametrization": {"base_depth": 2, "depth_alpha": 1.0}})
+    cfg = RunConfig.from_dict(
+        {
+            "model": {"modes": [4], "width": 16, "depth": 8, "residual": "pre"},
+            "parametrization": {"base_depth": 2, "depth_alpha": 1.0},
+        }
+    )
     assert cfg.parametrization.base_shape(cfg.model.fno(1, 1)) == Base(16, (4,), 2, alpha=1.0)
     sweep = Sweep(axis="depth", sizes=(2, 8), lrs=(1e-3,))
     run = sweep.run_config(cfg, "mup", 8, 1e-3, 1)
     assert (run.model.depth, run.parametrization.base_depth, run.parametrization.depth_alpha) == (8, 2, 1.0)
     proxy = RunConfig.from_dict({"model": {"modes": [4], "width": 16, "depth": 2, "residual": "pre"}})
     target = target_config(proxy, {"lr": 3e-3}, [8], 32, target_depth=8)
-    assert (target.model.depth, target.model.width, target.parametrization.base_depth, target.parametrization.base_width) == (8, 32, 2, 16)
+    assert (
+        target.model.depth,
+        target.model.width,
+        target.parametrization.base_depth,
+        target.parametrization.base_width,
+    ) == (8, 32, 2, 16)
     assert RunConfig().identities() & cfg.identities() == set()  # a depth config is not an old config
 
 
@@ -186,7 +227,16 @@ def test_neuralop_models_with_identity_skips_scale_their_branches(mlp):
 
     def build():
         torch.manual_seed(0)
-        return neuralop.FNO(n_modes=(8,), in_channels=1, out_channels=1, hidden_channels=16, n_layers=8, fno_skip="identity", channel_mlp_skip="identity", use_channel_mlp=mlp)
+        return neuralop.FNO(
+            n_modes=(8,),
+            in_channels=1,
+            out_channels=1,
+            hidden_channels=16,
+            n_layers=8,
+            fno_skip="identity",
+            channel_mlp_skip="identity",
+            use_channel_mlp=mlp,
+        )
 
     x = torch.randn(2, 1, 32, generator=torch.Generator().manual_seed(1))
     own, at_base, deep = build(), build(), build()
@@ -224,7 +274,9 @@ def test_a_neuralop_config_with_identity_skips_scales_with_depth_through_the_tra
 
     data = prepare_data(tiny.data)
     skips = {"fno_skip": "identity", "channel_mlp_skip": "identity"}
-    cfg = with_fields(tiny, model={"library": "neuralop", "depth": 8, "options": skips}, parametrization={"base_depth": 2})
+    cfg = with_fields(
+        tiny, model={"library": "neuralop", "depth": 8, "options": skips}, parametrization={"base_depth": 2}
+    )
     plan = build(cfg, data).plan
     mults = sorted({round(e.branch_mult, 12) for e in plan.entries})
     assert mults == [0.5, 1.0]  # branch parameters: a = (8/2)^-0.5; lifting and projection: 1

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from muop.config import with_fields
 from muop.data import prepare_data
@@ -24,7 +23,13 @@ pytestmark = pytest.mark.slow
 
 def _torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *args], capture_output=True, text=True, timeout=300, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return r
 
@@ -94,7 +99,9 @@ def test_a_batch_smaller_than_the_processes_is_one_line():
     with pytest.raises(UsageError, match="train.batch_size=2: smaller than the 4 processes"):
         check_batch(2, 100, 4)
     check_batch(4, 100, 4)
-    shards = [Distributed(rank=r, world=3, local_rank=r, backend="gloo").shard(torch.arange(8)).tolist() for r in range(3)]
+    shards = [
+        Distributed(rank=r, world=3, local_rank=r, backend="gloo").shard(torch.arange(8)).tolist() for r in range(3)
+    ]
     assert shards == [[0, 1, 2], [3, 4, 5], [6, 7]]  # contiguous shares of the global batch
     assert Distributed(rank=2, world=3, local_rank=2, backend="gloo").shard(torch.arange(2)).numel() == 0
 
@@ -116,7 +123,24 @@ def test_fsdp_on_a_torch_without_it_is_one_line(monkeypatch):
 def test_nproc_launches_torchrun_and_one_process_reports(cfg_file, tmp_path):
     _, path = cfg_file
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "muop.cli", "train", "--config", str(path), "--out", str(tmp_path / "run"), "--nproc", "2"], capture_output=True, text=True, timeout=300, env=env)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "muop.cli",
+            "train",
+            "--config",
+            str(path),
+            "--out",
+            str(tmp_path / "run"),
+            "--nproc",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.count('"test_rel_l2"') == 1  # rank 0 alone prints the result
     assert json.loads((tmp_path / "run" / "result.json").read_text())["epochs_run"] == 3
@@ -125,8 +149,14 @@ def test_nproc_launches_torchrun_and_one_process_reports(cfg_file, tmp_path):
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["train", "--config", "missing.yaml", "--out", "x", "--nproc", "2"], "config file missing.yaml does not exist"),
-        (["train", "--set", "train.batch_size=1", "--out", "x", "--nproc", "2"], "train.batch_size=1: smaller than the 2 processes"),
+        (
+            ["train", "--config", "missing.yaml", "--out", "x", "--nproc", "2"],
+            "config file missing.yaml does not exist",
+        ),
+        (
+            ["train", "--set", "train.batch_size=1", "--out", "x", "--nproc", "2"],
+            "train.batch_size=1: smaller than the 2 processes",
+        ),
         (["transfer", "--out", "x", "--nproc", "2"], "give a target"),
     ],
 )

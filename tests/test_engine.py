@@ -21,7 +21,11 @@ class MLP(nn.Module):
         self.out = nn.Linear(width, 2)
         self.muop_shape = Shape(width)
         declare(self.inp, "weight", ParamSpec(Role.INPUT, fan_in_dims=(1,), fan_out_dims=(0,), width_out=True))
-        declare(self.hid, "weight", ParamSpec(Role.HIDDEN, fan_in_dims=(1,), fan_out_dims=(0,), width_in=True, width_out=True))
+        declare(
+            self.hid,
+            "weight",
+            ParamSpec(Role.HIDDEN, fan_in_dims=(1,), fan_out_dims=(0,), width_in=True, width_out=True),
+        )
         declare(self.out, "weight", ParamSpec(Role.OUTPUT, fan_in_dims=(1,), fan_out_dims=(0,), width_in=True))
         for m, wo in ((self.inp, True), (self.hid, True), (self.out, False)):
             declare(m, "bias", ParamSpec(Role.BIAS, fan_out_dims=(0,), width_out=wo))
@@ -56,7 +60,10 @@ def test_unknown_parametrization_and_missing_shape():
 
 
 def _plan_rows(model, **kw):
-    return [(e.name, e.init_std, e.mult, dict(e.lr_mult)) for e in make_plan(model, "mup", base=Shape(16, (4, 4)), **kw).entries]
+    return [
+        (e.name, e.init_std, e.mult, dict(e.lr_mult))
+        for e in make_plan(model, "mup", base=Shape(16, (4, 4)), **kw).entries
+    ]
 
 
 def test_metadata_survives_deepcopy_pickle_state_dict_and_compile():

@@ -27,7 +27,15 @@ pytestmark = pytest.mark.faults
 
 def _config(tmp_path: Path, epochs: int = 2, n_train: int = 30) -> Path:
     cfg = {
-        "data": {"problem": "burgers", "n_train": n_train, "n_test": 8, "n_val": 6, "resolution": 64, "params": {"T": 0.2}, "cache_dir": str(tmp_path / "cache")},
+        "data": {
+            "problem": "burgers",
+            "n_train": n_train,
+            "n_test": 8,
+            "n_val": 6,
+            "resolution": 64,
+            "params": {"T": 0.2},
+            "cache_dir": str(tmp_path / "cache"),
+        },
         "model": {"modes": [4], "width": 8, "depth": 2},
         "train": {"epochs": epochs, "batch_size": 4, "checkpoint_every": 2},
         "tune": {"lr": [1e-3, 1e-1], "batch_size": [4, 8], "beta2": [0.9, 0.999]},
@@ -41,7 +49,15 @@ def _muop(*args: str, **kw) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     # a harness started in the background (nohup ... &) ignores SIGINT, and children inherit that: restore it
     reset = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
-    return subprocess.Popen([sys.executable, "-m", "muop.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=reset, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "muop.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=reset,
+        **kw,
+    )
 
 
 def _run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -86,7 +102,9 @@ def _running_trial(run_dir: Path, name: str):
         st = _study(run_dir, name)
     except KeyError:
         return None
-    running = [t for t in st.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.RUNNING and PID in t.user_attrs]
+    running = [
+        t for t in st.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.RUNNING and PID in t.user_attrs
+    ]
     return running[0] if running else None
 
 
@@ -99,7 +117,19 @@ def _states(study: optuna.Study) -> dict[str, int]:
 
 def test_sigkill_mid_trial_fails_the_trial_and_rerun_retries_it(tmp_path):
     cfg = _config(tmp_path, epochs=40, n_train=60)  # a trial lasts a few seconds
-    args = ("tune", "--config", str(cfg), "--trials", "3", "--study", "k", "--run-dir", str(tmp_path / "t"), "--heartbeat", "1")
+    args = (
+        "tune",
+        "--config",
+        str(cfg),
+        "--trials",
+        "3",
+        "--study",
+        "k",
+        "--run-dir",
+        str(tmp_path / "t"),
+        "--heartbeat",
+        "1",
+    )
     victim = None
     for _ in range(3):  # a trial that diverges at once can finish before the kill lands: then kill again
         p = _muop(*args)
@@ -127,7 +157,21 @@ def test_sigkill_mid_trial_fails_the_trial_and_rerun_retries_it(tmp_path):
 def test_killed_worker_process_is_replaced_and_its_trial_retried(tmp_path):
     cfg = _config(tmp_path, epochs=30, n_train=60)
     run_dir = tmp_path / "t"
-    p = _muop("tune", "--config", str(cfg), "--trials", "4", "--study", "w", "--run-dir", str(run_dir), "--workers", "2", "--heartbeat", "1")
+    p = _muop(
+        "tune",
+        "--config",
+        str(cfg),
+        "--trials",
+        "4",
+        "--study",
+        "w",
+        "--run-dir",
+        str(run_dir),
+        "--workers",
+        "2",
+        "--heartbeat",
+        "1",
+    )
     victim = _wait_for(lambda: _running_trial(run_dir, "w"), what="a running trial")
     assert victim.user_attrs[PID] != p.pid  # a worker process, not the parent
     os.kill(victim.user_attrs[PID], signal.SIGKILL)
@@ -146,7 +190,9 @@ def test_killed_worker_process_is_replaced_and_its_trial_retried(tmp_path):
 def test_four_workers_on_one_journal_finish_exactly_the_requested_trials(tmp_path):
     cfg = _config(tmp_path)
     run_dir = tmp_path / "t"
-    r = _run("tune", "--config", str(cfg), "--trials", "10", "--study", "four", "--run-dir", str(run_dir), "--workers", "4")
+    r = _run(
+        "tune", "--config", str(cfg), "--trials", "10", "--study", "four", "--run-dir", str(run_dir), "--workers", "4"
+    )
     assert r.returncode == 0, r.stderr
     st = _study(run_dir, "four")
     assert _states(st) == {"COMPLETE": 10}
@@ -154,7 +200,9 @@ def test_four_workers_on_one_journal_finish_exactly_the_requested_trials(tmp_pat
     assert len({tuple(sorted(t.params.items())) for t in st.trials}) == 10  # no duplicated trials
     assert len({t.user_attrs[PID] for t in st.trials}) > 1  # the work was really shared
     # a later run from another shell with a larger count only adds what is missing
-    r = _run("tune", "--config", str(cfg), "--trials", "12", "--study", "four", "--run-dir", str(run_dir), "--workers", "2")
+    r = _run(
+        "tune", "--config", str(cfg), "--trials", "12", "--study", "four", "--run-dir", str(run_dir), "--workers", "2"
+    )
     assert r.returncode == 0, r.stderr
     assert _states(_study(run_dir, "four")) == {"COMPLETE": 12}
 
@@ -184,7 +232,10 @@ def test_training_killed_mid_run_resumes_bit_for_bit(tmp_path):
     out = tmp_path / "run"
     p = _muop("train", "--config", str(cfg), "--out", str(out))
     try:
-        _wait_for(lambda: (out / "state.pt").exists() and len((out / "metrics.jsonl").read_text().splitlines()) >= 5, what="epoch 5")
+        _wait_for(
+            lambda: (out / "state.pt").exists() and len((out / "metrics.jsonl").read_text().splitlines()) >= 5,
+            what="epoch 5",
+        )
         os.kill(p.pid, signal.SIGKILL)
         p.wait(30)
     finally:
@@ -216,7 +267,21 @@ def _orphans() -> list[int]:
 
 
 def _sweep_args(cfg: Path, out: Path, workers: int) -> tuple[str, ...]:
-    return ("sweep", "--config", str(cfg), "--modes", "4,8", "--lrs", "1e-3,1e-1,3", "--seeds", "1", "--out", str(out), "--workers", str(workers))
+    return (
+        "sweep",
+        "--config",
+        str(cfg),
+        "--modes",
+        "4,8",
+        "--lrs",
+        "1e-3,1e-1,3",
+        "--seeds",
+        "1",
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+    )
 
 
 def _records(out: Path) -> list[dict]:
@@ -258,7 +323,15 @@ def test_sweep_survives_a_killed_worker_and_retries_its_run(tmp_path):
 
     def running():
         st = _sweep_study(out)
-        ts = [t for t in st.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.RUNNING and PID in t.user_attrs] if st else []
+        ts = (
+            [
+                t
+                for t in st.get_trials(deepcopy=False)
+                if t.state == optuna.trial.TrialState.RUNNING and PID in t.user_attrs
+            ]
+            if st
+            else []
+        )
         return ts[0] if ts else None
 
     victim = _wait_for(running, what="a running sweep trial")
@@ -287,7 +360,10 @@ def test_a_second_command_joins_a_running_sweep(tmp_path):
         assert p.returncode == 0, err
     keys = [(x["parametrization"], x["size"], x["lr"], x["seed"]) for x in _records(out)]
     assert len(keys) == len(set(keys)) == 12
-    st = optuna.load_study(study_name=optuna.get_all_study_names(f"sqlite:///{tmp_path / 'sweep.db'}")[0], storage=f"sqlite:///{tmp_path / 'sweep.db'}")
+    st = optuna.load_study(
+        study_name=optuna.get_all_study_names(f"sqlite:///{tmp_path / 'sweep.db'}")[0],
+        storage=f"sqlite:///{tmp_path / 'sweep.db'}",
+    )
     trained = [t for t in st.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(trained) == 12 and len({t.user_attrs[PID] for t in trained}) == 2
 

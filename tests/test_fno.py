@@ -25,10 +25,12 @@ def test_output_resolution_consistency_is_approximate():
     """Discretization invariance of the whole FNO: a smooth input on 32² and 64² gives close outputs."""
     torch.manual_seed(0)
     model = FNO(FNOConfig(modes=(4, 4), width=16, depth=2)).double()
+
     def u(n):
         t = torch.arange(n, dtype=torch.float64) / n
         x1, x2 = torch.meshgrid(t, t, indexing="ij")
         return (torch.sin(2 * torch.pi * x1) * torch.cos(2 * torch.pi * x2))[None, None]
+
     y32, y64 = model(u(32)), model(u(64))
     rel = (y64[..., ::2, ::2] - y32).norm() / y32.norm()
     assert rel < 0.05

@@ -27,7 +27,9 @@ def neuralop_fno(n_modes, width=8, depth=3, in_channels=2, out_channels=3, seed=
     from neuralop.models import FNO as NFNO
 
     torch.manual_seed(seed)
-    m = NFNO(n_modes=n_modes, in_channels=in_channels, out_channels=out_channels, hidden_channels=width, n_layers=depth, **kw).double()
+    m = NFNO(
+        n_modes=n_modes, in_channels=in_channels, out_channels=out_channels, hidden_channels=width, n_layers=depth, **kw
+    ).double()
     with torch.no_grad():  # gates away from their initial ones, so the copy is really checked
         for gate in m.fno_blocks.channel_mlp_skips:
             gate.weight.uniform_(0.5, 1.5)
@@ -46,7 +48,9 @@ def test_neuralop_block_equals_neuraloperator_default_fno(float64_neuralop, n_mo
     assert ours.config.block == "neuralop" and ours.config.modes == tuple(
         [n // 2 for n in n_modes[:-1]] + [n_modes[-1] // 2 + 1]
     )
-    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() * (2 if p.is_complex() else 1) for p in theirs.parameters())
+    assert sum(p.numel() for p in ours.parameters()) == sum(
+        p.numel() * (2 if p.is_complex() else 1) for p in theirs.parameters()
+    )
     x = torch.randn(2, 2, *grid, dtype=torch.float64)
     ref = theirs(x)
     assert ref.dtype == torch.float64
@@ -87,7 +91,11 @@ def test_adam_step_on_complex_weights_equals_muop_real_pair(float64_neuralop):
             opt.zero_grad()
             (model(x) - y).pow(2).mean().backward()
             opt.step()
-    assert plan_t["fno_blocks.convs.0.weight.tensor"].lr_mult["adam"] == plan_o["layers.0.spectral.weight"].lr_mult["adam"] < 1
+    assert (
+        plan_t["fno_blocks.convs.0.weight.tensor"].lr_mult["adam"]
+        == plan_o["layers.0.spectral.weight"].lr_mult["adam"]
+        < 1
+    )
     torch.testing.assert_close(ours.state_dict(), to_muop(theirs).state_dict(), rtol=0, atol=1e-10)
 
 
@@ -143,4 +151,6 @@ def test_neuralop_block_gradients_against_finite_differences():
     x = torch.randn(2, 3, 8, 6, dtype=torch.float64, requires_grad=True)
     names = [n for n, _ in layer.named_parameters()]
     params = [p.detach().clone().requires_grad_(True) for _, p in layer.named_parameters()]
-    assert torch.autograd.gradcheck(lambda x, *ps: functional_call(layer, dict(zip(names, ps)), (x,)), (x, *params), eps=1e-6, atol=1e-6)
+    assert torch.autograd.gradcheck(
+        lambda x, *ps: functional_call(layer, dict(zip(names, ps)), (x,)), (x, *params), eps=1e-6, atol=1e-6
+    )

@@ -22,10 +22,24 @@ from array_files import write_arrays
 from muop.config import SECTIONS, ConfigError, RunConfig, apply_overrides, load_config
 from muop.data import DataError, has_splits, load
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 300), st.floats(allow_nan=True, allow_infinity=True), st.text(string.printable, max_size=8))
-values = st.recursive(scalars, lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.text(string.ascii_lowercase, max_size=6), c, max_size=3)), max_leaves=8)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 300),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(string.printable, max_size=8),
+)
+values = st.recursive(
+    scalars,
+    lambda c: st.one_of(
+        st.lists(c, max_size=4), st.dictionaries(st.text(string.ascii_lowercase, max_size=6), c, max_size=3)
+    ),
+    max_leaves=8,
+)
 field_names = {name: [f.name for f in fields(typ)] for name, typ in SECTIONS.items()}
 section = st.sampled_from(sorted(SECTIONS))
 
@@ -35,7 +49,13 @@ def config_dicts(draw):
     """Mostly-plausible configs: real section and field names (sometimes a wrong one), random values."""
     d: dict = {}
     for sec in draw(st.lists(section, max_size=4, unique=True)):
-        keys = draw(st.lists(st.one_of(st.sampled_from(field_names[sec]), st.text(string.ascii_lowercase, min_size=1, max_size=6)), max_size=4, unique=True))
+        keys = draw(
+            st.lists(
+                st.one_of(st.sampled_from(field_names[sec]), st.text(string.ascii_lowercase, min_size=1, max_size=6)),
+                max_size=4,
+                unique=True,
+            )
+        )
         d[sec] = {k: draw(values) for k in keys}
     if draw(st.booleans()):
         d[draw(st.text(string.ascii_lowercase, min_size=1, max_size=5))] = draw(values)
@@ -70,7 +90,20 @@ def test_yaml_text_parses_or_fails_with_a_config_error(text):
 
 
 @FUZZ
-@given(st.lists(st.one_of(st.text(max_size=30), st.builds(lambda s, f, v: f"{s}.{f}={v}", section, st.sampled_from(sorted({n for v in field_names.values() for n in v})), st.text(max_size=10))), max_size=3))
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=30),
+            st.builds(
+                lambda s, f, v: f"{s}.{f}={v}",
+                section,
+                st.sampled_from(sorted({n for v in field_names.values() for n in v})),
+                st.text(max_size=10),
+            ),
+        ),
+        max_size=3,
+    )
+)
 def test_overrides_apply_or_fail_with_a_config_error(items):
     _ok_or_config_error(lambda: apply_overrides(RunConfig(), items))
 
@@ -87,12 +120,17 @@ def test_config_yaml_round_trip(d):
 
 shapes = st.lists(st.integers(0, 5), min_size=0, max_size=5).map(tuple)
 dtypes = st.sampled_from([np.float32, np.float64, np.int32, np.complex64, np.bool_, np.uint8])
-key_names = st.sampled_from(["x", "y", "a", "u", "coeff", "sol", "input", "output", "z", "x_train", "y_train", "x_test", "y_test"])
+key_names = st.sampled_from(
+    ["x", "y", "a", "u", "coeff", "sol", "input", "output", "z", "x_train", "y_train", "x_test", "y_test"]
+)
 
 
 @st.composite
 def array_sets(draw):
-    return {k: np.full(draw(shapes), draw(st.integers(0, 2)), dtype=draw(dtypes)) for k in draw(st.lists(key_names, max_size=4, unique=True))}
+    return {
+        k: np.full(draw(shapes), draw(st.integers(0, 2)), dtype=draw(dtypes))
+        for k in draw(st.lists(key_names, max_size=4, unique=True))
+    }
 
 
 def _ok_or_data_error(path: Path, **kw) -> None:
@@ -106,7 +144,9 @@ def _ok_or_data_error(path: Path, **kw) -> None:
 
 
 @FUZZ
-@given(array_sets(), st.sampled_from([".npz", ".h5", ".pt"]), st.integers(1, 3), st.sampled_from(["train", "test", "val"]))
+@given(
+    array_sets(), st.sampled_from([".npz", ".h5", ".pt"]), st.integers(1, 3), st.sampled_from(["train", "test", "val"])
+)
 def test_array_files_load_or_fail_with_a_data_error(arrays, suffix, stride, split):
     with tempfile.TemporaryDirectory() as tmp:
         _ok_or_data_error(write_arrays(Path(tmp) / f"d{suffix}", arrays), stride=stride, split=split)

@@ -23,8 +23,12 @@ def direct_spectral(conv: SpectralConv, x: torch.Tensor) -> torch.Tensor:
     conjugate half). Valid when 2K_i <= n_i and K_d < n_d / 2."""
     b, c, *grid = x.shape
     d = len(grid)
-    coords = torch.stack(torch.meshgrid(*[torch.arange(n, dtype=torch.float64) / n for n in grid], indexing="ij"), -1).reshape(-1, d)
-    fr = torch.stack(torch.meshgrid(*[torch.tensor(f, dtype=torch.float64) for f in _freqs(conv.modes)], indexing="ij"), -1).reshape(-1, d)
+    coords = torch.stack(
+        torch.meshgrid(*[torch.arange(n, dtype=torch.float64) / n for n in grid], indexing="ij"), -1
+    ).reshape(-1, d)
+    fr = torch.stack(
+        torch.meshgrid(*[torch.tensor(f, dtype=torch.float64) for f in _freqs(conv.modes)], indexing="ij"), -1
+    ).reshape(-1, d)
     phase = torch.exp(2j * math.pi * (coords @ fr.T))  # (points, modes)
     u = x.reshape(b, c, -1).to(torch.complex128)
     uhat = torch.einsum("bip,pk->bik", u, phase.conj()) / coords.shape[0]
@@ -94,11 +98,18 @@ def test_discretization_invariance_for_band_limited_input():
     """A trigonometric polynomial within the kept band, sampled on 32² and 64²: the outputs agree
     at the shared points to round-off (the layer sees the same Fourier coefficients)."""
     conv = SpectralConv(2, 3, (4, 5)).double()
+
     def u(n):
         t = torch.arange(n, dtype=torch.float64) / n
         x1, x2 = torch.meshgrid(t, t, indexing="ij")
-        f = torch.stack([torch.sin(2 * math.pi * (x1 + 2 * x2)) + 0.3, torch.cos(2 * math.pi * 3 * x1) * torch.sin(2 * math.pi * 4 * x2)])
+        f = torch.stack(
+            [
+                torch.sin(2 * math.pi * (x1 + 2 * x2)) + 0.3,
+                torch.cos(2 * math.pi * 3 * x1) * torch.sin(2 * math.pi * 4 * x2),
+            ]
+        )
         return f[None]
+
     y32, y64 = conv(u(32)), conv(u(64))
     torch.testing.assert_close(y64[..., ::2, ::2], y32, rtol=0, atol=1e-12)
 

@@ -26,9 +26,24 @@ VARIANTS = {
     "tfno_tucker": (TFNO, dict(n_modes=(8, 6), rank=0.3)),
     "cp": (NFNO, dict(n_modes=(8, 6), factorization="CP", rank=0.3)),
     "tt": (NFNO, dict(n_modes=(8, 6), factorization="TT", rank=0.3)),
-    "skips_norm": (NFNO, dict(n_modes=(8, 6), fno_skip="soft-gating", channel_mlp_skip="linear", norm="group_norm", lifting_channel_ratio=0)),
-    "identity_batchnorm": (NFNO, dict(n_modes=(8,), fno_skip="identity", channel_mlp_skip=None, norm="batch_norm", preactivation=True)),
-    "no_mlp_instancenorm": (NFNO, dict(n_modes=(8, 6), use_channel_mlp=False, norm="instance_norm", positional_embedding=None)),
+    "skips_norm": (
+        NFNO,
+        dict(
+            n_modes=(8, 6),
+            fno_skip="soft-gating",
+            channel_mlp_skip="linear",
+            norm="group_norm",
+            lifting_channel_ratio=0,
+        ),
+    ),
+    "identity_batchnorm": (
+        NFNO,
+        dict(n_modes=(8,), fno_skip="identity", channel_mlp_skip=None, norm="batch_norm", preactivation=True),
+    ),
+    "no_mlp_instancenorm": (
+        NFNO,
+        dict(n_modes=(8, 6), use_channel_mlp=False, norm="instance_norm", positional_embedding=None),
+    ),
 }
 
 
@@ -82,7 +97,9 @@ def test_mup_rules_on_the_dense_fno():
     plan = parametrize(m, "mup", base=base)
     g = muop.mode_factor((4, 4), (4, 3))
     spec = plan["fno_blocks.convs.0.weight.tensor"]
-    assert spec.role == "spectral" and spec.init_mult == pytest.approx(g) and spec.lr_mult["adam"] == pytest.approx(g / 4)
+    assert (
+        spec.role == "spectral" and spec.init_mult == pytest.approx(g) and spec.lr_mult["adam"] == pytest.approx(g / 4)
+    )
     assert plan["lifting.fcs.0.weight"].role == "input" and plan["lifting.fcs.0.weight"].lr_mult["adam"] == 1.0
     assert plan["lifting.fcs.1.weight"].lr_mult["adam"] == pytest.approx(0.25)
     assert plan["fno_blocks.channel_mlp.1.fcs.0.weight"].lr_mult["adam"] == pytest.approx(0.25)
@@ -145,7 +162,9 @@ def test_base_may_be_a_smaller_model_of_the_same_kind():
     big, small = build("tfno_tucker", width=32), build("tfno_tucker", width=8, n_modes=(4, 4))
     by_model = make_plan(big, "mup", base=small)
     by_shape = make_plan(copy.deepcopy(big), "mup", base=Shape(8, (2, 3)))
-    assert [(e.name, e.init_mult, e.mult, e.lr_mult) for e in by_model.entries] == [(e.name, e.init_mult, e.mult, e.lr_mult) for e in by_shape.entries]
+    assert [(e.name, e.init_mult, e.mult, e.lr_mult) for e in by_model.entries] == [
+        (e.name, e.init_mult, e.mult, e.lr_mult) for e in by_shape.entries
+    ]
     deeper = build("tfno_tucker", width=8, n_layers=3)  # depth is not scaled: allowed
     assert make_plan(big, "mup", base=deeper).base == Shape(8, (4, 4))
 
@@ -186,7 +205,15 @@ def test_unsupported_options_are_one_line_errors(make, match):
 def test_unsupported_neuralop_model_is_named():
     from neuralop.models import UNO
 
-    m = UNO(in_channels=1, out_channels=1, hidden_channels=4, n_layers=1, uno_out_channels=[4], uno_n_modes=[[4, 4]], uno_scalings=[[1, 1]])
+    m = UNO(
+        in_channels=1,
+        out_channels=1,
+        hidden_channels=4,
+        n_layers=1,
+        uno_out_channels=[4],
+        uno_n_modes=[[4, 4]],
+        uno_scalings=[[1, 1]],
+    )
     with pytest.raises(UsageError, match=r"neuralop's UNO; supported: neuralop\.models\.FNO and TFNO"):
         parametrize(m, "mup")
 
@@ -203,7 +230,19 @@ def test_base_of_another_kind_is_an_error():
 def test_run_config_names_a_neuralop_model():
     from muop.config import RunConfig
 
-    cfg = RunConfig.from_dict({"model": {"library": "neuralop", "name": "TFNO", "modes": [8, 5], "width": 16, "depth": 2, "options": {"rank": 0.2, "fno_skip": "soft-gating"}}, "data": {"problem": "darcy", "resolution": 32}})
+    cfg = RunConfig.from_dict(
+        {
+            "model": {
+                "library": "neuralop",
+                "name": "TFNO",
+                "modes": [8, 5],
+                "width": 16,
+                "depth": 2,
+                "options": {"rank": 0.2, "fno_skip": "soft-gating"},
+            },
+            "data": {"problem": "darcy", "resolution": 32},
+        }
+    )
     model = cfg.model.build(in_channels=1, out_channels=1)
     assert isinstance(model, TFNO) and tuple(model.n_modes) == (16, 8) and model.n_layers == 2 and model.rank == 0.2
     plan = parametrize(model, "mup", base=Shape(8, (4, 3)))
@@ -216,7 +255,10 @@ def test_run_config_names_a_neuralop_model():
 @pytest.mark.parametrize(
     "model,match",
     [
-        ({"library": "neuralop", "options": {"rnak": 0.1}}, r"model.options: neuralop's FNO takes no argument\(s\) \['rnak'\]; allowed: \[.*'rank'"),
+        (
+            {"library": "neuralop", "options": {"rnak": 0.1}},
+            r"model.options: neuralop's FNO takes no argument\(s\) \['rnak'\]; allowed: \[.*'rank'",
+        ),
         ({"library": "neuralop", "options": {"hidden_channels": 8}}, "come from the model fields"),
         ({"library": "neuralop", "name": "UNO"}, "model.name='UNO': expected one of FNO, TFNO"),
         ({"library": "flax"}, "model.library='flax'"),
@@ -267,11 +309,10 @@ def test_sweep_tune_and_transfer_train_a_neuralop_model(tmp_path):
     """``model.library: neuralop`` runs through the trainer: a sweep over width trains neuraloperator
     FNOs (whose μP plan is relative to the smallest), and tune/transfer train a TFNO target."""
     from conftest import TINY
-
     from muop.config import RunConfig
+    from muop.data.prepare import prepare_data
     from muop.sweep import Sweep, run_sweep
     from muop.trainer import build as build_setup
-    from muop.data.prepare import prepare_data
     from muop.transfer import transfer
     from muop.tune import tune
 
@@ -285,14 +326,23 @@ def test_sweep_tune_and_transfer_train_a_neuralop_model(tmp_path):
     reals = sum(p.numel() * (2 if p.is_complex() else 1) for p in setup.model.parameters())
     assert reals == sum(p.numel() for p in muop.FNO(setup.model_config).parameters())  # its layout has its shapes
 
-    doc = run_sweep(cfg, Sweep(axis="width", sizes=(8, 16), lrs=(1e-3, 1e-2), parametrizations=("mup",)), tmp_path / "sweep")
+    doc = run_sweep(
+        cfg, Sweep(axis="width", sizes=(8, 16), lrs=(1e-3, 1e-2), parametrizations=("mup",)), tmp_path / "sweep"
+    )
     assert len(doc["runs"]) == 4 and all(math.isfinite(r["test_rel_l2"]) for r in doc["runs"])
 
     tfno = RunConfig.from_dict({**d, "model": {**d["model"], "name": "TFNO", "options": {"rank": 0.5}}})
     tune(tfno, 2, "np", run_dir=tmp_path / "tune")
     res = transfer(tfno, "np", target_width=16, out_dir=tmp_path / "transfer", run_dir=tmp_path / "tune")
-    saved = RunConfig.from_dict(__import__("yaml").safe_load((tmp_path / "transfer" / "target" / "config.yaml").read_text()))
-    assert res["target"]["width"] == 16 and saved.model.name == "TFNO" and saved.model.width == 16 and saved.model.options == {"rank": 0.5}
+    saved = RunConfig.from_dict(
+        __import__("yaml").safe_load((tmp_path / "transfer" / "target" / "config.yaml").read_text())
+    )
+    assert (
+        res["target"]["width"] == 16
+        and saved.model.name == "TFNO"
+        and saved.model.width == 16
+        and saved.model.options == {"rank": 0.5}
+    )
     assert math.isfinite(res["target"]["test_rel_l2"])
 
 
@@ -326,9 +376,18 @@ def test_coord_check_of_a_config_naming_a_neuralop_model(tmp_path):
     model = ModelConfig(library="neuralop", name="TFNO", modes=[4], width=8, depth=2, options={"rank": 0.5})
     growth = {}
     for par in ("sp", "mup"):
-        doc = coord_check(CoordCheckConfig(axis="width", sizes=(8, 64), model=model, parametrization=par, seeds=1, steps=3, grid=32))
+        doc = coord_check(
+            CoordCheckConfig(axis="width", sizes=(8, 64), model=model, parametrization=par, seeds=1, steps=3, grid=32)
+        )
         growth[par] = doc["growth"]["output"]["last_over_first"]
-        assert set(doc["growth"]) == {"lifting", "layers.0.spectral", "layers.0.channel_mlp", "layers.1.spectral", "layers.1.channel_mlp", "output"}
+        assert set(doc["growth"]) == {
+            "lifting",
+            "layers.0.spectral",
+            "layers.0.channel_mlp",
+            "layers.1.spectral",
+            "layers.1.channel_mlp",
+            "output",
+        }
         assert doc["config"]["model"]["name"] == "TFNO" and doc["sizes"] == [8, 64]
     assert growth["mup"] < 2.5 < growth["sp"]
 
@@ -339,9 +398,22 @@ def test_coord_check_config_and_shape_flags_are_exclusive(tmp_path):
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text("model: {library: neuralop, name: FNO, modes: [4], width: 8, depth: 2}\n")
-    cmd = [sys.executable, "-c", "from muop.cli import run; run()", "coord-check", "--widths", "8,16", "--out", str(tmp_path / "o")]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from muop.cli import run; run()",
+        "coord-check",
+        "--widths",
+        "8,16",
+        "--out",
+        str(tmp_path / "o"),
+    ]
     r = subprocess.run(cmd + ["--config", str(cfg), "--fixed-modes", "4"], capture_output=True, text=True)
-    assert r.returncode == 2 and r.stderr.strip() == "muop: error: --fixed-modes with --config: the config's model fixes them; change them with --set model.FIELD=VALUE"
+    assert (
+        r.returncode == 2
+        and r.stderr.strip()
+        == "muop: error: --fixed-modes with --config: the config's model fixes them; change them with --set model.FIELD=VALUE"
+    )
     assert not (tmp_path / "o").exists()
 
 

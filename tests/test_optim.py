@@ -41,7 +41,14 @@ def test_scheduler_keeps_ratios(plan_and_model):
         assert b == pytest.approx(0.1 * a)
 
 
-@pytest.mark.parametrize("kw,match", [(dict(optimizer="rmsprop"), "optimizer='rmsprop'"), (dict(lr=0.0), "lr=0.0"), (dict(wd_scaling="sqrt"), "wd_scaling")])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(optimizer="rmsprop"), "optimizer='rmsprop'"),
+        (dict(lr=0.0), "lr=0.0"),
+        (dict(wd_scaling="sqrt"), "wd_scaling"),
+    ],
+)
 def test_bad_arguments(plan_and_model, kw, match):
     plan, _ = plan_and_model
     args = dict(lr=1e-3) | kw

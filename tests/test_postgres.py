@@ -27,20 +27,48 @@ def pg_url():
 
 def test_two_commands_share_one_postgres_study_and_never_leak_the_password(pg_url, tmp_path):
     cfg = _config(tmp_path, epochs=12, n_train=60)  # trials of about a second, so that every worker gets some
-    args = ("tune", "--config", str(cfg), "--trials", "8", "--study", "pg", "--storage", pg_url, "--run-dir", str(tmp_path / "t"))
+    args = (
+        "tune",
+        "--config",
+        str(cfg),
+        "--trials",
+        "8",
+        "--study",
+        "pg",
+        "--storage",
+        pg_url,
+        "--run-dir",
+        str(tmp_path / "t"),
+    )
     a, b = _muop(*args, "--workers", "2"), _muop(*args)  # as if on two machines: one with 2 workers, one with 1
     outs = [p.communicate(timeout=300) for p in (a, b)]
     assert a.returncode == 0 and b.returncode == 0, outs
     st = optuna.load_study(study_name="pg", storage=pg_url)
     assert _states(st) == {"COMPLETE": 8}
     assert len({t.user_attrs["muop_pid"] for t in st.trials}) >= 2  # the work was shared
-    r = _muop("transfer", "--config", str(cfg), "--study", "pg", "--storage", pg_url, "--target-modes", "8", "--out", str(tmp_path / "tr"))
+    r = _muop(
+        "transfer",
+        "--config",
+        str(cfg),
+        "--study",
+        "pg",
+        "--storage",
+        pg_url,
+        "--target-modes",
+        "8",
+        "--out",
+        str(tmp_path / "tr"),
+    )
     out, err = r.communicate(timeout=300)
     assert r.returncode == 0, err
     doc = json.loads((tmp_path / "tr" / "transfer.json").read_text())
     assert doc["storage"].startswith("postgresql://postgres:***@127.0.0.1")
     texts = [out, err, *(x for pair in outs for x in pair)]
-    texts += [f.read_text(errors="ignore") for f in tmp_path.rglob("*") if f.is_file() and f.suffix in (".json", ".jsonl", ".yaml", ".md", ".journal")]
+    texts += [
+        f.read_text(errors="ignore")
+        for f in tmp_path.rglob("*")
+        if f.is_file() and f.suffix in (".json", ".jsonl", ".yaml", ".md", ".journal")
+    ]
     assert all(PASSWORD not in t for t in texts)
 
 
@@ -49,7 +77,9 @@ def test_wrong_password_is_a_one_line_error_without_the_password(pg_url, tmp_pat
     r = _muop("tune", "--config", str(_config(tmp_path)), "--trials", "1", "--storage", bad)
     out, err = r.communicate(timeout=120)
     assert r.returncode == 2 and "wrong-pw" not in err + out
-    assert err.strip().startswith("muop: error: storage postgresql://postgres:***@") and len(err.strip().splitlines()) == 1
+    assert (
+        err.strip().startswith("muop: error: storage postgresql://postgres:***@") and len(err.strip().splitlines()) == 1
+    )
     assert "Traceback" not in err
 
 

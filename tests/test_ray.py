@@ -28,7 +28,15 @@ def test_ray_backend_fills_the_same_study_and_transfer_reads_it(ray_local, tmp_p
 
     cfg = RunConfig.from_dict(
         {
-            "data": {"problem": "burgers", "n_train": 30, "n_test": 8, "n_val": 6, "resolution": 64, "params": {"T": 0.2}, "cache_dir": str(tmp_path / "cache")},
+            "data": {
+                "problem": "burgers",
+                "n_train": 30,
+                "n_test": 8,
+                "n_val": 6,
+                "resolution": 64,
+                "params": {"T": 0.2},
+                "cache_dir": str(tmp_path / "cache"),
+            },
             "model": {"modes": [4], "width": 8, "depth": 2},
             "train": {"epochs": 4, "batch_size": 6},
             "tune": {"lr": [1e-3, 1e-1], "batch_size": [6, 12]},
@@ -37,7 +45,9 @@ def test_ray_backend_fills_the_same_study_and_transfer_reads_it(ray_local, tmp_p
     run_dir = tmp_path / "t"
     study = tune_ray(cfg, 5, "r", run_dir=run_dir, options=RayOptions(grace_epochs=1, reduction_factor=2))
     states = [t.state for t in study.trials]
-    finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    finished = [
+        t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    ]
     assert len(finished) == 5 and optuna.trial.TrialState.RUNNING not in states
     for t in finished:  # every trial records its cost and the run it came from, as with the default backend
         assert t.user_attrs["seconds"] > 0 and t.user_attrs["train_flops"] > 0 and "muop_host" in t.user_attrs

@@ -139,7 +139,9 @@ def test_diverged_lrs_are_ignored():
     lrs = LRS + [1.0]
     # The target's LR 1.0 diverged in both seeds with a bogus low recorded error; at 1e-1 one seed diverged.
     target = [[0.4, 0.2, 0.3, 0.001], [0.4, 0.2, 0.01, 0.001]]
-    runs = records("sp", 8, [p + [0.9] for p in PROXY], lrs) + records("sp", 16, target, lrs, diverged={(0, 3), (1, 3), (1, 2)})
+    runs = records("sp", 8, [p + [0.9] for p in PROXY], lrs) + records(
+        "sp", 16, target, lrs, diverged={(0, 3), (1, 3), (1, 2)}
+    )
     cv = curves(runs)
     assert math.isnan(cv["sp"][16][1.0][0]) and math.isnan(cv["sp"][16][1e-1][1]) and cv["sp"][16][1e-1][0] == 0.3
     e = regret_table(runs)["regret"]["sp"]["16"]
@@ -147,7 +149,9 @@ def test_diverged_lrs_are_ignored():
     assert e["regret"] == pytest.approx(0.0, abs=1e-12) and not e["target_extrapolated"]
     # Proxy [0.5, 0.2, 0.2, 0.4]: vertex -2 + 0.3 / (2 * 0.3) = -1.5, next to the target's diverged 1e-1:
     # the nearest finite LR (1e-2, the target's best) is used, flagged.
-    runs = records("sp", 8, [[0.5, 0.2, 0.2, 0.4]] * 2, lrs) + records("sp", 16, target, lrs, diverged={(0, 3), (1, 3), (1, 2)})
+    runs = records("sp", 8, [[0.5, 0.2, 0.2, 0.4]] * 2, lrs) + records(
+        "sp", 16, target, lrs, diverged={(0, 3), (1, 3), (1, 2)}
+    )
     e = regret_table(runs)["regret"]["sp"]["16"]
     assert e["proxy_lr"] == pytest.approx(10**-1.5) and e["target_extrapolated"]
     assert e["regret"] == pytest.approx(0.0, abs=1e-12)

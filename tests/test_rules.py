@@ -36,7 +36,9 @@ def check_table(table) -> None:
             exp = expected(role, m_in, m_out, g)
             got = {k: getattr(rule, k)(m_in, m_out, g) for k in exp}
             for k in exp:
-                assert got[k] == pytest.approx(exp[k], rel=1e-12), f"{role.value}.{k} at {(m_in, m_out, g)}: {got[k]} != {exp[k]}"
+                assert got[k] == pytest.approx(exp[k], rel=1e-12), (
+                    f"{role.value}.{k} at {(m_in, m_out, g)}: {got[k]} != {exp[k]}"
+                )
         # the effective readout (mult * init std) must scale like 1/fan_in, i.e. 1/m_in relative to SP's 1/sqrt(fan_in)
         if role is Role.OUTPUT:
             m = 16.0
@@ -107,7 +109,11 @@ def test_fno_plan_numbers_against_formulas():
     assert out.init_std == pytest.approx(math.sqrt(m) / math.sqrt(256))
     assert out.lr_mult["adam"] == 1.0 and out.lr_mult["sgd"] == pytest.approx(m)
     lift = plan["lifting.weight"]  # fan_in = 1 + 2 grid coordinates
-    assert lift.init_std == pytest.approx(1 / math.sqrt(3)) and lift.lr_mult["adam"] == 1.0 and lift.lr_mult["sgd"] == pytest.approx(m)
+    assert (
+        lift.init_std == pytest.approx(1 / math.sqrt(3))
+        and lift.lr_mult["adam"] == 1.0
+        and lift.lr_mult["sgd"] == pytest.approx(m)
+    )
     assert plan["layers.0.spectral.bias"].init_std == 0.0
     assert plan["projection_out.bias"].lr_mult["sgd"] == 1.0  # output bias does not grow with width
 

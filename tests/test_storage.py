@@ -12,7 +12,10 @@ from muop.storage import redact, split_password
         ("postgresql://user:sec@ret@host/db", "postgresql://user:***@host/db"),  # '@' inside the password
         ("postgresql://user:a/b@c@host/db?sslmode=require", "postgresql://user:***@host/db?sslmode=require"),
         ("postgresql://bob@db/x?password=secret", "postgresql://bob@db/x?password=***"),
-        ("postgresql://bob@db/x?sslmode=require&password=secret&connect_timeout=5", "postgresql://bob@db/x?sslmode=require&password=***&connect_timeout=5"),
+        (
+            "postgresql://bob@db/x?sslmode=require&password=secret&connect_timeout=5",
+            "postgresql://bob@db/x?sslmode=require&password=***&connect_timeout=5",
+        ),
         ("postgresql://bob:one@db/x?PASSWORD=two", "postgresql://bob:***@db/x?PASSWORD=***"),
         ("postgresql://db:5432/x?application_name=a@b", "postgresql://db:5432/x?application_name=a@b"),  # no user part
         ("sqlite:////home/a@b/x.db", "sqlite:////home/a@b/x.db"),
@@ -30,7 +33,11 @@ def test_redact_masks_every_password(url, shown):
     [
         ("postgresql://user:sec@ret@host/db", "postgresql://user@host/db", "sec@ret"),
         ("postgresql://bob@db/x?password=secret", "postgresql://bob@db/x", "secret"),
-        ("postgresql://bob@db/x?sslmode=require&password=s3&connect_timeout=5", "postgresql://bob@db/x?sslmode=require&connect_timeout=5", "s3"),
+        (
+            "postgresql://bob@db/x?sslmode=require&password=s3&connect_timeout=5",
+            "postgresql://bob@db/x?sslmode=require&connect_timeout=5",
+            "s3",
+        ),
         ("postgresql://bob:one@db/x?password=two", "postgresql://bob@db/x", "two"),  # the query wins, as in libpq
         ("postgresql://bob@db/x?sslmode=require", "postgresql://bob@db/x?sslmode=require", None),
         ("postgresql://db:5432/x?application_name=a@b", "postgresql://db:5432/x?application_name=a@b", None),

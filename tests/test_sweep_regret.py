@@ -11,7 +11,6 @@ from muop.cli import main
 from muop.config import config_hash, with_fields
 from muop.errors import UsageError
 from muop.sweep import HPARAMS, Sweep, _sweep_idents, run_sweep, sweep_summary
-
 from test_regret import HAND
 
 
@@ -25,7 +24,9 @@ def test_sweep_summary_leads_with_regret_of_every_target():
 
 
 def test_an_hparam_sweep_varies_that_field_and_keeps_the_lr(tiny):
-    cfg = with_fields(tiny, optimizer={"lr": 2e-3, "betas": [0.8, 0.999]}, parametrization={"multipliers": {"input": 3.0}})
+    cfg = with_fields(
+        tiny, optimizer={"lr": 2e-3, "betas": [0.8, 0.999]}, parametrization={"multipliers": {"input": 3.0}}
+    )
     for name, value, check in [
         ("init_scale", 0.5, lambda c: c.parametrization.init_scale == 0.5),
         ("output_mult", 2.0, lambda c: c.parametrization.multipliers == {"input": 3.0, "output": 2.0}),
@@ -35,9 +36,20 @@ def test_an_hparam_sweep_varies_that_field_and_keeps_the_lr(tiny):
     ]:
         sweep = Sweep(axis="width", sizes=(8, 16), hparam=name, values=(value,))
         run = sweep.run_config(cfg, "mup", 16, value, 1)
-        assert check(run) and run.optimizer.lr == 2e-3 and run.model.width == 16 and run.parametrization.base_width == 8 and run.train.seed == 1, name
+        assert (
+            check(run)
+            and run.optimizer.lr == 2e-3
+            and run.model.width == 16
+            and run.parametrization.base_width == 8
+            and run.train.seed == 1
+        ), name
         assert sweep.jobs()[0] == {"parametrization": "sp", "size": 8, "value": value, "seed": 0}
-    assert Sweep(axis="width", sizes=(8,), lrs=(1e-3,)).jobs()[0] == {"parametrization": "sp", "size": 8, "lr": 1e-3, "seed": 0}  # LR jobs as before
+    assert Sweep(axis="width", sizes=(8,), lrs=(1e-3,)).jobs()[0] == {
+        "parametrization": "sp",
+        "size": 8,
+        "lr": 1e-3,
+        "seed": 0,
+    }  # LR jobs as before
 
 
 @pytest.mark.parametrize(
@@ -64,10 +76,20 @@ def test_an_lr_sweep_keeps_its_identity_and_an_hparam_sweep_has_its_own(tiny):
 
 
 def test_hparam_sweep_end_to_end_records_regret_and_resumes(tiny, tmp_path, monkeypatch):
-    sweep = Sweep(axis="width", sizes=(8, 16), hparam="init_scale", values=(0.5, 2.0), parametrizations=("mup",), seeds=(0, 1), proxy=16)
+    sweep = Sweep(
+        axis="width",
+        sizes=(8, 16),
+        hparam="init_scale",
+        values=(0.5, 2.0),
+        parametrizations=("mup",),
+        seeds=(0, 1),
+        proxy=16,
+    )
     doc = run_sweep(tiny, sweep, tmp_path / "s")
     runs = [json.loads(line) for line in (tmp_path / "s" / "runs.jsonl").read_text().splitlines()]
-    assert len(runs) == 8 and all(r["hparam"] == "init_scale" and r["value"] in (0.5, 2.0) and "lr" not in r for r in runs)
+    assert len(runs) == 8 and all(
+        r["hparam"] == "init_scale" and r["value"] in (0.5, 2.0) and "lr" not in r for r in runs
+    )
     assert doc["hparam"] == "init_scale" and doc["regret_proxy"] == {"mup": 16} and set(doc["regret"]["mup"]) == {"8"}
     e = doc["regret"]["mup"]["8"]
     assert e["regret"] >= 0 and e["ci"][0] <= e["regret"] <= e["ci"][1] and e["proxy_size"] == 16
@@ -84,7 +106,24 @@ def test_hparam_sweep_end_to_end_records_regret_and_resumes(tiny, tmp_path, monk
 def test_lr_sweep_writes_regret_and_the_cli_table_leads_with_it(tiny, tmp_path, capsys):
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(tiny.to_yaml())
-    assert main(["sweep", "--config", str(cfg), "--widths", "8,16", "--lrs", "1e-3,3e-2,3", "--parametrization", "mup", "--out", str(tmp_path / "s")]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--config",
+                str(cfg),
+                "--widths",
+                "8,16",
+                "--lrs",
+                "1e-3,3e-2,3",
+                "--parametrization",
+                "mup",
+                "--out",
+                str(tmp_path / "s"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "mup regret [95% CI]" in out and out.index("regret") < out.index("best LR")
     doc = json.loads((tmp_path / "s" / "sweep.json").read_text())
@@ -95,10 +134,19 @@ def test_lr_sweep_writes_regret_and_the_cli_table_leads_with_it(tiny, tmp_path, 
 @pytest.mark.parametrize(
     "argv, match",
     [
-        (["--widths", "8,16", "--lrs", "1e-3,1e-2,3", "--proxy", "32"], "proxy size 32 is not in the sweep (sizes: 8, 16)"),
-        (["--widths", "8,16", "--hparam", "init_scal", "--values", "1,2"], "--hparam 'init_scal': not a hyperparameter a sweep can vary; expected one of lr, init_scale"),
+        (
+            ["--widths", "8,16", "--lrs", "1e-3,1e-2,3", "--proxy", "32"],
+            "proxy size 32 is not in the sweep (sizes: 8, 16)",
+        ),
+        (
+            ["--widths", "8,16", "--hparam", "init_scal", "--values", "1,2"],
+            "--hparam 'init_scal': not a hyperparameter a sweep can vary; expected one of lr, init_scale",
+        ),
         (["--widths", "8,16", "--hparam", "init_scale"], "--hparam init_scale needs --values"),
-        (["--widths", "8,16", "--hparam", "beta2", "--values", "0.9,x"], "--values '0.9,x': expected comma-separated numbers"),
+        (
+            ["--widths", "8,16", "--hparam", "beta2", "--values", "0.9,x"],
+            "--values '0.9,x': expected comma-separated numbers",
+        ),
         (["--widths", "8,16"], "an LR sweep needs --lrs"),
     ],
 )

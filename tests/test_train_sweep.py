@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import TINY
 from muop.config import ConfigError, RunConfig, apply_overrides, load_config, with_fields
 from muop.data import prepare_data
 from muop.sweep import Sweep, best_lr, log_grid, run_sweep, summarise
 from muop.train import train_run
 
-from conftest import TINY
 
 # ---------------------------------------------------------------- config
 @pytest.mark.parametrize(
@@ -121,7 +121,16 @@ def test_drift_from_records():
             for lr in log_grid(1e-5, 1e0, 11):
                 for seed in (0, 1):
                     loss = (math.log10(lr) - math.log10(best)) ** 2 + 0.1 + 0.01 * seed
-                    runs.append({"parametrization": par, "size": size, "lr": lr, "seed": seed, "test_rel_l2": loss, "diverged": False})
+                    runs.append(
+                        {
+                            "parametrization": par,
+                            "size": size,
+                            "lr": lr,
+                            "seed": seed,
+                            "test_rel_l2": loss,
+                            "diverged": False,
+                        }
+                    )
     doc = summarise(runs, "modes")
     assert doc["drift"]["mup"] == pytest.approx(1.0)
     assert doc["drift"]["sp"] == pytest.approx(10.0)
@@ -179,12 +188,62 @@ def test_train_cli(tmp_path):
     import yaml
 
     cfg.write_text(yaml.safe_dump(d))
-    r = subprocess.run([sys.executable, "-m", "muop.cli", "train", "--config", str(cfg), "--set", "train.epochs=1", "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "muop.cli",
+            "train",
+            "--config",
+            str(cfg),
+            "--set",
+            "train.epochs=1",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "run" / "result.json").read_text())["epochs_run"] == 1
-    r = subprocess.run([sys.executable, "-m", "muop.cli", "train", "--config", str(cfg), "--set", "model.widht=3", "--out", str(tmp_path / "r2")], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "muop.cli",
+            "train",
+            "--config",
+            str(cfg),
+            "--set",
+            "model.widht=3",
+            "--out",
+            str(tmp_path / "r2"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 2 and "model.widht" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([sys.executable, "-m", "muop.cli", "sweep", "--config", str(cfg), "--modes", "4,8", "--lrs", "1e-2,1e-3,3", "--out", str(tmp_path / "s")], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "muop.cli",
+            "sweep",
+            "--config",
+            str(cfg),
+            "--modes",
+            "4,8",
+            "--lrs",
+            "1e-2,1e-3,3",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 2 and "--lrs" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -205,7 +264,21 @@ def test_user_file_is_split_and_subsampled(tmp_path):
     """data.path with a plain array file: first n_train train, next n_test test, last n_val validation."""
     x = torch.arange(10 * 16, dtype=torch.float32).reshape(10, 1, 16)
     np.savez(tmp_path / "u.npz", x=x.numpy(), y=(2 * x).numpy())
-    cfg = RunConfig.from_dict({"data": {"problem": None, "path": str(tmp_path / "u.npz"), "n_train": 6, "n_test": 3, "n_val": 2, "stride": 2, "eval_strides": [1], "grid_dims": 1}, "model": {"modes": [4]}})
+    cfg = RunConfig.from_dict(
+        {
+            "data": {
+                "problem": None,
+                "path": str(tmp_path / "u.npz"),
+                "n_train": 6,
+                "n_test": 3,
+                "n_val": 2,
+                "stride": 2,
+                "eval_strides": [1],
+                "grid_dims": 1,
+            },
+            "model": {"modes": [4]},
+        }
+    )
     d = prepare_data(cfg.data)
     torch.testing.assert_close(d.train.x, x[:4, :, ::2])
     torch.testing.assert_close(d.val.x, x[4:6, :, ::2])
@@ -250,5 +323,8 @@ def test_runs_recorded_only_in_runs_jsonl_are_imported_not_trained_again(tiny, t
     assert doc2["best_lr"] == doc["best_lr"] and len(doc2["runs"]) == 4
     storage = resolve_storage(f"journal:{out / 'sweep.journal'}", out)
     (name,) = optuna.get_all_study_names(storage)
-    assert len(optuna.load_study(study_name=name, storage=storage).get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 4
+    assert (
+        len(optuna.load_study(study_name=name, storage=storage).get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+        == 4
+    )
     assert len((out / "runs.jsonl").read_text().splitlines()) == 4  # the view is not duplicated

@@ -74,10 +74,15 @@ def test_state_dict_resumes_bit_for_bit(tiny):
         assert torch.equal(a, b), n
 
 
-@pytest.mark.parametrize("losses,diverged_at", [([1.0, 2.0, 999.0], None), ([1.0, 2.0, 1001.0], 3), ([1.0, float("nan")], 2), ([float("inf")], 1)])
+@pytest.mark.parametrize(
+    "losses,diverged_at",
+    [([1.0, 2.0, 999.0], None), ([1.0, 2.0, 1001.0], 3), ([1.0, float("nan")], 2), ([float("inf")], 1)],
+)
 def test_divergence_stop(losses, diverged_at):
     cb = DivergenceStop(factor=1000)
-    trainer = SimpleNamespace(state=SimpleNamespace(train_loss=None, first_loss=None, diverged=False, stop=False, epoch=0))
+    trainer = SimpleNamespace(
+        state=SimpleNamespace(train_loss=None, first_loss=None, diverged=False, stop=False, epoch=0)
+    )
     for i, loss in enumerate(losses, 1):
         trainer.state.train_loss, trainer.state.epoch = loss, i
         cb.on_epoch_end(trainer)
@@ -87,21 +92,48 @@ def test_divergence_stop(losses, diverged_at):
 
 
 def test_search_space_draws_and_applies_the_same_values(tiny):
-    cfg = with_fields(tiny, tune={"lr": [1e-4, 1e-1], "beta1": [0.8, 0.95], "beta2": [0.9, 0.999], "weight_decay": [0.0, 0.1], "batch_size": [4, 8]})
+    cfg = with_fields(
+        tiny,
+        tune={
+            "lr": [1e-4, 1e-1],
+            "beta1": [0.8, 0.95],
+            "beta2": [0.9, 0.999],
+            "weight_decay": [0.0, 0.1],
+            "batch_size": [4, 8],
+        },
+    )
     values = {"lr": 0.01, "beta1": 0.85, "beta2": 0.95, "weight_decay": 0.05, "batch_size": 4}
     drawn = suggest(optuna.trial.FixedTrial(values), cfg)
-    assert drawn.optimizer.lr == 0.01 and drawn.optimizer.betas == [0.85, 0.95] and drawn.optimizer.weight_decay == 0.05 and drawn.train.batch_size == 4
+    assert (
+        drawn.optimizer.lr == 0.01
+        and drawn.optimizer.betas == [0.85, 0.95]
+        and drawn.optimizer.weight_decay == 0.05
+        and drawn.train.batch_size == 4
+    )
     assert apply_params(cfg, values) == drawn
     assert {h.name for h in SPACE} == {f.name for f in fields(type(cfg.tune))} - {"sampler", "diverged_value"}
-    assert suggest(optuna.trial.FixedTrial({"lr": 0.02}), with_fields(tiny, tune={"lr": [1e-3, 1e-1]})).optimizer.betas == tiny.optimizer.betas
+    assert (
+        suggest(optuna.trial.FixedTrial({"lr": 0.02}), with_fields(tiny, tune={"lr": [1e-3, 1e-1]})).optimizer.betas
+        == tiny.optimizer.betas
+    )
 
 
 def test_model_config_is_built_from_the_fno_config():
-    ours = {f.name: f.default for f in fields(ModelConfig) if f.name not in ("modes", "width", "depth", "library", "name", "options")}
-    theirs = {f.name: f.default for f in fields(FNOConfig) if f.name not in ("modes", "width", "depth", "dim", "in_channels", "out_channels")}
+    ours = {
+        f.name: f.default
+        for f in fields(ModelConfig)
+        if f.name not in ("modes", "width", "depth", "library", "name", "options")
+    }
+    theirs = {
+        f.name: f.default
+        for f in fields(FNOConfig)
+        if f.name not in ("modes", "width", "depth", "dim", "in_channels", "out_channels")
+    }
     assert ours == theirs
     m = ModelConfig(modes=[4, 5], width=6, depth=3, activation="tanh", append_coords=False)
-    assert m.fno(2, 3) == FNOConfig(modes=(4, 5), width=6, depth=3, in_channels=2, out_channels=3, activation="tanh", append_coords=False)
+    assert m.fno(2, 3) == FNOConfig(
+        modes=(4, 5), width=6, depth=3, in_channels=2, out_channels=3, activation="tanh", append_coords=False
+    )
 
 
 def test_old_field_names_are_read_and_identities_keep_them():
@@ -110,7 +142,20 @@ def test_old_field_names_are_read_and_identities_keep_them():
     assert apply_overrides(RunConfig(), ["model.grid=false"]).model.append_coords is False
     ref = with_fields(RunConfig(), model={"block": "classic"})  # what configs without a block meant
     old = ref.to_dict()
-    for sec, name in (("parametrization", "depth_alpha"), ("parametrization", "base_depth"), ("model", "residual"), ("model", "options"), ("model", "name"), ("model", "library"), ("model", "block"), ("parametrization", "overrides"), ("parametrization", "multipliers"), ("parametrization", "init_scale"), ("train", "parallel"), ("data", "test_path")):  # added after the rename
+    for sec, name in (
+        ("parametrization", "depth_alpha"),
+        ("parametrization", "base_depth"),
+        ("model", "residual"),
+        ("model", "options"),
+        ("model", "name"),
+        ("model", "library"),
+        ("model", "block"),
+        ("parametrization", "overrides"),
+        ("parametrization", "multipliers"),
+        ("parametrization", "init_scale"),
+        ("train", "parallel"),
+        ("data", "test_path"),
+    ):  # added after the rename
         del old[sec][name]
         assert config_hash(old) in ref.identities()
         assert RunConfig.from_record(old) == ref  # a recorded config missing a field had its old behaviour
@@ -137,7 +182,10 @@ def test_committed_sweeps_keep_their_identity(name):
     base = RunConfig.from_record(doc["base_config"])
     assert base.model.block == "classic"  # recorded before the block existed, so the classic one
     sweep = Sweep(**{k: tuple(v) if isinstance(v, list) else v for k, v in doc["spec"].items()})
-    hashes = {json.loads(line)["config_hash"] for line in (ROOT / "results" / "sweeps" / name / "runs.jsonl").read_text().splitlines()}
+    hashes = {
+        json.loads(line)["config_hash"]
+        for line in (ROOT / "results" / "sweeps" / name / "runs.jsonl").read_text().splitlines()
+    }
     assert hashes <= set(_sweep_idents(base, sweep))
 
 

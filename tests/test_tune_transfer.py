@@ -16,7 +16,15 @@ from muop.tune import study_summary, tune
 def cfg(tmp_path):
     return RunConfig.from_dict(
         {
-            "data": {"problem": "burgers", "n_train": 30, "n_test": 8, "n_val": 6, "resolution": 64, "params": {"T": 0.2}, "cache_dir": str(tmp_path / "cache")},
+            "data": {
+                "problem": "burgers",
+                "n_train": 30,
+                "n_test": 8,
+                "n_val": 6,
+                "resolution": 64,
+                "params": {"T": 0.2},
+                "cache_dir": str(tmp_path / "cache"),
+            },
             "model": {"modes": [4], "width": 8, "depth": 2},
             "train": {"epochs": 2, "batch_size": 8},
             "tune": {"lr": [1e-3, 1e-1], "batch_size": [6, 12], "beta2": [0.9, 0.999]},
@@ -32,7 +40,15 @@ def test_tune_then_transfer_end_to_end(cfg, tmp_path):
     study = tune(cfg, 4, "proxy", run_dir=tmp_path / "t")
     assert len(study.trials) == 4
     s = study_summary(study)  # the 4th trial may be the best: the extension draws new parameters
-    doc = transfer(cfg, "proxy", target_modes=[16], target_width=16, out_dir=tmp_path / "tr", run_dir=tmp_path / "t", compare_direct=True)
+    doc = transfer(
+        cfg,
+        "proxy",
+        target_modes=[16],
+        target_width=16,
+        out_dir=tmp_path / "tr",
+        run_dir=tmp_path / "t",
+        compare_direct=True,
+    )
     saved = json.loads((tmp_path / "tr" / "transfer.json").read_text())
     assert saved["proxy"]["modes"] == [4] and saved["target"]["modes"] == [16] and saved["target"]["width"] == 16
     assert saved["target"]["hyperparameters"] == s["best_params"]
@@ -69,7 +85,14 @@ def test_coarse_grid_proxy_target_uses_the_full_grid(cfg, tmp_path):
 
     coarse = with_fields(cfg, data={"stride": 2})
     tune(coarse, 2, "coarse", run_dir=tmp_path / "t")
-    doc = transfer(coarse, "coarse", target_modes=[8], out_dir=tmp_path / "tr", run_dir=tmp_path / "t", target_overrides=["data.stride=1"])
+    doc = transfer(
+        coarse,
+        "coarse",
+        target_modes=[8],
+        out_dir=tmp_path / "tr",
+        run_dir=tmp_path / "t",
+        target_overrides=["data.stride=1"],
+    )
     assert doc["proxy"]["data_stride"] == 2 and doc["target"]["data_stride"] == 1
     assert doc["target"]["grid"] == [64]
 
@@ -77,7 +100,12 @@ def test_coarse_grid_proxy_target_uses_the_full_grid(cfg, tmp_path):
 def test_diverged_trials_are_recorded_and_do_not_stop_the_study(cfg, tmp_path):
     from muop.config import with_fields
 
-    bad = with_fields(cfg, optimizer={"name": "sgd"}, parametrization={"kind": "sp"}, tune={"lr": [1e5, 1e6], "batch_size": None, "beta2": None})
+    bad = with_fields(
+        cfg,
+        optimizer={"name": "sgd"},
+        parametrization={"kind": "sp"},
+        tune={"lr": [1e5, 1e6], "batch_size": None, "beta2": None},
+    )
     study = tune(bad, 2, "boom", run_dir=tmp_path / "t")
     assert len(study.trials) == 2
     assert all(t.user_attrs["diverged"] for t in study.trials)
@@ -118,7 +146,9 @@ def test_ray_backend_refuses_a_password_in_the_url_on_a_cluster(cfg, tmp_path):
     pytest.importorskip("ray")
     from muop.ray_backend import RayOptions, tune_ray
 
-    with pytest.raises(ValueError, match=r"postgresql://bob:\*\*\*@db/muop: with --backend ray --address.*PGPASSWORD") as e:
+    with pytest.raises(
+        ValueError, match=r"postgresql://bob:\*\*\*@db/muop: with --backend ray --address.*PGPASSWORD"
+    ) as e:
         tune_ray(cfg, 2, "s", "postgresql://bob:hunter2@db/muop", tmp_path, RayOptions(address="auto"))
     assert "hunter2" not in str(e.value)
 

@@ -38,11 +38,20 @@ def test_overrides_take_rows_or_column_groups_from_the_other_table():
     assert table("mup", {"output": "sp"})[Role.OUTPUT] == SP[Role.OUTPUT]
     assert all(table("mup", {"output": "sp"})[r] == MUP[r] for r in Role if r is not Role.OUTPUT)
     lr_only = table("mup", {"hidden.lr": "sp"})[Role.HIDDEN]
-    assert (lr_only.init, lr_only.mult, lr_only.adam, lr_only.sgd) == (MUP[Role.HIDDEN].init, MUP[Role.HIDDEN].mult, SP[Role.HIDDEN].adam, SP[Role.HIDDEN].sgd)
+    assert (lr_only.init, lr_only.mult, lr_only.adam, lr_only.sgd) == (
+        MUP[Role.HIDDEN].init,
+        MUP[Role.HIDDEN].mult,
+        SP[Role.HIDDEN].adam,
+        SP[Role.HIDDEN].sgd,
+    )
     # a whole row first, then the column groups, whatever the order given
     assert table("sp", {"output.init": "sp", "output": "mup"})[Role.OUTPUT].init == SP[Role.OUTPUT].init
     plain, variant = rows(Shape(**BASE)), rows(Base(**BASE, overrides={"output": "sp"}))
-    assert variant["output"] == (1 / math.sqrt(MODEL.width * 2), 1.0, 1.0)  # SP readout: std 1/sqrt(fan_in), no multiplier
+    assert variant["output"] == (
+        1 / math.sqrt(MODEL.width * 2),
+        1.0,
+        1.0,
+    )  # SP readout: std 1/sqrt(fan_in), no multiplier
     assert {k: v for k, v in variant.items() if k != "output"} == {k: v for k, v in plain.items() if k != "output"}
 
 
@@ -55,7 +64,12 @@ def test_init_scale_and_role_multipliers_move_only_what_they_name():
 
 
 def test_config_fields_reach_the_plan_and_old_configs_keep_their_identity():
-    cfg = RunConfig.from_dict({"model": {"modes": [8], "width": 32, "depth": 2}, "parametrization": {"base_width": 16, "init_scale": 2.0, "overrides": {"output": "sp"}}})
+    cfg = RunConfig.from_dict(
+        {
+            "model": {"modes": [8], "width": 32, "depth": 2},
+            "parametrization": {"base_width": 16, "init_scale": 2.0, "overrides": {"output": "sp"}},
+        }
+    )
     base = cfg.parametrization.base_shape(cfg.model.fno(1, 1))
     assert base == Base(16, (8,), init_scale=2.0, overrides={"output": "sp"})
     classic = with_fields(RunConfig(), model={"block": "classic"})  # what configs without a block meant
@@ -94,4 +108,6 @@ def test_the_trainer_builds_the_tuned_plan(tiny):
     plain = build(tiny, data).plan
     tuned = build(with_fields(tiny, parametrization={"init_scale": 3.0, "multipliers": {"output": 0.5}}), data).plan
     for a, b in zip(plain.entries, tuned.entries):
-        assert b.init_std == pytest.approx(3.0 * a.init_std) and b.mult == pytest.approx(a.mult * (0.5 if a.role == "output" else 1.0))
+        assert b.init_std == pytest.approx(3.0 * a.init_std) and b.mult == pytest.approx(
+            a.mult * (0.5 if a.role == "output" else 1.0)
+        )

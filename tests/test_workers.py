@@ -14,8 +14,26 @@ import pytest
 
 from muop.storage import resolve_storage
 from muop.workers import (
-    ATTEMPT, HEARTBEAT, HOST, PID, RETRY_OF, Objective, TrialsFailing, WorkerOptions, WorkerSettings, counts, enqueue_jobs, fail_stale,
-    is_stale, job_key, lock_path, open_study, queued_params, run_study, sampler_seed, worker_loop,
+    ATTEMPT,
+    HEARTBEAT,
+    HOST,
+    PID,
+    RETRY_OF,
+    Objective,
+    TrialsFailing,
+    WorkerOptions,
+    WorkerSettings,
+    counts,
+    enqueue_jobs,
+    fail_stale,
+    is_stale,
+    job_key,
+    lock_path,
+    open_study,
+    queued_params,
+    run_study,
+    sampler_seed,
+    worker_loop,
 )
 
 OPTS = WorkerOptions(heartbeat_s=0.1, grace_s=0.5, poll_s=0.01)
@@ -65,7 +83,10 @@ def test_a_dead_trial_is_retried_at_most_max_retries_times():
         assert fail_stale(study, OPTS) == [t.number]
         retry = study.ask()  # pops the enqueued retry
         assert retry.suggest_float("x", 0, 1) == t.params["x"]
-        assert study.trials[retry.number].user_attrs[ATTEMPT] == attempt and study.trials[retry.number].user_attrs[RETRY_OF] == origin
+        assert (
+            study.trials[retry.number].user_attrs[ATTEMPT] == attempt
+            and study.trials[retry.number].user_attrs[RETRY_OF] == origin
+        )
         for k, v in {HOST: socket.gethostname(), PID: _dead_pid(), HEARTBEAT: time.time()}.items():
             retry.set_user_attr(k, v)
         t = study.trials[retry.number]
@@ -161,7 +182,10 @@ def test_a_study_extended_then_joined_by_two_commands_never_repeats_a_draw(tmp_p
 def test_a_new_study_is_reproducible(tmp_path):
     draws = []
     for name in ("a", "b"):
-        study = run_study(WorkerSettings(study=name, storage=f"journal:{tmp_path / 's.journal'}", n_trials=4, seed=3, options=OPTS), Draw())
+        study = run_study(
+            WorkerSettings(study=name, storage=f"journal:{tmp_path / 's.journal'}", n_trials=4, seed=3, options=OPTS),
+            Draw(),
+        )
         draws.append([t.params["x"] for t in study.trials])
     assert draws[0] == draws[1]
     assert sampler_seed(3, 1) != sampler_seed(3, 0) and sampler_seed(3, 0, "4@h:1") != sampler_seed(3, 0, "4@h:2")

@@ -23,7 +23,11 @@ LAYERS = ("blocks.last", "projection_hidden", "output")
 
 def coord_table(root: Path) -> str:
     """Markdown: one row per coordinate check, the growth of the watched layers over depth."""
-    head = "| run | parametrization | alpha | residual | " + " | ".join(f"{k}: L16/L2 (max/min)" for k in LAYERS) + " | all within 2× |"
+    head = (
+        "| run | parametrization | alpha | residual | "
+        + " | ".join(f"{k}: L16/L2 (max/min)" for k in LAYERS)
+        + " | all within 2× |"
+    )
     rows = [head, "|" + "---|" * (5 + len(LAYERS))]
     for j in sorted(root.glob("coord_*/coord.json")):
         doc = json.loads(j.read_text())
@@ -32,7 +36,11 @@ def coord_table(root: Path) -> str:
         ok = all(g[k]["max_over_min"] <= 2.0 for k in LAYERS)
         alpha = c["alpha"] if doc["parametrization"] == "mup" else "—"
         variant = " + " + ", ".join(f"{k}={v}" for k, v in c.get("overrides") or []) if c.get("overrides") else ""
-        rows.append(f"| {j.parent.name} | {doc['parametrization']}{variant} | {alpha} | {c['residual']} | " + " | ".join(cells) + f" | {'yes' if ok else 'no'} |")
+        rows.append(
+            f"| {j.parent.name} | {doc['parametrization']}{variant} | {alpha} | {c['residual']} | "
+            + " | ".join(cells)
+            + f" | {'yes' if ok else 'no'} |"
+        )
     return "\n".join(rows)
 
 

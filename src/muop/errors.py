@@ -8,7 +8,9 @@ no traceback; any other exception is a bug (in muop or below it) and keeps its t
 
 from __future__ import annotations
 
-__all__ = ["InputError", "UsageError", "ConfigError", "DataError", "StorageError", "StateError"]
+from typing import Any
+
+__all__ = ["InputError", "UsageError", "ConfigError", "DataError", "StorageError", "StateError", "expect"]
 
 
 class InputError(ValueError):
@@ -33,3 +35,9 @@ class StorageError(InputError):
 
 class StateError(InputError):
     """A saved training state that cannot be resumed here: another config's, or unreadable."""
+
+
+def expect(ok: bool, where: str, value: Any, expected: str) -> None:
+    """Raise ``ConfigError("where=value: expected ...")`` unless ``ok``: the one-line check of a config field."""
+    if not ok:
+        raise ConfigError(f"{where}={value!r}: expected {expected}")

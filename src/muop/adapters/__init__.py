@@ -6,7 +6,9 @@ needs no declarations by hand::
     model = neuralop.models.FNO(n_modes=(32, 32), in_channels=1, out_channels=1, hidden_channels=128)
     plan = muop.parametrize(model, "mup", base=muop.Shape(32, (9, 9)))
 
-Supported: neuraloperator 2.x (:mod:`muop.adapters.neuralop`). A model of a known library that
+Supported: neuraloperator 2.x (:mod:`muop.adapters.neuralop`). A new library gets a module here
+that declares its models' parameters, and a branch in :func:`recognise`. This layer imports
+:mod:`muop.core` and :mod:`muop.models` only. A model of a known library that
 muop cannot classify is one :class:`~muop.errors.UsageError` naming it and what is supported;
 muop never falls back to SP silently.
 """
@@ -17,11 +19,12 @@ import re
 
 from torch import nn
 
+from ..core.scaling import iter_specs
+from ..core.shape import Shape, model_shape
 from ..errors import UsageError
-from ..parametrization import Shape, model_shape
-from ..scaling import iter_specs
+from .neuralop import declare_model, to_muop, watched_modules
 
-__all__ = ["recognise", "declared_shape", "base_shape", "kind", "library_of"]
+__all__ = ["recognise", "declared_shape", "base_shape", "kind", "library_of", "to_muop", "watched_modules"]
 
 
 def library_of(model: nn.Module) -> str | None:
@@ -38,8 +41,6 @@ def recognise(model: nn.Module) -> None:
     muop recognises models, not models inside other modules.
     """
     if library_of(model) == "neuralop":
-        from .neuralop import declare_model
-
         declare_model(getattr(model, "_orig_mod", model))
         return
     if model_shape(model) is None:
@@ -64,7 +65,9 @@ def kind(model: nn.Module) -> tuple:
     in a residual branch (a residual model's base must be residual too)."""
     inner = getattr(model, "_orig_mod", model)
     layout = {
-        (re.sub(r"\.\d+\.", ".#.", name), spec.role, spec.width_in, spec.width_out, spec.branch, p.dim()) if spec else (name,)
+        (re.sub(r"\.\d+\.", ".#.", name), spec.role, spec.width_in, spec.width_out, spec.branch, p.dim())
+        if spec
+        else (name,)
         for name, _, _, p, spec in iter_specs(inner)
     }
     return (type(inner).__module__, type(inner).__qualname__, frozenset(layout))
@@ -75,7 +78,9 @@ def base_shape(base: Shape | nn.Module | None, model: nn.Module) -> Shape | None
     if base is None or isinstance(base, Shape):
         return base
     if not isinstance(base, nn.Module):
-        raise UsageError(f"base={base!r}: expected a muop.Shape(width=..., modes=...) or a smaller model of the same kind")
+        raise UsageError(
+            f"base={base!r}: expected a muop.Shape(width=..., modes=...) or a smaller model of the same kind"
+        )
     recognise(base)
     if kind(base) != kind(model):
         raise UsageError(
@@ -91,4 +96,6 @@ def base_shape(base: Shape | nn.Module | None, model: nn.Module) -> Shape | None
 def _describe(model: nn.Module) -> str:
     inner = getattr(model, "_orig_mod", model)
     shape = model_shape(inner)
-    return f"{type(inner).__module__}.{type(inner).__qualname__}" + (f" (width {shape.width}, modes {shape.modes})" if shape else "")
+    return f"{type(inner).__module__}.{type(inner).__qualname__}" + (
+        f" (width {shape.width}, modes {shape.modes})" if shape else ""
+    )

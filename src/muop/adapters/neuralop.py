@@ -34,15 +34,18 @@ spectral weight are rescaled to the SP std of their stage (``init="normalize"``,
 
 from __future__ import annotations
 
-from torch import nn
-
-from ..errors import UsageError
-from ..modes import modes_from_neuralop
-from ..parametrization import Shape
-from ..rules import Role
 from dataclasses import replace
 
-from ..scaling import ParamSpec, declare, iter_specs, multiplier, multiply_input
+import torch
+from torch import nn
+
+from ..core.modes import modes_from_neuralop
+from ..core.rules import Role
+from ..core.scaling import ParamSpec, declare, iter_specs, multiplier, multiply_input
+from ..core.shape import Shape
+from ..errors import UsageError
+from ..models.fno import FNO, LIFTING_RATIO, MLP_EXPANSION, FNOConfig
+from ..models.layers import ACTIVATIONS
 
 __all__ = ["declare_model", "SUPPORTED", "watched_modules"]
 
@@ -56,9 +59,23 @@ def _unsupported(what: str) -> UsageError:
     return UsageError(f"muop cannot parametrize {what}; supported: {SUPPORTED}")
 
 
-def _decl(module: nn.Module, name: str, role: Role, fan_in: tuple = (), fan_out: tuple = (0,), w_in: bool = False, w_out: bool = False, init: str = "scale", **kw) -> None:
+def _decl(
+    module: nn.Module,
+    name: str,
+    role: Role,
+    fan_in: tuple = (),
+    fan_out: tuple = (0,),
+    w_in: bool = False,
+    w_out: bool = False,
+    init: str = "scale",
+    **kw,
+) -> None:
     if getattr(module, name, None) is not None:
-        declare(module, name, ParamSpec(role, fan_in_dims=fan_in, fan_out_dims=fan_out, width_in=w_in, width_out=w_out, init=init, **kw))
+        declare(
+            module,
+            name,
+            ParamSpec(role, fan_in_dims=fan_in, fan_out_dims=fan_out, width_in=w_in, width_out=w_out, init=init, **kw),
+        )
 
 
 def _pointwise(conv: nn.Module, role: Role, w_in: bool, w_out: bool, where: str) -> None:
@@ -80,7 +97,9 @@ def _channel_mlp(mlp: nn.Module, where: str, first: Role, last: Role, w_in: bool
         role = first if i == 0 else (last if i == n - 1 else Role.HIDDEN)
         if n == 1:
             role = first if first is not Role.HIDDEN else last
-        _pointwise(fc, role, w_in=w_in if i == 0 else True, w_out=w_out if i == n - 1 else True, where=f"{where}.fcs.{i}")
+        _pointwise(
+            fc, role, w_in=w_in if i == 0 else True, w_out=w_out if i == n - 1 else True, where=f"{where}.fcs.{i}"
+        )
     if last is Role.OUTPUT:
         multiply_input(mlp.fcs[-1])
 
@@ -165,10 +184,10 @@ def declare_model(model: nn.Module) -> None:
     """
     if model.__dict__.get("_muop_adapter") == "neuralop":
         return
-    from neuralop.models import FNO
+    from neuralop.models import FNO as NFNO
 
     name = type(model).__name__
-    if not isinstance(model, FNO):
+    if not isinstance(model, NFNO):
         raise _unsupported(f"neuralop's {name}")
     if getattr(model, "complex_data", False):
         raise _unsupported(f"neuralop's {name} with complex_data=True")
@@ -193,14 +212,16 @@ def declare_model(model: nn.Module) -> None:
     left = [(n, owner) for n, owner, _, _, spec in iter_specs(model) if spec is None]
     if left:
         n, owner = left[0]
-        raise _unsupported(f"the parameter {n} of {type(owner).__name__} in neuralop's {name} ({len(left)} unclassified)")
+        raise _unsupported(
+            f"the parameter {n} of {type(owner).__name__} in neuralop's {name} ({len(left)} unclassified)"
+        )
     residual = _residual_branches(blocks)
     model.__dict__["muop_shape"] = Shape(model.hidden_channels, modes, model.n_layers if residual else None)
     model.__dict__["muop_depth"] = model.n_layers
     model.__dict__["_muop_adapter"] = "neuralop"
 
 
-def to_muop(model: nn.Module):
+def to_muop(model: nn.Module) -> FNO:
     """muop's FNO with the ``"neuralop"`` block and ``model``'s weights (dtype kept).
 
     ``model`` must be a dense ``neuralop.models.FNO`` in neuraloperator's default layout (linear
@@ -208,11 +229,7 @@ def to_muop(model: nn.Module):
     padding or preactivation); any of its widths, modes, depth and projection ratio. The two
     models then compute the same function (tests/test_fno_blocks.py: to 1e-10 in float64).
     """
-    import torch
     from neuralop.models import FNO as NFNO
-
-    from ..fno import FNO, LIFTING_RATIO, MLP_EXPANSION, FNOConfig
-    from ..layers import ACTIVATIONS
 
     blocks = getattr(model, "fno_blocks", None)
     act = {f: n for n, f in ACTIVATIONS.items()}.get(getattr(model, "non_linearity", None))
@@ -221,28 +238,49 @@ def to_muop(model: nn.Module):
         "dense weights": getattr(model, "factorization", None) is None,
         f"lifting_channel_ratio={LIFTING_RATIO}": getattr(model, "lifting_channel_ratio", None) == LIFTING_RATIO,
         "fno_skip='linear'": blocks is not None and blocks.fno_skip == "linear",
-        "channel_mlp_skip='soft-gating'": blocks is not None and blocks.use_channel_mlp and blocks.channel_mlp_skip == "soft-gating",
+        "channel_mlp_skip='soft-gating'": blocks is not None
+        and blocks.use_channel_mlp
+        and blocks.channel_mlp_skip == "soft-gating",
         f"channel_mlp_expansion={MLP_EXPANSION}": blocks is not None and blocks.channel_mlp_expansion == MLP_EXPANSION,
-        "norm=None, preactivation=False, no domain padding": blocks is not None and blocks.norm is None and not blocks.preactivation and model.domain_padding is None,
+        "norm=None, preactivation=False, no domain padding": blocks is not None
+        and blocks.norm is None
+        and not blocks.preactivation
+        and model.domain_padding is None,
         f"non_linearity one of {sorted(ACTIVATIONS)}": act is not None,
     }
     missing = [k for k, ok in layout.items() if not ok]
     if missing:
-        raise UsageError(f"to_muop needs neuraloperator's default FNO layout; this {type(model).__name__} lacks: {', '.join(missing)}")
+        raise UsageError(
+            f"to_muop needs neuraloperator's default FNO layout; this {type(model).__name__} lacks: {', '.join(missing)}"
+        )
     modes = modes_from_neuralop(tuple(model.n_modes))
     cfg = FNOConfig(
-        modes=modes, width=model.hidden_channels, depth=model.n_layers, in_channels=model.in_channels,
-        out_channels=model.out_channels, projection_ratio=model.projection_channel_ratio, activation=act,
-        append_coords=model.positional_embedding is not None, block="neuralop",
+        modes=modes,
+        width=model.hidden_channels,
+        depth=model.n_layers,
+        in_channels=model.in_channels,
+        out_channels=model.out_channels,
+        projection_ratio=model.projection_channel_ratio,
+        activation=act,
+        append_coords=model.positional_embedding is not None,
+        block="neuralop",
     )
     dtype = model.projection.fcs[0].weight.dtype
     out = FNO(cfg).to(dtype)
-    pairs = [(out.lifting, model.lifting.fcs[0]), (out.lifting_out, model.lifting.fcs[1]),
-             (out.projection_hidden, model.projection.fcs[0]), (out.projection_out, model.projection.fcs[1])]
+    pairs = [
+        (out.lifting, model.lifting.fcs[0]),
+        (out.lifting_out, model.lifting.fcs[1]),
+        (out.projection_hidden, model.projection.fcs[0]),
+        (out.projection_out, model.projection.fcs[1]),
+    ]
     d = len(modes)
     with torch.no_grad():
         for i, layer in enumerate(out.layers):
-            pairs += [(layer.pointwise, blocks.fno_skips[i].conv), (layer.mlp_in, blocks.channel_mlp[i].fcs[0]), (layer.mlp_out, blocks.channel_mlp[i].fcs[1])]
+            pairs += [
+                (layer.pointwise, blocks.fno_skips[i].conv),
+                (layer.mlp_in, blocks.channel_mlp[i].fcs[0]),
+                (layer.mlp_out, blocks.channel_mlp[i].fcs[1]),
+            ]
             layer.gate.copy_(blocks.channel_mlp_skips[i].weight.reshape(-1))
             conv = blocks.convs[i]
             w = conv.weight.to_tensor()  # (in, out, N_1, ..., K_d), fftshifted in the dims before the last
@@ -264,7 +302,12 @@ def _residual_branches(blocks: nn.Module) -> bool:
     mlp = blocks.use_channel_mlp
     if blocks.fno_skip != "identity" or (mlp and blocks.channel_mlp_skip != "identity") or blocks.norm is not None:
         return False
-    specs = [(sub, name, spec) for conv in blocks.convs for sub in conv.modules() for name, spec in sub.__dict__.get("_muop_specs", {}).items()]
+    specs = [
+        (sub, name, spec)
+        for conv in blocks.convs
+        for sub in conv.modules()
+        for name, spec in sub.__dict__.get("_muop_specs", {}).items()
+    ]
     if any(spec.factor for _, _, spec in specs):  # factorized weights have input-role factors: not a branch rule
         return False
     for i, conv in enumerate(blocks.convs):

@@ -5,13 +5,28 @@ from .darcy import DarcyParams, darcy_generate, darcy_solve
 from .loaders import OperatorData, has_splits, load
 from .navier_stokes import NSParams, ns_generate, ns_solve
 from .normalize import ChannelNormalizer
+from .prepare import Datasets, prepare_data
 from .problems import PROBLEMS, generate
 from .store import DataError, read_dataset
-from .prepare import Datasets, prepare_data
 
 __all__ = [
-    "BurgersParams", "DarcyParams", "NSParams",
-    "burgers_generate", "burgers_solve", "darcy_generate", "darcy_solve", "ns_generate", "ns_solve",
-    "generate", "PROBLEMS", "load", "has_splits", "OperatorData", "read_dataset", "DataError", "ChannelNormalizer",
-    "Datasets", "prepare_data",
+    "BurgersParams",
+    "DarcyParams",
+    "NSParams",
+    "burgers_generate",
+    "burgers_solve",
+    "darcy_generate",
+    "darcy_solve",
+    "ns_generate",
+    "ns_solve",
+    "generate",
+    "PROBLEMS",
+    "load",
+    "has_splits",
+    "OperatorData",
+    "read_dataset",
+    "DataError",
+    "ChannelNormalizer",
+    "Datasets",
+    "prepare_data",
 ]

@@ -39,10 +39,21 @@ class BurgersParams:
                 raise UsageError(f"{f}={getattr(self, f)}: expected a positive number")
 
 
-def burgers_initial(n: int, size: int, p: BurgersParams, generator: torch.Generator, dtype=torch.float32, device=None) -> Tensor:
+def burgers_initial(
+    n: int, size: int, p: BurgersParams, generator: torch.Generator, dtype=torch.float32, device=None
+) -> Tensor:
     """(n, size) GRF initial conditions on the grid x_j = j L / size."""
     scale = 2 * math.pi / p.length  # κ = 2πk/L -> integer k = κ / scale
-    return periodic_grf(n, size, 1, lambda kap2: p.grf_sigma2 * (kap2 / scale**2 + p.grf_tau2) ** (-p.grf_alpha), generator, p.length, dtype, device)
+    return periodic_grf(
+        n,
+        size,
+        1,
+        lambda kap2: p.grf_sigma2 * (kap2 / scale**2 + p.grf_tau2) ** (-p.grf_alpha),
+        generator,
+        p.length,
+        dtype,
+        device,
+    )
 
 
 def _etdrk4_coefficients(lin: Tensor, dt: float, m: int = 32) -> tuple[Tensor, ...]:
@@ -93,7 +104,9 @@ def burgers_solve(u0: Tensor, p: BurgersParams) -> Tensor:
     return torch.fft.irfft(v, n=size).to(real)
 
 
-def burgers_generate(n: int, size: int, p: BurgersParams, generator: torch.Generator, dtype=torch.float32, device=None) -> tuple[Tensor, Tensor]:
+def burgers_generate(
+    n: int, size: int, p: BurgersParams, generator: torch.Generator, dtype=torch.float32, device=None
+) -> tuple[Tensor, Tensor]:
     """(u0, u(T)), each (n, size)."""
     u0 = burgers_initial(n, size, p, generator, dtype, device)
     return u0, burgers_solve(u0, p)

@@ -79,7 +79,9 @@ def darcy_solve(a: np.ndarray, f: float | np.ndarray = 1.0) -> np.ndarray:
     return u
 
 
-def darcy_generate(n: int, size: int, p: DarcyParams, generator: torch.Generator, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+def darcy_generate(
+    n: int, size: int, p: DarcyParams, generator: torch.Generator, dtype=torch.float32
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(a, u), each (n, size, size). With ``solve_factor = r`` both come from a grid of
     (size-1)·r + 1 points, subsampled every r-th node."""
     r = int(p.solve_factor)
@@ -87,5 +89,3 @@ def darcy_generate(n: int, size: int, p: DarcyParams, generator: torch.Generator
     a = darcy_coefficient(n, fine, p, generator)
     u = np.stack([darcy_solve(ai, p.forcing) for ai in a])
     return torch.from_numpy(a[:, ::r, ::r].copy()).to(dtype), torch.from_numpy(u[:, ::r, ::r].copy()).to(dtype)
-
-

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
-
 import numpy as np
 import torch
 from torch import Tensor
@@ -85,15 +84,21 @@ def _pick(keys: list[str], input_key: str | None, output_key: str | None, path: 
         _check_split(split)
         missing = [k for k in SPLIT_KEYS[split] if k not in keys]
         if missing:
-            raise DataError(f"{path}: split {split!r} needs arrays {list(SPLIT_KEYS[split])}; {missing} not found; keys found: {sorted(keys)}")
+            raise DataError(
+                f"{path}: split {split!r} needs arrays {list(SPLIT_KEYS[split])}; {missing} not found; keys found: {sorted(keys)}"
+            )
         return SPLIT_KEYS[split]
     for a, b in KEY_PAIRS:
         if a in keys and b in keys:
             return a, b
-    raise DataError(f"{path}: no known input/output keys {[list(p) for p in KEY_PAIRS]}; keys found: {sorted(keys)}; pass input_key/output_key")
+    raise DataError(
+        f"{path}: no known input/output keys {[list(p) for p in KEY_PAIRS]}; keys found: {sorted(keys)}; pass input_key/output_key"
+    )
 
 
-def _channels_first(x: np.ndarray, y: np.ndarray, path: Path, channels_last_extra: bool = False, grid_dims: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _channels_first(
+    x: np.ndarray, y: np.ndarray, path: Path, channels_last_extra: bool = False, grid_dims: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Bring (N, *grid) / (N, C, *grid) [/ (N, *grid, C) for .mat outputs] to (N, C, *grid).
 
     With equal ranks, arrays that differ only in axis 1 are read as channels-first (the grids must
@@ -102,7 +107,13 @@ def _channels_first(x: np.ndarray, y: np.ndarray, path: Path, channels_last_extr
     gdim = min(x.ndim, y.ndim) - 1
     if grid_dims is not None:
         gdim = int(grid_dims)
-    elif x.ndim == y.ndim and x.ndim >= 3 and x.shape[1] != y.shape[1] and x.shape[2:] == y.shape[2:] and not channels_last_extra:
+    elif (
+        x.ndim == y.ndim
+        and x.ndim >= 3
+        and x.shape[1] != y.shape[1]
+        and x.shape[2:] == y.shape[2:]
+        and not channels_last_extra
+    ):
         gdim = x.ndim - 2
     if gdim < 1:
         raise DataError(f"{path}: arrays of shapes {x.shape} and {y.shape} have no grid axes; expected (N, *grid)")
@@ -117,16 +128,24 @@ def _channels_first(x: np.ndarray, y: np.ndarray, path: Path, channels_last_extr
     return fix(x), fix(y)
 
 
-def _finish(x: np.ndarray, y: np.ndarray, path: Path, fmt: str, meta: dict, stride: int, dtype: torch.dtype) -> OperatorData:
+def _finish(
+    x: np.ndarray, y: np.ndarray, path: Path, fmt: str, meta: dict, stride: int, dtype: torch.dtype
+) -> OperatorData:
     for name, a in (("inputs", x), ("outputs", y)):
         if a.dtype.kind not in "biuf":
-            raise DataError(f"{path}: {name} have dtype {a.dtype}; expected real numbers (complex fields: store real and imaginary parts as channels)")
+            raise DataError(
+                f"{path}: {name} have dtype {a.dtype}; expected real numbers (complex fields: store real and imaginary parts as channels)"
+            )
     if x.shape[0] != y.shape[0]:
         raise DataError(f"{path}: inputs have {x.shape[0]} samples but outputs {y.shape[0]}")
     if x.shape[2:] != y.shape[2:]:
         raise DataError(f"{path}: input grid {x.shape[2:]} differs from output grid {y.shape[2:]}")
     sl = (slice(None), slice(None), *[slice(None, None, stride)] * (x.ndim - 2))
-    names = [f"{role} {k!r}" for role, k in zip(("inputs", "outputs"), meta["keys"])] if "keys" in meta else ["inputs", "outputs"]
+    names = (
+        [f"{role} {k!r}" for role, k in zip(("inputs", "outputs"), meta["keys"])]
+        if "keys" in meta
+        else ["inputs", "outputs"]
+    )
     tx = check_finite(path, names[0], torch.as_tensor(np.asarray(x[sl], dtype=np.float64)).to(dtype))
     ty = check_finite(path, names[1], torch.as_tensor(np.asarray(y[sl], dtype=np.float64)).to(dtype))
     if "keys" in meta and tuple(meta["keys"]) in SPLIT_KEYS.values():
@@ -175,7 +194,9 @@ def _guarded(path: Path, read):
     except (DataError, FileNotFoundError):
         raise
     except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as e:
-        raise DataError(f"{path}: cannot be read as {path.suffix or 'data'} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+        raise DataError(
+            f"{path}: cannot be read as {path.suffix or 'data'} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})"
+        ) from None
 
 
 def _torch_dict(path: Path) -> dict:
@@ -218,7 +239,17 @@ def _has_splits(path: Path) -> bool:
     return all(k in keys for k in _ALL_SPLIT_KEYS)
 
 
-def _load(path: Path, input_key: str | None, output_key: str | None, split: str, stride: int, t_in: int, t_out: int, dtype: torch.dtype, grid_dims: int | None) -> OperatorData:
+def _load(
+    path: Path,
+    input_key: str | None,
+    output_key: str | None,
+    split: str,
+    stride: int,
+    t_in: int,
+    t_out: int,
+    dtype: torch.dtype,
+    grid_dims: int | None,
+) -> OperatorData:
     if int(stride) < 1:
         raise DataError(f"stride={stride}: expected an integer >= 1")
     suffix = path.suffix.lower()
@@ -248,7 +279,9 @@ def _load(path: Path, input_key: str | None, output_key: str | None, split: str,
                         t = f["tensor"]
                         x, y = t[:, t_in], t[:, t_out]
                         x, y = _channels_first(x, y, path, grid_dims=grid_dims)
-                        return _finish(x, y, path, "pdebench", {"frames": [t_in, t_out], "shape": list(t.shape)}, stride, dtype)
+                        return _finish(
+                            x, y, path, "pdebench", {"frames": [t_in, t_out], "shape": list(t.shape)}, stride, dtype
+                        )
                     a, b = _pick(keys, input_key, output_key, path, split)
                     xa, ya = f[a][()], f[b][()]
                 except OSError as e:
@@ -263,7 +296,10 @@ def _load(path: Path, input_key: str | None, output_key: str | None, split: str,
             _check_split(split)
             s = read_dataset(path, stride=stride)
             x, y = (s.train_x, s.train_y) if split == "train" else (s.test_x, s.test_y)
-            x, y = check_finite(path, f"{split}/inputs", x.to(dtype)), check_finite(path, f"{split}/outputs", y.to(dtype))
+            x, y = (
+                check_finite(path, f"{split}/inputs", x.to(dtype)),
+                check_finite(path, f"{split}/outputs", y.to(dtype)),
+            )
             return OperatorData(x, y, str(path), {"format": FORMAT, "split": split, **s.attrs})
     if suffix == ".mat":
         m = _matlab(path, "loadmat")

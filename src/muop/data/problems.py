@@ -13,13 +13,14 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
+from ..utils.device import check_device
 from .burgers import BurgersParams, burgers_initial, burgers_solve
 from .darcy import DarcyParams, darcy_generate
 from .navier_stokes import NSParams, ns_initial, ns_solve
 from .parallel import map_batch
 from .store import write_dataset
 
-__all__ = ["PROBLEMS", "Problem", "generate", "make_params", "check_device"]
+__all__ = ["PROBLEMS", "Problem", "generate", "make_params"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ class NSTask(NSParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 1 <= self.input_frames < self.n_frames:
-            raise UsageError(f"input_frames={self.input_frames}: expected 1 .. {self.n_frames - 1} (T={self.T} gives {self.n_frames} frames)")
+            raise UsageError(
+                f"input_frames={self.input_frames}: expected 1 .. {self.n_frames - 1} (T={self.T} gives {self.n_frames} frames)"
+            )
 
 
 def _ns(p: NSTask, n: int, s: int, g: torch.Generator, workers: int, dtype, device):
@@ -66,20 +69,26 @@ def _ns(p: NSTask, n: int, s: int, g: torch.Generator, workers: int, dtype, devi
 
 PROBLEMS: dict[str, Problem] = {
     "burgers": Problem(
-        "burgers", BurgersParams, _burgers,
+        "burgers",
+        BurgersParams,
+        _burgers,
         lambda p, s: [np.arange(s) * p.length / s],
         lambda p, s: ((1, s), (1, s)),
         "inputs: u0 (N, 1, s); outputs: u(T) (N, 1, s); periodic grid x_j = j L / s",
     ),
     "darcy": Problem(
-        "darcy", DarcyParams, _darcy,
+        "darcy",
+        DarcyParams,
+        _darcy,
         lambda p, s: [np.linspace(0, 1, s)] * 2,
         lambda p, s: ((1, s, s), (1, s, s)),
         "inputs: coefficient a (N, 1, s, s); outputs: pressure u (N, 1, s, s); nodes i/(s-1), boundary included (u = 0 there)",
         min_resolution=4,  # s = 3 leaves one interior node, which the sparse solver cannot assemble
     ),
     "navier-stokes": Problem(
-        "navier-stokes", NSTask, _ns,
+        "navier-stokes",
+        NSTask,
+        _ns,
         lambda p, s: [np.arange(s) / s] * 2,
         lambda p, s: ((p.input_frames, s, s), (p.n_frames - p.input_frames, s, s)),
         "inputs: vorticity frames t = 0 .. input_frames-1 as channels (N, input_frames, s, s); outputs: the following frames to T (N, n_frames - input_frames, s, s); torus grid j/s",
@@ -100,7 +109,9 @@ def _typed(problem: str, key: str, value, typ: type, allowed: list[str]):
     else:  # float: any real number but a bool, and finite
         ok = isinstance(value, numbers.Real) and not isinstance(value, _BOOLS) and math.isfinite(value)
     if not ok:
-        raise UsageError(f"param {key}={value!r}: expected {_KINDS.get(typ, typ.__name__)} for {problem}; allowed keys: {allowed}")
+        raise UsageError(
+            f"param {key}={value!r}: expected {_KINDS.get(typ, typ.__name__)} for {problem}; allowed keys: {allowed}"
+        )
     return typ(value)
 
 
@@ -120,23 +131,6 @@ def make_params(problem: str, overrides: dict | None = None):
     if bad:
         raise UsageError(f"unknown {problem} parameter(s) {bad}; allowed keys: {allowed}")
     return replace(pt(), **{k: _typed(problem, k, v, types[k], allowed) for k, v in overrides.items()})
-
-
-def check_device(device: str | torch.device) -> torch.device:
-    """``device`` as a ``torch.device`` that this machine has; one-line ValueError otherwise."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise UsageError(f"device={device!r}: expected a torch device such as 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"device={device!r}: CUDA is not available (this torch build or machine has no GPU); use 'cpu'")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise UsageError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise UsageError(f"device={device!r}: MPS is not available on this machine; use 'cpu'")
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise UsageError(f"device={device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps'")
-    return dev
 
 
 def _count(name: str, value, minimum: int, where: str = "") -> int:
@@ -185,4 +179,17 @@ def generate(
 
     dtype_name = str(dtype).removeprefix("torch.")
     record = asdict(p) | {"resolution": resolution, "dtype": dtype_name}
-    return write_dataset(out, problem, record, seed, {"train": n_train, "test": n_test}, prob.shapes(p, resolution), prob.coords(p, resolution), make_chunk, chunk_size, prob.layout, progress, dtype=np.dtype(dtype_name))
+    return write_dataset(
+        out,
+        problem,
+        record,
+        seed,
+        {"train": n_train, "test": n_test},
+        prob.shapes(p, resolution),
+        prob.coords(p, resolution),
+        make_chunk,
+        chunk_size,
+        prob.layout,
+        progress,
+        dtype=np.dtype(dtype_name),
+    )

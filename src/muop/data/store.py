@@ -32,7 +32,8 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from ..locks import FileLock
+from ..utils.locks import FileLock
+from ..utils.version import muop_version
 
 __all__ = ["FORMAT", "DataError", "write_dataset", "read_dataset", "checksum", "check_finite", "StoredData"]
 
@@ -116,17 +117,30 @@ def write_dataset(
     Several processes may ask for the same file: a lock (``path.lock``) lets one write while the
     others wait, and they then get ``FileExistsError``.
     """
-    from .. import __version__
-
     path = Path(path)
     if path.exists():
-        raise FileExistsError(f"{path} already exists; remove it or choose another --out (existing results are never overwritten)")
+        raise FileExistsError(
+            f"{path} already exists; remove it or choose another --out (existing results are never overwritten)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with _sidecar_lock(path.with_name(path.name + ".lock")):  # one writer at a time; a second command waits
         if path.exists():  # ... and finds the file that the first one wrote
-            raise FileExistsError(f"{path} was written by another process meanwhile; existing results are never overwritten")
+            raise FileExistsError(
+                f"{path} was written by another process meanwhile; existing results are never overwritten"
+            )
         partial = path.with_name(path.name + ".partial")
-        ident = json.dumps({"problem": problem, "params": params, "seed": seed, "counts": counts, "chunk_size": chunk_size, "shapes": sample_shapes, "dtype": str(dtype)}, sort_keys=True)
+        ident = json.dumps(
+            {
+                "problem": problem,
+                "params": params,
+                "seed": seed,
+                "counts": counts,
+                "chunk_size": chunk_size,
+                "shapes": sample_shapes,
+                "dtype": str(dtype),
+            },
+            sort_keys=True,
+        )
         if partial.exists():
             try:
                 with h5py.File(partial, "r") as f:
@@ -135,7 +149,11 @@ def write_dataset(
                 same = False
             if not same:
                 partial.unlink()
-        plan = [(split, start, min(chunk_size, counts[split] - start)) for split in SPLITS for start in range(0, counts[split], chunk_size)]
+        plan = [
+            (split, start, min(chunk_size, counts[split] - start))
+            for split in SPLITS
+            for start in range(0, counts[split], chunk_size)
+        ]
         done = 0
         try:
             with h5py.File(partial, "a") as f:
@@ -147,7 +165,9 @@ def write_dataset(
                     c = f.create_group("coords")
                     for i, x in enumerate(coords):
                         c.create_dataset(f"x{i}", data=np.asarray(x, dtype=np.float64))
-                    f.attrs.update(ident=ident, format=FORMAT, format_version=FORMAT_VERSION, complete=False, chunks_done=0)  # last: a file without it is started afresh
+                    f.attrs.update(
+                        ident=ident, format=FORMAT, format_version=FORMAT_VERSION, complete=False, chunks_done=0
+                    )  # last: a file without it is started afresh
                 done = int(f.attrs["chunks_done"])
                 for ci in range(done, len(plan)):
                     split, start, n = plan[ci]
@@ -163,7 +183,7 @@ def write_dataset(
                     params=json.dumps(params, sort_keys=True),
                     seed=seed,
                     chunk_size=chunk_size,
-                    muop_version=__version__,
+                    muop_version=muop_version(),
                     created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     layout=layout,
                 )
@@ -193,7 +213,9 @@ def read_dataset(path: str | Path, verify: bool = False, stride: int = 1) -> Sto
         raise DataError(f"{path} is not a readable HDF5 file (truncated or corrupted?): {e}") from None
     with f:
         if f.attrs.get("format") != FORMAT:
-            raise DataError(f"{path} is not a muop dataset (no format={FORMAT!r} attribute); use muop.data.load for other layouts")
+            raise DataError(
+                f"{path} is not a muop dataset (no format={FORMAT!r} attribute); use muop.data.load for other layouts"
+            )
         if not bool(f.attrs.get("complete", False)):
             raise DataError(f"{path} is incomplete (generation was interrupted); rerun the same command to resume")
         if verify:
@@ -212,4 +234,11 @@ def read_dataset(path: str | Path, verify: bool = False, stride: int = 1) -> Sto
             raise DataError(f"{path}: cannot read its arrays (truncated or corrupted?): {e}") from None
         attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
     attrs["params"] = json.loads(attrs.get("params", "{}"))
-    return StoredData(arrays[("train", "inputs")], arrays[("train", "outputs")], arrays[("test", "inputs")], arrays[("test", "outputs")], coords, attrs)
+    return StoredData(
+        arrays[("train", "inputs")],
+        arrays[("train", "outputs")],
+        arrays[("test", "inputs")],
+        arrays[("test", "outputs")],
+        coords,
+        attrs,
+    )

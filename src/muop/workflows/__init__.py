@@ -1,0 +1,41 @@
+"""Workflows: what the commands do, composed from the layers above.
+
+* :mod:`muop.workflows.sweep` (with :mod:`~muop.workflows.sweep_spec` and
+  :mod:`~muop.workflows.sweep_records`): LR or hyperparameter sweeps over sizes, SP vs μP;
+* :mod:`muop.workflows.curves` and :mod:`muop.workflows.regret`: best LR per size, drift, and
+  the regret of transferring with intervals; :mod:`muop.workflows.plots`: the figures;
+* :mod:`muop.workflows.transfer`: train the target with the proxy's hyperparameters, cost accounting;
+* :mod:`muop.workflows.coord_check`: the coordinate check; :mod:`muop.workflows.demo`: ``muop demo``.
+"""
+
+from .coord_check import CoordCheckConfig, coord_check, save_coord
+from .curves import best_lr, seed_curves, summarise
+from .demo import run_demo
+from .plots import plot_coord, plot_sweep
+from .regret import regret_table
+from .sweep import HPARAMS, Sweep, run_sweep, sweep_summary, write_summary
+from .sweep_spec import log_grid
+from .transfer import check_target, lr_map, target_config, transfer
+
+__all__ = [
+    "HPARAMS",
+    "CoordCheckConfig",
+    "Sweep",
+    "best_lr",
+    "check_target",
+    "coord_check",
+    "log_grid",
+    "lr_map",
+    "plot_coord",
+    "plot_sweep",
+    "regret_table",
+    "run_demo",
+    "save_coord",
+    "seed_curves",
+    "summarise",
+    "run_sweep",
+    "sweep_summary",
+    "target_config",
+    "transfer",
+    "write_summary",
+]

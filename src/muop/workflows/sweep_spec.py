@@ -1,0 +1,191 @@
+"""What a sweep is: its axis, sizes, grid, parametrizations and seeds (:class:`Sweep`), its jobs, and
+the identities that tie records to it.
+
+A sweep varies the learning rate by default. ``Sweep(hparam=NAME, values=...)`` varies another
+hyperparameter of the registry (:data:`muop.config.hparams.HYPERPARAMETERS`) instead, the LR
+staying the config's; its jobs and records carry the swept value under ``value`` (records also
+name the ``hparam``), and regret is computed on that axis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from ..config import RunConfig, config_hash, with_fields
+from ..config.hparams import HYPERPARAMETERS
+from ..core.rules import TABLES
+from ..errors import UsageError
+from ..study import queued_params
+
+__all__ = [
+    "Sweep",
+    "JOB_DISTRIBUTIONS",
+    "HPARAMS",
+    "log_grid",
+    "job_distributions",
+    "record_key",
+    "sweep_idents",
+    "job_of",
+]
+
+#: How a sweep job's parameters are recorded in the study. Wide ranges rather than the sweep's own
+#: lists, so sweeps of one base config with other grids (more seeds, more LRs) share the study. An
+#: LR sweep's jobs have ``lr``; a ``--hparam`` sweep's have ``value`` instead (:attr:`Sweep.x`).
+JOB_DISTRIBUTIONS = {
+    "parametrization": CategoricalDistribution(sorted(TABLES)),
+    "size": IntDistribution(1, 1 << 30),
+    "lr": FloatDistribution(1e-12, 1e6, log=True),
+    "value": FloatDistribution(1e-12, 1e12, log=True),
+    "seed": IntDistribution(0, 1 << 31),
+}
+
+#: What ``Sweep(hparam=...)`` / ``muop sweep --hparam`` can vary (values on a log axis): the registry.
+HPARAMS = HYPERPARAMETERS
+
+
+def log_grid(lo: float, hi: float, n: int) -> list[float]:
+    """``n`` learning rates log-spaced from ``lo`` to ``hi`` (inclusive)."""
+    if not (lo > 0 and hi > lo and n >= 2):
+        raise UsageError(f"LR range lo={lo}, hi={hi}, n={n}: expected 0 < lo < hi and n >= 2")
+    return [float(v) for v in np.logspace(math.log10(lo), math.log10(hi), n)]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What to sweep: ``axis`` (modes, width or depth), sizes (the first is the μP base), LRs, parametrizations, seeds.
+
+    A ``depth`` sweep varies the number of residual blocks (the base config's ``model.residual``
+    must be ``pre`` or ``post``); its μP base depth is the first size.
+
+    ``hparam`` (default ``lr``): the hyperparameter varied, one of :data:`HPARAMS`; for any other
+    than ``lr`` its grid is ``values`` and ``lrs`` stays empty (the LR is the config's). ``proxy``:
+    the size regret is measured from (default: the smallest).
+    """
+
+    axis: str
+    sizes: tuple[int, ...]
+    lrs: tuple[float, ...] = ()
+    parametrizations: tuple[str, ...] = ("sp", "mup")
+    seeds: tuple[int, ...] = (0,)
+    hparam: str = "lr"
+    values: tuple[float, ...] = ()
+    proxy: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.axis not in ("modes", "width", "depth"):
+            raise UsageError(f"axis={self.axis!r}: expected 'modes', 'width' or 'depth'")
+        if len(self.sizes) < 1 or any(s < 1 for s in self.sizes):
+            raise UsageError(f"sizes={list(self.sizes)}: expected positive sizes")
+        if self.axis == "modes" and min(self.sizes) < 2:
+            raise UsageError(f"sizes={list(self.sizes)}: the log-K rule needs K >= 2")
+        bad = [p for p in self.parametrizations if p not in TABLES]
+        if bad or not self.parametrizations:
+            raise UsageError(
+                f"parametrizations={list(self.parametrizations)}: expected a non-empty subset of {', '.join(sorted(TABLES))}"
+            )
+        if self.hparam not in HPARAMS:
+            raise UsageError(f"hyperparameter {self.hparam!r} cannot be swept; expected one of {', '.join(HPARAMS)}")
+        if self.hparam == "lr":
+            if self.values:
+                raise UsageError(f"values={list(self.values)}: an LR sweep takes its grid from lrs")
+            if len(self.lrs) < 1 or any(not lr > 0 for lr in self.lrs):
+                raise UsageError(f"lrs={list(self.lrs)}: expected at least one positive learning rate")
+        else:
+            hp = HPARAMS[self.hparam]
+            if self.lrs:
+                raise UsageError(
+                    f"lrs={list(self.lrs)}: a sweep of {self.hparam} keeps the config's LR (set optimizer.lr)"
+                )
+            if len(self.values) < 1 or not all(hp.valid(float(v)) for v in self.values):
+                raise UsageError(f"values={list(self.values)}: expected one or more {hp.expected} for {self.hparam}")
+        if self.proxy is not None and self.proxy not in self.sizes:
+            raise UsageError(f"proxy size {self.proxy} is not in the sweep (sizes: {', '.join(map(str, self.sizes))})")
+
+    @property
+    def x(self) -> str:
+        """The job and record field that holds the swept value: ``lr``, or ``value`` for another hparam."""
+        return "lr" if self.hparam == "lr" else "value"
+
+    @property
+    def grid(self) -> tuple[float, ...]:
+        """The swept values (the LRs, or the hparam's values)."""
+        return self.lrs if self.hparam == "lr" else self.values
+
+    def jobs(self) -> list[dict]:
+        """Every run as a job: ``{parametrization, size, lr or value, seed}``."""
+        return [
+            {"parametrization": p, "size": s, self.x: float(v), "seed": seed}
+            for p in self.parametrizations
+            for s in self.sizes
+            for v in self.grid
+            for seed in self.seeds
+        ]
+
+    def run_config(self, base: RunConfig, parametrization: str, size: int, x: float, seed: int) -> RunConfig:
+        """The config of one run: ``base`` at this size, swept value ``x`` and seed, with the first size as μP base."""
+        dim = len(base.model.modes)
+        base0 = self.sizes[0]
+        if self.axis == "modes":
+            model = {"modes": [size] * dim}
+            pz = {"kind": parametrization, "base_modes": [base0] * dim, "base_width": base.model.width}
+        elif self.axis == "depth":
+            if (
+                base.model.library == "muop" and base.model.residual == "none"
+            ):  # neuralop: its identity skips decide, checked at build
+                raise UsageError(
+                    "a sweep over depth needs residual blocks: set model.residual to pre or post (only residual branches scale with depth)"
+                )
+            model = {"depth": size}
+            pz = {
+                "kind": parametrization,
+                "base_depth": base0,
+                "base_width": base.model.width,
+                "base_modes": list(base.model.modes),
+            }
+        else:
+            model = {"width": size}
+            pz = {"kind": parametrization, "base_width": base0, "base_modes": list(base.model.modes)}
+        sections = {"model": model, "parametrization": pz, "train": {"seed": seed}}
+        for sec, vals in HPARAMS[self.hparam].set(base, x).items():
+            sections[sec] = {**sections.get(sec, {}), **vals}
+        return with_fields(base, **sections)
+
+    def run_config_of(self, base: RunConfig, job: dict) -> RunConfig:
+        """:meth:`run_config` of a job dict (:meth:`jobs`)."""
+        return self.run_config(base, job["parametrization"], job["size"], job[self.x], job["seed"])
+
+
+def record_key(rec: dict) -> tuple:
+    """A job's or record's identity within its sweep (the swept value is ``lr`` or ``value``)."""
+    x = rec["lr"] if "lr" in rec else rec["value"]
+    return (rec["parametrization"], int(rec["size"]), f"{float(x):.6e}", int(rec["seed"]))
+
+
+def sweep_idents(base: RunConfig, sweep: Sweep) -> list[str]:
+    """What a record was trained with (the base config, the sweep's axis and base size, and the
+    hyperparameter swept unless it is the LR), hashed under the current config schema (first; new
+    records get it) and every earlier one."""
+    swept = {} if sweep.hparam == "lr" else {"hparam": sweep.hparam}
+    return [
+        config_hash({"base": d, "axis": sweep.axis, "base_size": sweep.sizes[0], **swept})
+        for d in base.identity_dicts()
+    ]
+
+
+def job_of(trial: optuna.trial.FrozenTrial) -> tuple | None:
+    """The (parametrization, size, lr or value, seed) a queued trial stands for; None if it is not a sweep run."""
+    p = queued_params(trial)
+    try:
+        return (p["parametrization"], int(p["size"]), float(p["lr"] if "lr" in p else p["value"]), int(p["seed"]))
+    except KeyError:
+        return None
+
+
+def job_distributions(sweep: Sweep) -> dict:
+    """The :data:`JOB_DISTRIBUTIONS` of this sweep's job fields."""
+    return {k: d for k, d in JOB_DISTRIBUTIONS.items() if k in ("parametrization", "size", sweep.x, "seed")}

@@ -1,0 +1,189 @@
+"""Train the big target once with the proxy's best hyperparameters (μTransfer, over width, modes and depth).
+
+Under μP the base LR η is kept and the rules map every parameter's LR and init relative to the
+proxy shape, which becomes the μP base shape: e.g. the spectral LR is multiplied by
+sqrt(log K_p / log K*) and by width_p / width* (μTransfer-FNO, Li, Yoo & Yang, ICML 2025; Tensor
+Programs V); with residual blocks (``model.residual``) a deeper target scales its branches by
+(L*/L_p)^-alpha and their learning rates as :mod:`muop.core.rules` says. With ``compare_direct`` the same search also runs at the target, and the cost ratio
+(proxy tuning + one target run) / (direct tuning) is measured in seconds and FLOPs. Both sides
+are counted the same way: the seconds are the compute of every run, training epochs and
+evaluations (resumed sessions included; start-up, data loading and file writes are not), and
+the FLOPs the estimated training FLOPs (:func:`muop.models.fno_flops`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import optuna
+
+from ..config import RunConfig, apply_overrides, apply_params, with_fields
+from ..core import Plan
+from ..data import prepare_data
+from ..errors import UsageError
+from ..study import journal_path, redact, resolve_storage, study_summary, tune, with_validation
+from ..training import complete, from_env, make_trainer
+from ..utils.atomic import atomic_write
+
+__all__ = ["target_config", "lr_map", "transfer", "check_target"]
+
+
+def check_target(target_modes: list[int] | None, target_width: int | None, target_depth: int | None) -> None:
+    """A transfer needs a target: at least one of modes, width and depth (one-line UsageError otherwise)."""
+    if not target_modes and not target_width and not target_depth:
+        raise UsageError("give a target: --target-modes, --target-width and/or --target-depth")
+
+
+def target_config(
+    cfg: RunConfig,
+    params: dict,
+    target_modes: list[int] | None,
+    target_width: int | None,
+    overrides: list[str] | None = None,
+    target_depth: int | None = None,
+) -> RunConfig:
+    """The target run: the proxy's best hyperparameters, the target shape, μP base = the proxy shape.
+
+    ``overrides`` (``section.field=value``) change anything else about the target, e.g.
+    ``data.stride=1`` when the proxy was tuned on a coarser grid (``data.stride: 2``).
+    ``target_depth`` (number of blocks) needs residual blocks (``model.residual`` pre or post).
+    """
+    if (
+        target_depth is not None and cfg.model.library == "muop" and cfg.model.residual == "none"
+    ):  # neuralop: checked at build
+        raise UsageError(
+            f"target depth {target_depth}: only residual blocks scale with depth; set model.residual to pre or post (for proxy and target)"
+        )
+    proxy_modes = list(cfg.model.modes)
+    modes = list(target_modes) if target_modes else proxy_modes
+    if len(modes) == 1 and len(proxy_modes) > 1:
+        modes = modes * len(proxy_modes)
+    if len(modes) != len(proxy_modes):
+        raise UsageError(f"target modes {modes}: expected {len(proxy_modes)} entries like the proxy's {proxy_modes}")
+    out = apply_params(cfg, params)
+    out = with_fields(
+        out,
+        model={"modes": modes, "width": target_width or cfg.model.width, "depth": target_depth or cfg.model.depth},
+        parametrization={
+            "base_width": cfg.model.width,
+            "base_modes": proxy_modes,
+            "base_depth": cfg.model.depth if cfg.model.residual != "none" else None,
+        },
+    )
+    return apply_overrides(out, overrides or [])
+
+
+def lr_map(plan: Plan, optimizer: str) -> dict:
+    """Per-role LR and init multipliers of a target's plan relative to its base (the proxy): the μP mapping."""
+    roles: dict[str, dict] = {}
+    for e in plan.entries:
+        roles.setdefault(e.role, {"lr_mult": e.lr_mult[optimizer], "init_std": e.init_std, "example": e.name})
+    branch = [e for e in plan.entries if e.branch]
+    depth = (
+        {
+            "depth_ratio": branch[0].depth_ratio,
+            "branch_mult": branch[0].branch_mult,
+            "branch_lr_mult": {e.name: e.lr_mult[optimizer] for e in branch[:3]},
+        }
+        if branch
+        else {"depth_ratio": 1.0, "branch_mult": 1.0}
+    )
+    return {
+        "roles": roles,
+        "mode_factor_g": plan[roles["spectral"]["example"]].mode_factor,
+        "width_ratio": plan.shape.width / plan.base.width,
+        **depth,
+    }
+
+
+def _proxy_study(study_name: str, storage: str | None, run_dir: Path) -> optuna.Study:
+    journal = journal_path(storage, run_dir)
+    try:
+        if journal is not None and not journal.exists():  # reading: create nothing
+            raise KeyError(study_name)
+        return optuna.load_study(study_name=study_name, storage=resolve_storage(storage, run_dir))
+    except KeyError:
+        where = redact(storage) if storage else str(run_dir / "optuna.journal")
+        raise UsageError(
+            f"study {study_name!r} not found in {where}; run `muop tune --study {study_name}` first (same --storage/--run-dir)"
+        ) from None
+
+
+def transfer(
+    cfg: RunConfig,
+    study_name: str,
+    target_modes: list[int] | None = None,
+    target_width: int | None = None,
+    out_dir: str | Path = "runs/transfer",
+    storage: str | None = None,
+    run_dir: str | Path | None = None,
+    compare_direct: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+    target_overrides: list[str] | None = None,
+    target_depth: int | None = None,
+) -> dict:
+    """Train the target with the proxy study's best hyperparameters; write ``transfer.json``.
+
+    ``progress(stage, i, n)`` follows the work: ``("target", epoch, epochs)`` while the target
+    trains, then ``("direct", finished trials, trials)`` while the direct study runs.
+    """
+    check_target(target_modes, target_width, target_depth)
+    out = Path(out_dir)
+    run_dir = Path(run_dir) if run_dir is not None else out
+    cfg = with_validation(cfg)
+    proxy = study_summary(_proxy_study(study_name, storage, run_dir))
+    tcfg = target_config(cfg, proxy["best_params"], target_modes, target_width, target_overrides, target_depth)
+    data = prepare_data(tcfg.data)
+    t0 = time.perf_counter()
+    epochs = (lambda rec: progress("target", rec["epoch"], tcfg.train.epochs)) if progress else None
+    dist = from_env(tcfg.train.device)  # under torchrun every rank trains the target; rank 0 does the rest
+    trainer = make_trainer(tcfg, out / "target", data, on_epoch=epochs, dist=dist)
+    target = complete(trainer, out / "target")
+    target_wall = time.perf_counter() - t0
+    if dist is not None and not dist.is_main:
+        return {"target": asdict(target)}
+    doc = {
+        "proxy": {
+            "modes": list(cfg.model.modes),
+            "width": cfg.model.width,
+            "depth": cfg.model.depth,
+            "grid": list(data.train.grid) if cfg.data == tcfg.data else None,
+            "data_stride": cfg.data.stride,
+            **proxy,
+        },
+        "target": {
+            "modes": list(tcfg.model.modes),
+            "width": tcfg.model.width,
+            "depth": tcfg.model.depth,
+            "grid": list(data.train.grid),
+            "data_stride": tcfg.data.stride,
+            "hyperparameters": proxy["best_params"],
+            "overrides": list(target_overrides or []),
+            **asdict(target),
+        },
+        "mapping": lr_map(trainer.setup.plan, tcfg.optimizer.name),
+        "parametrization": tcfg.parametrization.kind,
+        "storage": redact(storage) if storage else str(run_dir / "optuna.journal"),
+        "metric": "relative L2, per-sample mean, physical units; tuning on the validation split, errors reported on the test split",
+    }
+    if compare_direct:
+        report = (lambda i, n: progress("direct", i, n)) if progress else None
+        direct = study_summary(
+            tune(tcfg, proxy["n_trials"], f"{study_name}-direct", storage, run_dir, data=data, progress=report)
+        )
+        doc["direct"] = direct
+        doc["cost_ratio_seconds"] = (proxy["compute_seconds"] + target.compute_seconds) / direct["compute_seconds"]
+        doc["cost_ratio_wall_seconds"] = (proxy["seconds"] + target_wall) / direct["seconds"]
+        doc["cost_counts"] = (
+            "seconds: training and evaluation compute of every run, both sides; wall: the target's whole run vs trials' wall time; FLOPs: estimated training FLOPs"
+        )
+        doc["cost_ratio_flops"] = (proxy["train_flops"] + target.train_flops) / direct["train_flops"]
+        if direct["best_test_rel_l2"]:
+            doc["error_ratio_transfer_over_direct"] = target.test_rel_l2 / direct["best_test_rel_l2"]
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "transfer.json", json.dumps(doc, indent=1, default=str))
+    return doc
