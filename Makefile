@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q
 TORCH  := torch==2.13.0
 
-.PHONY: demo test install install-dev bench clean
+.PHONY: demo test lint install install-dev bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,18 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(VENV)/bin/muop demo
 
-## make test: install (with the dev, ray and postgres extras), then run the test suite.
-## The PostgreSQL tests start a server from Debian's postgresql package (skipped if it is absent).
+## make test: install (with the dev, ray and postgres extras), then run the test suite, which
+## includes the layer contract (lint-imports), ruff check and ruff format --check
+## (tests/test_architecture.py). The PostgreSQL tests start a server from Debian's postgresql
+## package (skipped if it is absent, a failure in CI).
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
+
+## make lint: only the layer contract and ruff (what tests/test_architecture.py runs)
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check src tests benchmarks experiments docs
+	$(VENV)/bin/ruff format --check src tests benchmarks experiments docs
 
 ## make bench: the speed benchmark against neuraloperator (writes results/bench/fno_step.json)
 bench: $(VENV)/.installed-dev

@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         print(
-            f"{name:14s} n={n:5d} s={s:5d}  {dt:7.2f} s  {n / dt:8.1f} samples/s  full size {full_time:6.1f} s (goal {goal:.0f} s) {'OK' if full_time <= goal else 'MISSED'}",
+            f"{name:14s} n={n:5d} s={s:5d}  {dt:7.2f} s  {n / dt:8.1f} samples/s  full size {full_time:6.1f} s (goal "
+            f"{goal:.0f} s) {'OK' if full_time <= goal else 'MISSED'}",
             flush=True,
         )
     out = Path(args.out)

@@ -1,6 +1,6 @@
 """Data-parallel throughput: the same training run on 1 and on N processes (``torchrun``, gloo on CPU).
 
-Every run trains the same model on the same global batches (``muop.distributed``); what changes is
+Every run trains the same model on the same global batches (``muop.training.distributed``); what changes is
 how many processes share each batch. Time per step is taken from ``metrics.jsonl`` between the
 first and the last epoch (process start, data loading and the first epoch's warm-up excluded);
 the overhead per step is N-process time minus the ideal 1-process time / N.
@@ -86,7 +86,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['nproc']} | {r['threads_per_process']} | {r['ms_per_step']:.1f} | {r['speedup']:.2f}x | {r['overhead_ms_per_step']:.1f} | {r['test_rel_l2']:.4f} |"
+            f"| {r['nproc']} | {r['threads_per_process']} | {r['ms_per_step']:.1f} | {r['speedup']:.2f}x | "
+            f"{r['overhead_ms_per_step']:.1f} | {r['test_rel_l2']:.4f} |"
         )
     doc = {
         "config": cfg,

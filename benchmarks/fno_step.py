@@ -128,7 +128,10 @@ def _status_kib(field: str) -> int:
 
 def peak_memory(lib: str, case_name: str, threads: int, steps: int = 3) -> float:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fno_step as b; import torch; torch.set_num_threads({threads}); b._peak_rss_child({lib!r}, {case_name!r}, {steps})"
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fno_step as b; import torch; "
+        f"torch.set_num_threads({threads}); b._peak_rss_child({lib!r}, {case_name!r}, {steps})"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_growth_mib"]
 

@@ -32,8 +32,7 @@ import optuna
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # pg_server: a loopback PostgreSQL
 
-from muop.storage import resolve_storage  # noqa: E402
-from muop.workers import Objective, WorkerOptions, WorkerSettings, counts, run_study  # noqa: E402
+from muop.study import Objective, WorkerOptions, WorkerSettings, counts, resolve_storage, run_study  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -103,7 +102,7 @@ def run_ray(n: int, T: float, journal: str) -> dict | None:
         import ray
         from ray import tune as rt
 
-        from muop._ray_search import PruningOptunaSearch
+        from muop.study._ray_search import PruningOptunaSearch
     except ImportError:
         return None
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)

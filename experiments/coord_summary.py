@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from muop.coord_check import plot_coord
+from muop.workflows.plots import plot_coord
 
 
 def summarise(root: Path) -> str:
@@ -25,7 +25,8 @@ def summarise(root: Path) -> str:
         worst = max(g.items(), key=lambda kv: kv[1]["max_over_min"])
         c = doc["config"]
         rows.append(
-            f"| {j.parent.name} | {doc['parametrization']} | {doc['axis']} {doc['sizes'][0]}→{doc['sizes'][-1]}, d={c['dim']}, grid {c['grid']}, input decay {c['input_decay']} "
+            f"| {j.parent.name} | {doc['parametrization']} | {doc['axis']} {doc['sizes'][0]}→{doc['sizes'][-1]}, "
+            f"d={c['dim']}, grid {c['grid']}, input decay {c['input_decay']} "
             f"| {min(hidden):.2f} – {max(hidden):.2f} | {worst[1]['max_over_min']:.2f} ({worst[0]}) |"
         )
     return "\n".join(rows)

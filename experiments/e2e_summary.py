@@ -31,7 +31,8 @@ def row(d: Path) -> str:
 
 def main(dirs: list[str]) -> None:
     print(
-        "| run | proxy | target | trials | transferred test rel. L2 | direct test rel. L2 | transferred vs direct | cost ratio (s) | cost ratio (FLOPs) | seconds: proxy tuning + target / direct |"
+        "| run | proxy | target | trials | transferred test rel. L2 | direct test rel. L2 | transferred vs direct | "
+        "cost ratio (s) | cost ratio (FLOPs) | seconds: proxy tuning + target / direct |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for d in dirs:

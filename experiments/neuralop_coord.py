@@ -1,4 +1,4 @@
-"""Coordinate check (muop.coord_check) on neuraloperator's FNO/TFNO, parametrized by muop, and on
+r"""Coordinate check (muop.workflows.coord_check) on neuraloperator's FNO/TFNO, parametrized by muop, and on
 muop's FNO with the ``neuralop`` block (``--model muop-block``).
 
 The check itself is muop's (same synthetic task, steps, records, growth table, plot); only the
@@ -8,21 +8,27 @@ channel MLP (muop-block: each layer), and the projection (the model's output).
 
 Usage (the committed results)::
 
-    python experiments/neuralop_coord.py --model TFNO --axis width --sizes 16,32,64,128,256 --parametrization mup --out results/neuralop/coord_tfno_width_mup
-    python experiments/neuralop_coord.py --model TFNO --axis width --sizes 16,32,64,128,256 --parametrization sp --out results/neuralop/coord_tfno_width_sp
+    python experiments/neuralop_coord.py --model TFNO --axis width --sizes 16,32,64,128,256 --parametrization mup \
+        --out results/neuralop/coord_tfno_width_mup
+    python experiments/neuralop_coord.py --model TFNO --axis width --sizes 16,32,64,128,256 --parametrization sp \
+        --out results/neuralop/coord_tfno_width_sp
     (and the other runs listed in results/neuralop/README.md)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import warnings
 
 import torch
 
-import muop.coord_check as cc
-from muop.modes import modes_to_neuralop
+from muop.core.modes import modes_to_neuralop
+
+# the module (``import muop.workflows.coord_check as cc`` gives the function of that name): its FNO and
+# _watched are swapped below
+cc = importlib.import_module("muop.workflows.coord_check")
 
 warnings.filterwarnings("ignore")
 
@@ -31,7 +37,7 @@ def neuralop_factory(name: str, factorization: str | None, rank: float):
     if name == "muop-block":
         import dataclasses
 
-        from muop.fno import FNO
+        from muop.models import FNO
 
         return lambda fcfg: FNO(dataclasses.replace(fcfg, block="neuralop"))
     from neuralop import models

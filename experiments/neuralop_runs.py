@@ -1,4 +1,4 @@
-"""Training runs with neuraloperator models and muop's two FNO blocks (results/neuralop/).
+r"""Training runs with neuraloperator models and muop's two FNO blocks (results/neuralop/).
 
 * ``blocks``: the same budget (data, epochs, width, modes, LR grid, seeds) for muop's FNO with the
   classic block, with the ``neuralop`` block (muop's init: N(0, 1/fan_in) pointwise weights, zero
@@ -10,12 +10,20 @@
 
 Usage (the committed results; 2 shared CPU cores, one torch thread per process)::
 
-    python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 --lrs 1e-3,3e-3,1e-2,3e-2 --seeds 3 --out results/neuralop/blocks_burgers.json
-    python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 --set train.epochs=33 --only classic --lrs 1e-2,3e-2 --seeds 3 --out results/neuralop/blocks_burgers_classic_equal_time.json
-    python experiments/neuralop_runs.py blocks --config experiments/darcy_modes.yaml --lrs 3e-3,1e-2,3e-2 --seeds 2 --out results/neuralop/blocks_darcy.json
-    python experiments/neuralop_runs.py blocks --config experiments/darcy_modes.yaml --set train.epochs=23 --only classic --lrs 1e-2,3e-2 --seeds 2 --out results/neuralop/blocks_darcy_classic_equal_time.json
-    python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --axis width --sizes 16,32,64,128 --lrs 1e-3,3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/width_sweep.json
-    python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --set model.width=32 --set parametrization.base_width=32 --set parametrization.base_modes=[4] --axis modes --sizes 4,8,16,32 --lrs 3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/modes_sweep.json
+    python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 \
+        --lrs 1e-3,3e-3,1e-2,3e-2 --seeds 3 --out results/neuralop/blocks_burgers.json
+    python experiments/neuralop_runs.py blocks --config experiments/burgers_width.yaml --set model.width=32 \
+        --set train.epochs=33 --only classic --lrs 1e-2,3e-2 --seeds 3 \
+        --out results/neuralop/blocks_burgers_classic_equal_time.json
+    python experiments/neuralop_runs.py blocks --config experiments/darcy_modes.yaml --lrs 3e-3,1e-2,3e-2 --seeds 2 \
+        --out results/neuralop/blocks_darcy.json
+    python experiments/neuralop_runs.py blocks --config experiments/darcy_modes.yaml --set train.epochs=23 \
+        --only classic --lrs 1e-2,3e-2 --seeds 2 --out results/neuralop/blocks_darcy_classic_equal_time.json
+    python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --axis width \
+        --sizes 16,32,64,128 --lrs 1e-3,3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/width_sweep.json
+    python experiments/neuralop_runs.py sweep --config experiments/neuralop_burgers.yaml --set model.width=32 \
+        --set parametrization.base_width=32 --set parametrization.base_modes=[4] --axis modes --sizes 4,8,16,32 \
+        --lrs 3e-3,1e-2,3e-2,1e-1 --seeds 3 --out results/neuralop/modes_sweep.json
 
 Finished runs go to ``<out>.rows.jsonl`` as they finish; rerunning a command resumes it.
 """
@@ -33,11 +41,9 @@ from pathlib import Path
 
 import torch
 
-from muop.callbacks import DivergenceStop
 from muop.config import load_config, with_fields
-from muop.data.prepare import prepare_data
-from muop.train import complete
-from muop.trainer import Setup, Trainer, build
+from muop.data import prepare_data
+from muop.training import DivergenceStop, Setup, Trainer, build, complete
 
 warnings.filterwarnings("ignore")
 
@@ -47,7 +53,7 @@ def neuralop_init(setup: Setup) -> None:
     """Re-draw muop's pointwise weights and all biases as neuraloperator (PyTorch's Conv1d) does,
     keeping the plan's init multipliers: weights U(±1/sqrt(fan_in)) × init_mult, biases
     U(±1/sqrt(fan_in)), spectral biases N(0, 2/(in+out))."""
-    from muop.layers import Pointwise, SpectralConv
+    from muop.models import Pointwise, SpectralConv
 
     for name, mod in setup.model.named_modules():
         if isinstance(mod, Pointwise):

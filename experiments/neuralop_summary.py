@@ -51,7 +51,8 @@ def sweep_table(doc: dict, title: str) -> str:
     lrs = sorted({r["lr"] for r in doc["rows"]})
     head = (
         f"**{title}** (best LR of the grid {', '.join(f'{lr:g}' for lr in lrs)}, `*` = at the grid's edge; "
-        f"'at proxy LR': the mean error at the smallest size's best LR, i.e. what transferring that LR gives)\n\n| size | "
+        "'at proxy LR': the mean error at the smallest size's best LR, i.e. what transferring that LR gives)\n\n| "
+        "size | "
         + " | ".join(f"{p} best LR | {p} best test rel. L2 (sd) | {p} at proxy LR" for p in pars)
         + " |\n|---|"
         + "---|---|---|" * len(pars)
@@ -74,15 +75,16 @@ def sweep_table(doc: dict, title: str) -> str:
 
 
 def regret_lines(doc: dict, title: str) -> str:
-    """Transfer regret from the smallest size (muop.regret: seed-averaged curves, parabola in log-LR
+    """Transfer regret from the smallest size (muop.workflows.regret: seed-averaged curves, parabola in log-LR
     for the proxy's best LR, log-log interpolation at the target, 95% bootstrap interval over seeds)."""
-    from muop.regret import regret_table
+    from muop.workflows.regret import regret_table
 
     table = regret_table(doc["rows"], n_boot=1000, seed=0)
     pars = list(table["regret"])
     sizes = list(dict.fromkeys(size for p in pars for size in table["regret"][p]))
     lines = [
-        f"**{title}: transfer regret from size {table['proxy'][pars[0]]}** (target error at the proxy's best LR over the target's best, minus 1; 95% bootstrap CI over seeds)\n",
+        f"**{title}: transfer regret from size {table['proxy'][pars[0]]}** (target error at the proxy's best LR over "
+        "the target's best, minus 1; 95% bootstrap CI over seeds)\n",
         "| size | " + " | ".join(f"{p} regret [95% CI]" for p in pars) + " |",
         "|---|" + "---|" * len(pars),
     ]
@@ -109,7 +111,8 @@ def coord_table(root: Path) -> str:
         worst = max(g, key=lambda k: g[k]["max_over_min"])
         name = m.get("name", "?") + (f" ({m['factorization']}, rank {m['rank']:g})" if m.get("factorization") else "")
         lines.append(
-            f"| {p.parent.name} | {name} | {doc['axis']} {doc['sizes'][0]}–{doc['sizes'][-1]} | {doc['config']['lr']:g} | "
+            f"| {p.parent.name} | {name} | {doc['axis']} {doc['sizes'][0]}–{doc['sizes'][-1]} | "
+            f"{doc['config']['lr']:g} | "
             f"{g['output']['last_over_first']:.2f} | {worst} {g[worst]['max_over_min']:.2f} |"
         )
     return "\n".join(lines)

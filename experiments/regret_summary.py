@@ -2,7 +2,7 @@
 
 Usage: python experiments/regret_summary.py [--proxy SIZE] [--by-hparam] [SWEEP_DIR ...]
 (default: every results/sweeps/*/ with a sweep.json). Nothing is trained: each sweep.json is
-rewritten from its own runs by muop.sweep.write_summary (curves, best LR per size, transfer
+rewritten from its own runs by muop.workflows.sweep.write_summary (curves, best LR per size, transfer
 regret with its bootstrap interval; B = 1000, generator seed 0) with its spec and base config kept,
 and sweep.png is redrawn. ``--proxy`` measures regret from that size (and records it in the spec);
 ``--print-only`` writes nothing (e.g. to read a committed sweep from another proxy).
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from muop.errors import InputError
-from muop.sweep import Sweep, sweep_summary, write_summary
+from muop.workflows.sweep import Sweep, sweep_summary, write_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,14 +59,17 @@ def _notes(e: dict) -> str:
 def table(named: list[tuple[str, dict]]) -> str:
     """Markdown: one row per (sweep, parametrization, target size), regret first."""
     rows = [
-        "| sweep | swept | axis | parametrization | proxy → target | regret % | 95% CI % | at grid resolution % | best-value drift (excl. flat) | notes |",
+        "| sweep | swept | axis | parametrization | proxy → target | regret % | 95% CI % | at grid resolution % | "
+        "best-value drift (excl. flat) | notes |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, doc in named:
         for par, by_size in doc["regret"].items():
             for size, e in by_size.items():
                 rows.append(
-                    f"| {name} | {doc['hparam']} | {doc['axis']} | {par} | {e['proxy_size']} → {size} | **{_pct(e['regret'])}** | {_ci(e)} | {_pct(e['regret_grid'])} | {doc['drift_excluding_flat'][par]:.2f}× | {_notes(e)} |"
+                    f"| {name} | {doc['hparam']} | {doc['axis']} | {par} | {e['proxy_size']} → {size} | "
+                    f"**{_pct(e['regret'])}** | {_ci(e)} | {_pct(e['regret_grid'])} | "
+                    f"{doc['drift_excluding_flat'][par]:.2f}× | {_notes(e)} |"
                 )
     return "\n".join(rows)
 

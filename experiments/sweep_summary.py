@@ -27,7 +27,8 @@ def summarise(sweep_dir: Path) -> str:
     name = "LR" if doc.get("hparam", "lr") == "lr" else doc["hparam"]
     sizes = sorted({int(s) for p in pars for s in doc["best_lr"][p]})
     head = (
-        f"**{sweep_dir.name}** ({doc['axis']}; regret in % of the target's best error, 95% bootstrap interval over seeds; "
+        f"**{sweep_dir.name}** ({doc['axis']}; regret in % of the target's best error, 95% bootstrap interval over "
+        "seeds; "
         f"`*` = best {name} at the grid's edge)\n\n| {doc['axis']} | "
         + " | ".join(f"{p} regret %" for p in pars)
         + " | "

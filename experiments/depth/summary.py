@@ -5,7 +5,7 @@ Usage: python experiments/depth/summary.py [results/depth]
 Nothing is trained. Coordinate checks: for each results/depth/coord_*/coord.json, the change of
 the top of the residual stream (``blocks.last``), of the head's hidden layer and of the readout at
 the last step, as the ratio depth 16 / depth 2 and the max/min over depths. Sweeps: each
-results/depth/*/sweep.json is re-summarised from its own runs (muop.sweep.write_summary, bootstrap
+results/depth/*/sweep.json is re-summarised from its own runs (muop.workflows.sweep.write_summary, bootstrap
 B = 1000, seed 0) and printed with experiments/regret_summary.py's table (proxy: the smallest depth).
 """
 

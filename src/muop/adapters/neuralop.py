@@ -229,6 +229,30 @@ def to_muop(model: nn.Module) -> FNO:
     padding or preactivation); any of its widths, modes, depth and projection ratio. The two
     models then compute the same function (tests/test_fno_blocks.py: to 1e-10 in float64).
     """
+    missing = _default_layout_gaps(model)
+    if missing:
+        name = type(model).__name__
+        raise UsageError(f"to_muop needs neuraloperator's default FNO layout; this {name} lacks: {', '.join(missing)}")
+    act = {f: n for n, f in ACTIVATIONS.items()}[model.non_linearity]
+    modes = modes_from_neuralop(tuple(model.n_modes))
+    cfg = FNOConfig(
+        modes=modes,
+        width=model.hidden_channels,
+        depth=model.n_layers,
+        in_channels=model.in_channels,
+        out_channels=model.out_channels,
+        projection_ratio=model.projection_channel_ratio,
+        activation=act,
+        append_coords=model.positional_embedding is not None,
+        block="neuralop",
+    )
+    out = FNO(cfg).to(model.projection.fcs[0].weight.dtype)
+    _copy_weights(out, model)
+    return out
+
+
+def _default_layout_gaps(model: nn.Module) -> list[str]:
+    """What ``model`` lacks of neuraloperator's default FNO layout (empty: it has it all)."""
     from neuralop.models import FNO as NFNO
 
     blocks = getattr(model, "fno_blocks", None)
@@ -248,51 +272,36 @@ def to_muop(model: nn.Module) -> FNO:
         and model.domain_padding is None,
         f"non_linearity one of {sorted(ACTIVATIONS)}": act is not None,
     }
-    missing = [k for k, ok in layout.items() if not ok]
-    if missing:
-        raise UsageError(
-            f"to_muop needs neuraloperator's default FNO layout; this {type(model).__name__} lacks: {', '.join(missing)}"
-        )
-    modes = modes_from_neuralop(tuple(model.n_modes))
-    cfg = FNOConfig(
-        modes=modes,
-        width=model.hidden_channels,
-        depth=model.n_layers,
-        in_channels=model.in_channels,
-        out_channels=model.out_channels,
-        projection_ratio=model.projection_channel_ratio,
-        activation=act,
-        append_coords=model.positional_embedding is not None,
-        block="neuralop",
-    )
-    dtype = model.projection.fcs[0].weight.dtype
-    out = FNO(cfg).to(dtype)
+    return [k for k, ok in layout.items() if not ok]
+
+
+@torch.no_grad()
+def _copy_weights(out: FNO, model: nn.Module) -> None:
+    """Copy a default-layout neuraloperator FNO's weights into muop's FNO ``out`` of the same shape."""
+    blocks, d = model.fno_blocks, len(out.config.modes)
     pairs = [
         (out.lifting, model.lifting.fcs[0]),
         (out.lifting_out, model.lifting.fcs[1]),
         (out.projection_hidden, model.projection.fcs[0]),
         (out.projection_out, model.projection.fcs[1]),
     ]
-    d = len(modes)
-    with torch.no_grad():
-        for i, layer in enumerate(out.layers):
-            pairs += [
-                (layer.pointwise, blocks.fno_skips[i].conv),
-                (layer.mlp_in, blocks.channel_mlp[i].fcs[0]),
-                (layer.mlp_out, blocks.channel_mlp[i].fcs[1]),
-            ]
-            layer.gate.copy_(blocks.channel_mlp_skips[i].weight.reshape(-1))
-            conv = blocks.convs[i]
-            w = conv.weight.to_tensor()  # (in, out, N_1, ..., K_d), fftshifted in the dims before the last
-            for j in range(d - 1):
-                w = torch.roll(w, shifts=-(w.shape[2 + j] // 2), dims=2 + j)
-            layer.spectral.weight.copy_(torch.view_as_real(w.permute(*range(2, 2 + d), 0, 1).contiguous()))
-            layer.spectral.bias.copy_(conv.bias.reshape(-1))
-        for mine, theirs in pairs:
-            mine.weight.copy_(theirs.weight.reshape(mine.weight.shape))
-            if mine.bias is not None:
-                mine.bias.copy_(theirs.bias)
-    return out
+    for i, layer in enumerate(out.layers):
+        pairs += [
+            (layer.pointwise, blocks.fno_skips[i].conv),
+            (layer.mlp_in, blocks.channel_mlp[i].fcs[0]),
+            (layer.mlp_out, blocks.channel_mlp[i].fcs[1]),
+        ]
+        layer.gate.copy_(blocks.channel_mlp_skips[i].weight.reshape(-1))
+        conv = blocks.convs[i]
+        w = conv.weight.to_tensor()  # (in, out, N_1, ..., K_d), fftshifted in the dims before the last
+        for j in range(d - 1):
+            w = torch.roll(w, shifts=-(w.shape[2 + j] // 2), dims=2 + j)
+        layer.spectral.weight.copy_(torch.view_as_real(w.permute(*range(2, 2 + d), 0, 1).contiguous()))
+        layer.spectral.bias.copy_(conv.bias.reshape(-1))
+    for mine, theirs in pairs:
+        mine.weight.copy_(theirs.weight.reshape(mine.weight.shape))
+        if mine.bias is not None:
+            mine.bias.copy_(theirs.bias)
 
 
 def _residual_branches(blocks: nn.Module) -> bool:
@@ -334,7 +343,7 @@ def _branch_output_hook(module: nn.Module, args: tuple, out):
 
 def watched_modules(model: nn.Module, axis: str = "width") -> dict[str, nn.Module]:
     """The modules of a neuraloperator FNO/TFNO whose outputs the coordinate check records
-    (:mod:`muop.coord_check`): the lifting, each layer's spectral convolution and channel MLP, and
+    (:mod:`muop.workflows.coord_check`): the lifting, each layer's spectral convolution and channel MLP, and
     the projection (the model's output). Over depth, the first, middle and last layer's, named
     ``blocks.first``/``mid``/``last``, since the number of layers differs between sizes."""
     blocks = model.fno_blocks

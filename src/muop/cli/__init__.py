@@ -1,5 +1,13 @@
-"""The ``muop`` command line (the only place that configures logging)."""
+"""The ``muop`` command line (the only place that configures logging).
 
-from .main import build_parser, main, run
+* :mod:`muop.cli.app`: the parser, and errors mapped to one ``muop: error: ...`` line and an exit code;
+* :mod:`muop.cli.common`: the argument builders and value parsers the commands share, output checks,
+  the progress bar;
+* one module per command, each with ``add_parser(sub)`` and its ``run_*``: :mod:`~muop.cli.coord`
+  (``coord-check``), :mod:`~muop.cli.demo`, :mod:`~muop.cli.data` (``data generate``, ``data info``),
+  :mod:`~muop.cli.train`, :mod:`~muop.cli.sweep`, :mod:`~muop.cli.tune`, :mod:`~muop.cli.transfer`.
+"""
+
+from .app import build_parser, main, run
 
 __all__ = ["build_parser", "main", "run"]

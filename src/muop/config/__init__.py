@@ -1,5 +1,6 @@
-"""Run configs: one YAML file describes a run (data, model, parametrization, optimizer, schedule,
-training, tuning).
+"""Run configs: one YAML file describes a run.
+
+Its sections: data, model, parametrization, optimizer, schedule, training, tuning.
 
 * :mod:`muop.config.sections` and :mod:`muop.models.spec` (the model section): the schema, one small
   dataclass per section, each validated with one-line errors naming the field;

@@ -112,7 +112,7 @@ class ParamConfig:
     weight's init std; ``multipliers`` (role -> number, e.g. ``{output: 2.0}``) multiply those
     roles' forward multipliers. ``overrides`` makes ablation variants of the table: ``{output: sp}``
     gives the readout SP's rule under ``kind: mup`` (``output.lr``, ``.init``, ``.mult``: one column
-    group only; see :func:`muop.rules.table`). At the defaults μP still equals SP at the base shape.
+    group only; see :func:`muop.core.rules.table`). At the defaults μP still equals SP at the base shape.
 
     Depth (models with ``model.residual`` blocks): ``base_depth`` is the proxy's number of blocks
     (default: the model's), ``depth_alpha`` the exponent of the branch multiplier
@@ -187,13 +187,15 @@ class ParamConfig:
         modes = tuple(self.base_modes) if self.base_modes is not None else model.modes
         if len(modes) != len(model.modes):
             raise ConfigError(
-                f"parametrization.base_modes={list(modes)}: expected {len(model.modes)} entries like model.modes={list(model.modes)}"
+                f"parametrization.base_modes={list(modes)}: expected {len(model.modes)} entries like "
+                f"model.modes={list(model.modes)}"
             )
         depth_scaled = model.residual != "none" if depth_scaled is None else depth_scaled
         if self.base_depth is not None and not depth_scaled:
             raise ConfigError(
-                f"parametrization.base_depth={self.base_depth}: the model has no residual blocks, so nothing scales with depth; "
-                "set model.residual: pre (muop) or identity skips (neuralop: options fno_skip/channel_mlp_skip: identity), or drop base_depth"
+                f"parametrization.base_depth={self.base_depth}: the model has no residual blocks, so nothing scales "
+                "with depth; set model.residual: pre (muop) or identity skips (neuralop: options "
+                "fno_skip/channel_mlp_skip: identity), or drop base_depth"
             )
         depth = (self.base_depth or model.depth) if depth_scaled else None
         return self._tuned(Shape(self.base_width or model.width, modes, depth))
@@ -254,7 +256,7 @@ class TrainConfig:
     diverge_factor: float = 1e3  # stop when the loss exceeds this multiple of the first epoch's
     checkpoint_every: int = 5  # epochs between resumable training states (runs with an output dir); 0: none
     device: str = "cpu"  # cpu | cuda | cuda:N | auto (CUDA when available)
-    parallel: str = "ddp"  # when run by several processes: ddp (replicas) or fsdp (sharded; muop.distributed)
+    parallel: str = "ddp"  # when run by several processes: ddp (replicas) or fsdp (sharded; muop.training.distributed)
 
     def validate(self) -> None:
         expect(

@@ -38,13 +38,14 @@ def param_groups(
     """Param groups for ``torch.optim.{Adam, AdamW, SGD}`` with the plan's LR multipliers.
 
     Args:
-        plan: from :func:`muop.parametrize` / :func:`muop.make_plan` (anything with ``entries`` and ``parameter(name)``).
+        plan: from :func:`muop.parametrize` / :func:`muop.make_plan` (anything with ``entries`` and
+            ``parameter(name)``).
         lr: the base learning rate η (what you tune on the proxy).
         optimizer: ``adam``, ``adamw`` or ``sgd`` (which LR column of the rule table to use).
         weight_decay: base weight decay.
         wd_scaling: one of :data:`WD_SCALINGS`.
         eps: Adam's base epsilon; groups whose plan scales it (residual branches at another
-            depth than the base, :mod:`muop.rules`) get ``eps * eps_mult``, the others none of
+            depth than the base, :mod:`muop.core.rules`) get ``eps * eps_mult``, the others none of
             their own (the optimizer's).
     """
     opt = optimizer.lower()

@@ -37,7 +37,7 @@ class ParamPlan:
 
     ``tensor_shape`` is the parameter tensor's shape; ``m_in``, ``m_out``, ``mode_factor``,
     ``depth_ratio`` and ``branch_mult`` are the numbers the rule table's monomials are evaluated at
-    (``g``, ``m_L`` and ``a`` in :mod:`muop.rules`; the last two are 1 outside residual branches).
+    (``g``, ``m_L`` and ``a`` in :mod:`muop.core.rules`; the last two are 1 outside residual branches).
     ``eps_mult`` multiplies Adam's epsilon.
     """
 
@@ -83,7 +83,7 @@ class Plan:
 
         Weights are drawn N(0, init_std²) (complex weights: each part with std/sqrt(2), so
         E|w|² = init_std²); biases, whose SP init is zero, are zeroed. Parameters declared with
-        another ``init`` mode (:data:`muop.scaling.INIT_MODES`) keep their own values, rescaled.
+        another ``init`` mode (:data:`muop.core.scaling.INIT_MODES`) keep their own values, rescaled.
         """
         for e in self.entries:
             owner, local, spec = self._owners[e.name]
@@ -98,7 +98,8 @@ class Plan:
         wd_scaling: str = "lr_invariant",
         eps: float = 1e-8,
     ) -> list[dict]:
-        """``torch.optim`` param groups with per-parameter LRs and Adam eps (see :func:`muop.core.optim.param_groups`)."""
+        """``torch.optim`` param groups with per-parameter LRs and Adam eps
+        (see :func:`muop.core.optim.param_groups`)."""
         return param_groups(self, lr, optimizer, weight_decay, wd_scaling, eps)
 
     def rebind(self, model: nn.Module) -> None:
@@ -190,7 +191,8 @@ def _depth_factors(name: str, spec: ParamSpec, shape: Shape, base: Base) -> tupl
         return 1.0, 1.0
     if shape.depth is None:
         raise UsageError(
-            f"{name} sits in a residual branch but the model's shape has no depth; pass shape=Shape(width, modes, depth)"
+            f"{name} sits in a residual branch but the model's shape has no depth; pass shape=Shape(width, modes, "
+            "depth)"
         )
     return branch_multiplier(shape.depth, base.depth or shape.depth, base.alpha)
 

@@ -136,7 +136,7 @@ SP: Mapping[Role, Rule] = {role: Rule(ONE, ONE, ONE, ONE) for role in Role}
 
 #: Maximal update parametrization over width (TP5), Fourier modes (μTransfer-FNO) and the depth of
 #: residual branches (Depth-μP / CompleteP; L and a are 1 outside branches).
-#:                 init std        forward mult      Adam/AdamW LR                    SGD LR                                Adam eps
+#: Columns of each Rule: init std, forward mult, Adam/AdamW LR, SGD LR, Adam eps.
 MUP: Mapping[Role, Rule] = {
     Role.INPUT: Rule(ONE, ONE, ONE, S(m_out=1)),
     Role.HIDDEN: Rule(ONE, S(a=1), S(m_in=-1, L=-1, a=-1), S(m_in=-1, m_out=1, L=-1, a=-2), S(a=1)),
@@ -166,7 +166,8 @@ def check_overrides(overrides: Mapping[str, str]) -> dict[tuple[Role, tuple[str,
         role, _, col = str(key).partition(".")
         if role not in roles or (col and col not in COLUMNS):
             raise UsageError(
-                f"overrides: unknown key {key!r}; expected a role ({', '.join(roles)}), optionally followed by .{'/.'.join(COLUMNS)}"
+                f"overrides: unknown key {key!r}; expected a role ({', '.join(roles)}), optionally followed by "
+                f".{'/.'.join(COLUMNS)}"
             )
         if src not in TABLES:
             raise UsageError(f"overrides.{key}={src!r}: expected a table name, one of {', '.join(sorted(TABLES))}")
@@ -194,7 +195,7 @@ def mode_factor(modes: Sequence[int], base_modes: Sequence[int]) -> float:
     """``g = sqrt(sum log K_base / sum log K)``: the spectral init-std and Adam-LR ratio.
 
     ``modes``/``base_modes`` are K per spatial dimension in muop's convention (non-negative
-    frequencies kept per dimension, see :mod:`muop.modes`). Every K must be >= 2, since
+    frequencies kept per dimension, see :mod:`muop.core.modes`). Every K must be >= 2, since
     log 1 = 0 makes the rule undefined.
     """
     if len(modes) != len(base_modes):

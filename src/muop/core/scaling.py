@@ -51,7 +51,7 @@ INIT_MODES = ("draw", "scale", "normalize")
 #: Where a parameter sits relative to a residual stream ``x + a·F(x)``: ``""`` outside any branch
 #: (lifting, projection, readout, non-residual layers), ``"inner"`` inside F but not writing its
 #: output, ``"out"`` in a layer that writes F's output (it carries the branch multiplier a; F is
-#: linear in it). Only branch parameters scale with depth (:mod:`muop.rules`).
+#: linear in it). Only branch parameters scale with depth (:mod:`muop.core.rules`).
 BRANCH = ("", "inner", "out")
 
 
@@ -60,7 +60,7 @@ class ParamSpec:
     """How one parameter scales.
 
     Attributes:
-        role: which rule row applies (:class:`muop.rules.Role`).
+        role: which rule row applies (:class:`muop.core.rules.Role`).
         fan_in_dims: tensor dims whose product is the fan-in (e.g. ``(1,)`` for a Linear weight).
         fan_out_dims: tensor dims whose product is the fan-out.
         mode_dims: tensor dims that index Fourier modes (spectral weights only).
@@ -93,7 +93,8 @@ class ParamSpec:
             raise UsageError(f"branch={self.branch!r}: expected one of {BRANCH}")
         if self.branch and self.role in (Role.INPUT, Role.OUTPUT):
             raise UsageError(
-                f"a {self.role.value} weight cannot sit in a residual branch (only hidden, spectral and bias parameters do)"
+                f"a {self.role.value} weight cannot sit in a residual branch (only hidden, spectral and bias "
+                "parameters do)"
             )
         if self.role is Role.SPECTRAL and not self.mode_dims and not self.factor:
             raise UsageError("a spectral parameter must declare its mode_dims")

@@ -26,7 +26,7 @@ class Shape:
 
     Attributes:
         width: channel width m of the hidden layers.
-        modes: Fourier modes K per spatial dimension, muop's convention (:mod:`muop.modes`).
+        modes: Fourier modes K per spatial dimension, muop's convention (:mod:`muop.core.modes`).
         depth: number of residual blocks L, for models with residual branches (None: depth is not
             a scaled axis; a base without it takes the model's depth, so m_L = 1).
     """
@@ -64,11 +64,11 @@ class Base(Shape):
     Attributes:
         init_scale: multiplies every weight's init std (Tensor Programs V's global init scale).
         multipliers: role -> forward multiplier, applied on top of the rule's (TP5's input and
-            output multipliers; any :class:`~muop.rules.Role` may be given).
+            output multipliers; any :class:`~muop.core.rules.Role` may be given).
         overrides: ``{"ROLE" or "ROLE.COLUMN": table}``: roles whose rule comes from the other table
-            (ablations, :func:`muop.rules.table`).
+            (ablations, :func:`muop.core.rules.table`).
         alpha: depth exponent of the residual-branch multiplier a = (L/L_base)^-alpha, in
-            [0.5, 1] (:func:`muop.rules.check_alpha`; 0.5 Depth-μP, 1 CompleteP). Plays no part
+            [0.5, 1] (:func:`muop.core.rules.check_alpha`; 0.5 Depth-μP, 1 CompleteP). Plays no part
             unless the model has residual branches and its depth differs from the base's.
 
     Mappings are stored as sorted ``(key, value)`` pairs so that a Base stays hashable.

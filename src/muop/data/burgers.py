@@ -2,8 +2,9 @@
 
 Pseudo-spectral in space with 2/3-rule dealiasing of the nonlinear term, ETDRK4 in time
 (Cox & Matthews 2002, with Kassam & Trefethen's 2005 contour-integral coefficients). The initial
-condition is a GRF with Fourier-coefficient variance ``σ²(k² + τ²)^(-α)`` for integer k (the FNO paper,
-Li et al., ICLR 2021: 625 (k² + 25)^-2, which we read on (0, 2π); read on (0, 1) the same formula gives almost constant fields).
+condition is a GRF with Fourier-coefficient variance ``σ²(k² + τ²)^(-α)`` for integer k (the FNO
+paper, Li et al., ICLR 2021: 625 (k² + 25)^-2, which we read on (0, 2π); read on (0, 1) the same
+formula gives almost constant fields).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """2-D Darcy flow ``-∇·(a ∇u) = f`` on the unit square with ``u = 0`` on the boundary.
 
 The coefficient is a two-valued field: ``a = a_hi`` where a GRF (cosine series, Neumann,
-covariance ∝ (-Δ + τ²)^-α, zero mean) is ≥ 0 and ``a_lo`` elsewhere (as in the FNO paper, Li et al., ICLR 2021: 12 / 3, τ = 3,
-α = 2). Discretisation: the ``s × s`` grid of nodes ``x_i = i / (s - 1)`` (boundary included, as in
-the FNO data), the 5-point stencil with face coefficients the arithmetic mean of the two nodes,
-and a sparse direct solve (SuperLU with a symmetric minimum-degree ordering). Optionally solve on a finer grid and subsample.
+covariance ∝ (-Δ + τ²)^-α, zero mean) is ≥ 0 and ``a_lo`` elsewhere (as in the FNO paper, Li et
+al., ICLR 2021: 12 / 3, τ = 3, α = 2). Discretisation: the ``s × s`` grid of nodes
+``x_i = i / (s - 1)`` (boundary included, as in the FNO data), the 5-point stencil with face
+coefficients the arithmetic mean of the two nodes, and a sparse direct solve (SuperLU with a
+symmetric minimum-degree ordering). Optionally solve on a finer grid and subsample.
 """
 
 from __future__ import annotations

@@ -85,14 +85,16 @@ def _pick(keys: list[str], input_key: str | None, output_key: str | None, path: 
         missing = [k for k in SPLIT_KEYS[split] if k not in keys]
         if missing:
             raise DataError(
-                f"{path}: split {split!r} needs arrays {list(SPLIT_KEYS[split])}; {missing} not found; keys found: {sorted(keys)}"
+                f"{path}: split {split!r} needs arrays {list(SPLIT_KEYS[split])}; {missing} not found; keys found: "
+                f"{sorted(keys)}"
             )
         return SPLIT_KEYS[split]
     for a, b in KEY_PAIRS:
         if a in keys and b in keys:
             return a, b
     raise DataError(
-        f"{path}: no known input/output keys {[list(p) for p in KEY_PAIRS]}; keys found: {sorted(keys)}; pass input_key/output_key"
+        f"{path}: no known input/output keys {[list(p) for p in KEY_PAIRS]}; keys found: {sorted(keys)}; pass "
+        "input_key/output_key"
     )
 
 
@@ -134,7 +136,8 @@ def _finish(
     for name, a in (("inputs", x), ("outputs", y)):
         if a.dtype.kind not in "biuf":
             raise DataError(
-                f"{path}: {name} have dtype {a.dtype}; expected real numbers (complex fields: store real and imaginary parts as channels)"
+                f"{path}: {name} have dtype {a.dtype}; expected real numbers (complex fields: store real and imaginary "
+                "parts as channels)"
             )
     if x.shape[0] != y.shape[0]:
         raise DataError(f"{path}: inputs have {x.shape[0]} samples but outputs {y.shape[0]}")
@@ -195,7 +198,8 @@ def _guarded(path: Path, read):
         raise
     except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as e:
         raise DataError(
-            f"{path}: cannot be read as {path.suffix or 'data'} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})"
+            f"{path}: cannot be read as {path.suffix or 'data'} ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else 'no detail'})"
         ) from None
 
 
@@ -264,43 +268,7 @@ def _load(
             x, y = _channels_first(z[a], z[b], path, grid_dims=grid_dims)
         return _finish(x, y, path, "npz", {"keys": [a, b]}, stride, dtype)
     if h5py.is_hdf5(path):
-        try:
-            f = h5py.File(path, "r")
-        except OSError as e:
-            raise DataError(f"{path} is not a readable HDF5 file (truncated or corrupted?): {e}") from None
-        with f:
-            if f.attrs.get("format") == FORMAT:
-                is_muop = True
-            else:
-                is_muop = False
-                keys = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
-                try:
-                    if "tensor" in keys:
-                        t = f["tensor"]
-                        x, y = t[:, t_in], t[:, t_out]
-                        x, y = _channels_first(x, y, path, grid_dims=grid_dims)
-                        return _finish(
-                            x, y, path, "pdebench", {"frames": [t_in, t_out], "shape": list(t.shape)}, stride, dtype
-                        )
-                    a, b = _pick(keys, input_key, output_key, path, split)
-                    xa, ya = f[a][()], f[b][()]
-                except OSError as e:
-                    raise DataError(f"{path}: cannot read its arrays (truncated or corrupted?): {e}") from None
-                if suffix == ".mat":  # MATLAB v7.3: column-major, so axes come reversed
-                    xa, ya = np.transpose(xa), np.transpose(ya)
-                    x, y = _channels_first(xa, ya, path, channels_last_extra=True, grid_dims=grid_dims)
-                    return _finish(x, y, path, "fno-mat-v7.3", {"keys": [a, b]}, stride, dtype)
-                x, y = _channels_first(xa, ya, path, grid_dims=grid_dims)
-                return _finish(x, y, path, "hdf5", {"keys": [a, b]}, stride, dtype)
-        if is_muop:
-            _check_split(split)
-            s = read_dataset(path, stride=stride)
-            x, y = (s.train_x, s.train_y) if split == "train" else (s.test_x, s.test_y)
-            x, y = (
-                check_finite(path, f"{split}/inputs", x.to(dtype)),
-                check_finite(path, f"{split}/outputs", y.to(dtype)),
-            )
-            return OperatorData(x, y, str(path), {"format": FORMAT, "split": split, **s.attrs})
+        return _load_hdf5(path, input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims)
     if suffix == ".mat":
         m = _matlab(path, "loadmat")
         keys = [k for k in m if not k.startswith("__")]
@@ -310,3 +278,60 @@ def _load(
     if suffix in (".h5", ".hdf5"):
         raise DataError(f"{path} is not a readable HDF5 file (truncated or corrupted?)")
     raise DataError(f"{path}: unknown format {suffix!r}; expected .h5/.hdf5, .mat, .pt or .npz")
+
+
+def _load_hdf5(
+    path: Path,
+    input_key: str | None,
+    output_key: str | None,
+    split: str,
+    stride: int,
+    t_in: int,
+    t_out: int,
+    dtype: torch.dtype,
+    grid_dims: int | None,
+) -> OperatorData:
+    """An HDF5 file: muop's own format, PDEBench's ``tensor``, a MATLAB v7.3 file or named arrays."""
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise DataError(f"{path} is not a readable HDF5 file (truncated or corrupted?): {e}") from None
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            return _load_foreign_hdf5(f, path, input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims)
+    _check_split(split)
+    s = read_dataset(path, stride=stride)
+    x, y = (s.train_x, s.train_y) if split == "train" else (s.test_x, s.test_y)
+    x = check_finite(path, f"{split}/inputs", x.to(dtype))
+    y = check_finite(path, f"{split}/outputs", y.to(dtype))
+    return OperatorData(x, y, str(path), {"format": FORMAT, "split": split, **s.attrs})
+
+
+def _load_foreign_hdf5(
+    f: h5py.File,
+    path: Path,
+    input_key: str | None,
+    output_key: str | None,
+    split: str,
+    stride: int,
+    t_in: int,
+    t_out: int,
+    dtype: torch.dtype,
+    grid_dims: int | None,
+) -> OperatorData:
+    """An open HDF5 file that is not muop's: PDEBench's ``tensor``, MATLAB v7.3, or named arrays."""
+    keys = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
+    try:
+        if "tensor" in keys:
+            t = f["tensor"]
+            x, y = _channels_first(t[:, t_in], t[:, t_out], path, grid_dims=grid_dims)
+            return _finish(x, y, path, "pdebench", {"frames": [t_in, t_out], "shape": list(t.shape)}, stride, dtype)
+        a, b = _pick(keys, input_key, output_key, path, split)
+        xa, ya = f[a][()], f[b][()]
+    except OSError as e:
+        raise DataError(f"{path}: cannot read its arrays (truncated or corrupted?): {e}") from None
+    if path.suffix.lower() == ".mat":  # MATLAB v7.3: column-major, so axes come reversed
+        x, y = _channels_first(np.transpose(xa), np.transpose(ya), path, channels_last_extra=True, grid_dims=grid_dims)
+        return _finish(x, y, path, "fno-mat-v7.3", {"keys": [a, b]}, stride, dtype)
+    x, y = _channels_first(xa, ya, path, grid_dims=grid_dims)
+    return _finish(x, y, path, "hdf5", {"keys": [a, b]}, stride, dtype)

@@ -1,4 +1,6 @@
-"""2-D incompressible Navier–Stokes in vorticity form on the unit torus (the FNO paper's benchmark, Li et al., ICLR 2021).
+"""2-D incompressible Navier–Stokes in vorticity form on the unit torus.
+
+The FNO paper's benchmark (Li et al., ICLR 2021).
 
 ``w_t + u·∇w = ν Δw + f``, ``u = ∇^⊥ψ = (ψ_y, -ψ_x)``, ``-Δψ = w``, with the FNO forcing
 ``f = 0.1 (sin 2π(x+y) + cos 2π(x+y))`` and initial vorticity a zero-mean GRF with spectrum

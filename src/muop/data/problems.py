@@ -57,7 +57,8 @@ class NSTask(NSParams):
         super().__post_init__()
         if not 1 <= self.input_frames < self.n_frames:
             raise UsageError(
-                f"input_frames={self.input_frames}: expected 1 .. {self.n_frames - 1} (T={self.T} gives {self.n_frames} frames)"
+                f"input_frames={self.input_frames}: expected 1 .. {self.n_frames - 1} (T={self.T} gives "
+                f"{self.n_frames} frames)"
             )
 
 
@@ -82,7 +83,8 @@ PROBLEMS: dict[str, Problem] = {
         _darcy,
         lambda p, s: [np.linspace(0, 1, s)] * 2,
         lambda p, s: ((1, s, s), (1, s, s)),
-        "inputs: coefficient a (N, 1, s, s); outputs: pressure u (N, 1, s, s); nodes i/(s-1), boundary included (u = 0 there)",
+        "inputs: coefficient a (N, 1, s, s); outputs: pressure u (N, 1, s, s); nodes i/(s-1), boundary included (u = "
+        "0 there)",
         min_resolution=4,  # s = 3 leaves one interior node, which the sparse solver cannot assemble
     ),
     "navier-stokes": Problem(
@@ -91,7 +93,8 @@ PROBLEMS: dict[str, Problem] = {
         _ns,
         lambda p, s: [np.arange(s) / s] * 2,
         lambda p, s: ((p.input_frames, s, s), (p.n_frames - p.input_frames, s, s)),
-        "inputs: vorticity frames t = 0 .. input_frames-1 as channels (N, input_frames, s, s); outputs: the following frames to T (N, n_frames - input_frames, s, s); torus grid j/s",
+        "inputs: vorticity frames t = 0 .. input_frames-1 as channels (N, input_frames, s, s); outputs: the "
+        "following frames to T (N, n_frames - input_frames, s, s); torus grid j/s",
     ),
 }
 

@@ -109,15 +109,16 @@ def write_dataset(
     chunk_size: int,
     layout: str,
     progress: Callable[[int, int], None] | None = None,
-    dtype: np.dtype = np.dtype("float32"),
+    dtype: np.dtype | None = None,
 ) -> Path:
     """Generate and write a dataset; ``make_chunk(n, chunk_seed)`` returns (inputs, outputs).
 
-    Resumes a matching ``path.partial``; refuses to overwrite an existing complete ``path``.
-    Several processes may ask for the same file: a lock (``path.lock``) lets one write while the
-    others wait, and they then get ``FileExistsError``.
+    ``counts``: samples per split; ``sample_shapes``: (input, output) shape of one sample;
+    ``dtype``: what is stored (default float32). Resumes a matching ``path.partial``; refuses to
+    overwrite an existing complete ``path``. Several processes may ask for the same file: a lock
+    (``path.lock``) lets one write while the others wait, and they then get ``FileExistsError``.
     """
-    path = Path(path)
+    path, dtype = Path(path), np.dtype("float32") if dtype is None else dtype
     if path.exists():
         raise FileExistsError(
             f"{path} already exists; remove it or choose another --out (existing results are never overwritten)"
@@ -129,72 +130,98 @@ def write_dataset(
                 f"{path} was written by another process meanwhile; existing results are never overwritten"
             )
         partial = path.with_name(path.name + ".partial")
-        ident = json.dumps(
-            {
-                "problem": problem,
-                "params": params,
-                "seed": seed,
-                "counts": counts,
-                "chunk_size": chunk_size,
-                "shapes": sample_shapes,
-                "dtype": str(dtype),
-            },
-            sort_keys=True,
-        )
-        if partial.exists():
-            try:
-                with h5py.File(partial, "r") as f:
-                    same = f.attrs.get("ident") == ident
-            except OSError:
-                same = False
-            if not same:
-                partial.unlink()
+        what = {"problem": problem, "params": params, "seed": seed, "counts": counts, "chunk_size": chunk_size}
+        ident = json.dumps({**what, "shapes": sample_shapes, "dtype": str(dtype)}, sort_keys=True)
+        _drop_other_partial(partial, ident)
         plan = [
             (split, start, min(chunk_size, counts[split] - start))
             for split in SPLITS
             for start in range(0, counts[split], chunk_size)
         ]
-        done = 0
+        done = [0]
         try:
             with h5py.File(partial, "a") as f:
                 if "ident" not in f.attrs:
-                    for split in SPLITS:
-                        g = f.create_group(split)
-                        g.create_dataset("inputs", shape=(counts[split], *sample_shapes[0]), dtype=dtype)
-                        g.create_dataset("outputs", shape=(counts[split], *sample_shapes[1]), dtype=dtype)
-                    c = f.create_group("coords")
-                    for i, x in enumerate(coords):
-                        c.create_dataset(f"x{i}", data=np.asarray(x, dtype=np.float64))
-                    f.attrs.update(
-                        ident=ident, format=FORMAT, format_version=FORMAT_VERSION, complete=False, chunks_done=0
-                    )  # last: a file without it is started afresh
-                done = int(f.attrs["chunks_done"])
-                for ci in range(done, len(plan)):
-                    split, start, n = plan[ci]
-                    x, y = make_chunk(n, seed * 1_000_003 + ci)
-                    f[split]["inputs"][start : start + n] = x.detach().cpu().numpy().astype(dtype)
-                    f[split]["outputs"][start : start + n] = y.detach().cpu().numpy().astype(dtype)
-                    f.attrs["chunks_done"] = done = ci + 1
-                    f.flush()
-                    if progress:
-                        progress(sum(p[2] for p in plan[: ci + 1]), sum(counts.values()))
-                f.attrs.update(
-                    problem=problem,
-                    params=json.dumps(params, sort_keys=True),
-                    seed=seed,
-                    chunk_size=chunk_size,
-                    muop_version=muop_version(),
-                    created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    layout=layout,
-                )
-                f.attrs["checksum"] = checksum(f)
-                f.attrs["complete"] = True
+                    _create_layout(f, ident, counts, sample_shapes, coords, dtype)
+                _write_chunks(f, plan, lambda n, ci: make_chunk(n, seed * 1_000_003 + ci), dtype, progress, done)
+                _seal(f, what, layout)
         except BaseException:
-            if done == 0:  # nothing to resume from
+            if done[0] == 0:  # nothing to resume from
                 partial.unlink(missing_ok=True)
             raise
         os.replace(partial, path)
         return path
+
+
+def _write_chunks(
+    f: h5py.File,
+    plan: list[tuple[str, int, int]],
+    make: Callable[[int, int], tuple[torch.Tensor, torch.Tensor]],
+    dtype: np.dtype,
+    progress: Callable[[int, int], None] | None,
+    done: list[int],
+) -> None:
+    """Write the chunks ``plan`` lists (split, first sample, count) from the first one not yet done;
+    ``done[0]`` follows the chunks written (a resumable count, flushed after each)."""
+    done[0] = int(f.attrs["chunks_done"])
+    total = sum(n for _, _, n in plan)
+    for ci in range(done[0], len(plan)):
+        split, start, n = plan[ci]
+        x, y = make(n, ci)
+        f[split]["inputs"][start : start + n] = x.detach().cpu().numpy().astype(dtype)
+        f[split]["outputs"][start : start + n] = y.detach().cpu().numpy().astype(dtype)
+        f.attrs["chunks_done"] = done[0] = ci + 1
+        f.flush()
+        if progress:
+            progress(sum(p[2] for p in plan[: ci + 1]), total)
+
+
+def _drop_other_partial(partial: Path, ident: str) -> None:
+    """Remove ``partial`` unless it is a readable partial write of the same dataset (``ident``)."""
+    if not partial.exists():
+        return
+    try:
+        with h5py.File(partial, "r") as f:
+            same = f.attrs.get("ident") == ident
+    except OSError:
+        same = False
+    if not same:
+        partial.unlink()
+
+
+def _create_layout(
+    f: h5py.File,
+    ident: str,
+    counts: dict[str, int],
+    sample_shapes: tuple[tuple[int, ...], tuple[int, ...]],
+    coords: Sequence[np.ndarray],
+    dtype: np.dtype,
+) -> None:
+    """The empty splits and the coordinates of a new file; ``ident`` is written last, so a file
+    without it is started afresh."""
+    for split in SPLITS:
+        g = f.create_group(split)
+        g.create_dataset("inputs", shape=(counts[split], *sample_shapes[0]), dtype=dtype)
+        g.create_dataset("outputs", shape=(counts[split], *sample_shapes[1]), dtype=dtype)
+    c = f.create_group("coords")
+    for i, x in enumerate(coords):
+        c.create_dataset(f"x{i}", data=np.asarray(x, dtype=np.float64))
+    f.attrs.update(ident=ident, format=FORMAT, format_version=FORMAT_VERSION, complete=False, chunks_done=0)
+
+
+def _seal(f: h5py.File, what: dict, layout: str) -> None:
+    """Record the provenance and checksum of a fully written file and mark it complete."""
+    f.attrs.update(
+        problem=what["problem"],
+        params=json.dumps(what["params"], sort_keys=True),
+        seed=what["seed"],
+        chunk_size=what["chunk_size"],
+        muop_version=muop_version(),
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        layout=layout,
+    )
+    f.attrs["checksum"] = checksum(f)
+    f.attrs["complete"] = True
 
 
 def read_dataset(path: str | Path, verify: bool = False, stride: int = 1) -> StoredData:

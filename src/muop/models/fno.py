@@ -6,8 +6,9 @@ each layer adds a spectral convolution K_l and a pointwise map W_l; Q is a two-l
 MLP ``width -> projection_ratio*width -> out_channels``.
 
 ``FNOConfig.block`` chooses the Fourier layer: ``"classic"`` (the one above) or ``"neuralop"`` (the
-default since muop 0.2; configs and results made before say ``classic``), neuraloperator 2.x's default layout (:class:`NeuralopLayer`: a channel MLP and a soft-gating
-skip per layer, and a two-layer lifting ``in -> 2·width -> width``). With copied weights the
+default since muop 0.2; configs and results made before say ``classic``), neuraloperator 2.x's
+default layout (:class:`NeuralopLayer`: a channel MLP and a soft-gating skip per layer, and a
+two-layer lifting ``in -> 2·width -> width``). With copied weights the
 ``"neuralop"`` FNO equals ``neuralop.models.FNO`` with its defaults
 (:func:`muop.adapters.neuralop.to_muop`).
 
@@ -15,7 +16,7 @@ skip per layer, and a two-layer lifting ``in -> 2·width -> width``). With copie
 ``x + a·F(x)`` (:class:`ResidualFourierLayer`, :class:`ResidualNeuralopLayer`) whose branch μP
 scales with depth (docs/parametrization.md, "Depth"); the default ``none`` is the layers above.
 
-Every parameter declares its scaling (:mod:`muop.scaling`), so :func:`muop.parametrize` can
+Every parameter declares its scaling (:mod:`muop.core.scaling`), so :func:`muop.parametrize` can
 apply SP or μP to it; ``FNO.muop_shape`` tells the engine the model's width, modes and (with
 residual blocks) depth.
 """
@@ -52,7 +53,7 @@ __all__ = [
 BLOCKS = ("classic", "neuralop")
 #: ``FNOConfig.residual``: no residual stream (the layers of the original FNO), or a residual
 #: stream ``x + a·F(x)`` with pre-activation (``F(σ(x))``) or post-activation (``σ(x + a·F(x))``)
-#: blocks; a is the depth multiplier the parametrization sets (:mod:`muop.rules`).
+#: blocks; a is the depth multiplier the parametrization sets (:mod:`muop.core.rules`).
 RESIDUALS = ("none", "pre", "post")
 #: neuraloperator's defaults for the ``"neuralop"`` block: lifting hidden channels and channel-MLP
 #: hidden channels as multiples of the width.
@@ -65,7 +66,7 @@ class FNOConfig:
     """Shape and options of an FNO.
 
     Attributes:
-        modes: K per spatial dim (muop convention, :mod:`muop.modes`); an int means the same K in
+        modes: K per spatial dim (muop convention, :mod:`muop.core.modes`); an int means the same K in
             every dim, and then ``dim`` is required. A tuple's length sets ``dim``.
         dim: number of spatial dimensions d (1, 2 or 3).
         width: hidden channel width m.

@@ -26,10 +26,10 @@ class Pointwise(nn.Module):
 
     Args:
         in_channels, out_channels: channel counts.
-        role: :class:`~muop.rules.Role` of the weight (input, hidden or output).
+        role: :class:`~muop.core.rules.Role` of the weight (input, hidden or output).
         width_in, width_out: whether in/out channel counts grow with model width.
         bias: add a bias (declared with role ``bias``).
-        branch: where the map sits in a residual branch (:data:`muop.scaling.BRANCH`).
+        branch: where the map sits in a residual branch (:data:`muop.core.scaling.BRANCH`).
     """
 
     def __init__(
@@ -101,7 +101,7 @@ class _TruncatedRFFT(torch.autograd.Function):
 class SpectralConv(nn.Module):
     """n-d Fourier integral operator ``K v = IFFT(R · truncate_K(FFT(v)))``, with bias.
 
-    Keeps K_i modes per dimension in muop's convention (:mod:`muop.modes`). The FFT uses
+    Keeps K_i modes per dimension in muop's convention (:mod:`muop.core.modes`). The FFT uses
     ``norm="forward"`` (the forward transform divides by the number of grid points), so kept
     coefficients approximate the continuous Fourier coefficients and the layer is
     discretization-invariant. The bias is added as the k = 0 coefficient, i.e. a constant.
@@ -177,7 +177,8 @@ class SpectralConv(nn.Module):
         d = self.dim
         if len(grid) != d:
             raise UsageError(
-                f"expected a {d}-d input (B, C, {', '.join('n' + str(i + 1) for i in range(d))}), got shape {tuple(x.shape)}"
+                f"expected a {d}-d input (B, C, {', '.join('n' + str(i + 1) for i in range(d))}), got shape "
+                f"{tuple(x.shape)}"
             )
         km = kept_modes(self.modes, grid)
         # forward transform, truncating after each dimension

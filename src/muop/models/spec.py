@@ -24,11 +24,12 @@ __all__ = ["ModelConfig", "MODEL_LIBRARIES", "check_modes_fit"]
 
 
 def check_modes_fit(modes: Sequence[int], grid: Sequence[int], what: str) -> None:
-    """ConfigError unless every K_i fits the grid (see :func:`muop.modes.max_modes`)."""
+    """ConfigError unless every K_i fits the grid (see :func:`muop.core.modes.max_modes`)."""
     top = max_modes(grid)
     if any(k > m for k, m in zip(modes, top)):
         raise ConfigError(
-            f"model.modes={list(modes)}: more than the {'x'.join(map(str, grid))} grid of {what} resolves; allowed: at most {list(top)}"
+            f"model.modes={list(modes)}: more than the {'x'.join(map(str, grid))} grid of {what} resolves; allowed: at "
+            f"most {list(top)}"
         )
 
 
@@ -41,7 +42,7 @@ _MODEL_SOURCE = ("library", "name", "options")
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The model: its scaled axes (``modes`` in muop's convention, see :mod:`muop.modes`; ``width``;
+    """The model: its scaled axes (``modes`` in muop's convention, see :mod:`muop.core.modes`; ``width``;
     ``depth``) and the rest of :class:`muop.FNOConfig`, whose defaults and checks it uses. The
     channel counts come from the data. ``append_coords`` was called ``grid`` before; configs that
     still say ``grid`` are read as ``append_coords``.
@@ -62,8 +63,8 @@ class ModelConfig:
     projection_ratio: float = FNOConfig.projection_ratio
     activation: str = FNOConfig.activation
     append_coords: bool = FNOConfig.append_coords
-    block: str = FNOConfig.block  # the Fourier layer: classic | neuralop (muop.fno.BLOCKS)
-    residual: str = FNOConfig.residual  # none | pre | post: residual blocks x + a·F(x) (muop.fno.RESIDUALS)
+    block: str = FNOConfig.block  # the Fourier layer: classic | neuralop (muop.models.fno.BLOCKS)
+    residual: str = FNOConfig.residual  # none | pre | post: residual blocks x + a·F(x) (muop.models.fno.RESIDUALS)
     library: str = "muop"
     name: str = "FNO"
     options: dict = field(default_factory=dict)
@@ -122,7 +123,8 @@ class ModelConfig:
             self.residual == FNOConfig.residual,
             "model.residual",
             self.residual,
-            f"{FNOConfig.residual!r} with library neuralop (its residual form comes from options fno_skip/channel_mlp_skip: identity)",
+            f"{FNOConfig.residual!r} with library neuralop (its residual form comes from options "
+            "fno_skip/channel_mlp_skip: identity)",
         )
         try:
             import neuralop.models as nm

@@ -8,7 +8,7 @@ one study from a laptop to a cluster, the objectives trials run, drawing hyperpa
 * :mod:`muop.study.run`: :func:`run_study` with N local worker processes;
 * :mod:`muop.study.objective`: the :class:`Objective` contract, and objectives that train a run;
 * :mod:`muop.study.space`: drawing the registry's hyperparameters (:mod:`muop.config.hparams`);
-* :mod:`muop.study.tune`: tuning the proxy; :mod:`muop.study.ray`: the Ray Tune backend.
+* :mod:`muop.study.tune`: tuning the proxy (:func:`muop.study.tune.tune`); :mod:`muop.study.ray`: the Ray Tune backend.
 """
 
 from .coordination import (
@@ -25,7 +25,7 @@ from .objective import Objective, RunObjective
 from .run import run_processes, run_study
 from .space import draw, suggest
 from .storage import journal_path, redact, resolve_storage, storage_key
-from .tune import TuneObjective, study_summary, tune, with_validation
+from .tune import TuneObjective, study_summary, with_validation
 from .worker import (
     SAMPLERS,
     TrialsFailing,
@@ -37,10 +37,10 @@ from .worker import (
 )
 
 __all__ = [
-    "SAMPLERS",
     "Counts",
     "Objective",
     "RunObjective",
+    "SAMPLERS",
     "TrialsFailing",
     "TuneObjective",
     "WorkerOptions",
@@ -63,7 +63,6 @@ __all__ = [
     "storage_key",
     "study_summary",
     "suggest",
-    "tune",
     "with_validation",
     "worker_loop",
 ]

@@ -1,5 +1,7 @@
-"""How workers share one Optuna study through its storage alone: trial states, heartbeats, stale
-trials and their retries, queued jobs and their identity, the local admission lock.
+"""How workers share one Optuna study through its storage alone.
+
+Trial states, heartbeats, stale trials and their retries, queued jobs and their identity, the local
+admission lock.
 
 A trial is *stale* when it is RUNNING but its worker is gone: its worker ran on this host and its
 process no longer exists, or its heartbeat (user attribute ``muop_heartbeat``, refreshed every

@@ -33,7 +33,7 @@ from .coordination import Heartbeat, WorkerOptions, counts, fail_stale, finite_o
 from .space import suggest
 from .storage import redact, resolve_storage, split_password
 from .tune import RESULT_ATTRS, settings_for, with_validation
-from .worker import SAMPLERS, open_study, sampler_seed
+from .worker import SAMPLERS, WorkerSettings, open_study, sampler_seed
 
 __all__ = ["RayOptions", "tune_ray"]
 
@@ -118,28 +118,15 @@ def tune_ray(
     options: RayOptions | None = None,
 ) -> optuna.Study:
     """Run (or continue) the study on Ray until it holds ``n_trials`` finished trials; returns it."""
-    try:
+    try:  # the optional ray extra
         import ray
         from ray import tune as rt
-        from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
-        from ._ray_search import PruningOptunaSearch
     except ImportError:
         raise UsageError("--backend ray needs Ray Tune: pip install 'muop[ray]'") from None
     if not isinstance(n_trials, int) or n_trials < 1:
         raise UsageError(f"trials={n_trials!r}: expected a positive integer")
     opts = options or RayOptions()
-    if storage is not None:
-        # Ray pickles the trainable's arguments and the searcher into its experiment files, so a
-        # password must not travel inside the URL: PostgreSQL (libpq) reads it from PGPASSWORD.
-        bare, password = split_password(storage)
-        if password is not None:
-            if not storage.startswith("postgresql") or opts.address is not None:
-                raise UsageError(
-                    f"storage {redact(storage)}: with --backend ray{' --address' if opts.address else ''}, leave the password out of the URL and give it to every node in ~/.pgpass or PGPASSWORD (Ray stores the URL in its experiment files)"
-                )
-            os.environ["PGPASSWORD"] = unquote(password)  # libpq decodes %XX in a URL, not in PGPASSWORD
-            storage = bare
+    storage = _password_to_env(storage, opts)
     cfg = with_validation(cfg)
     study, settings = open_study(settings_for(cfg, study_name, storage, run_dir, n_trials))
     study.set_user_attr("config", cfg.to_dict())
@@ -152,6 +139,56 @@ def tune_ray(
     if not ray.is_initialized():
         kw = {"num_cpus": opts.num_cpus} if opts.address is None and opts.num_cpus else {}
         ray.init(address=opts.address, include_dashboard=False, log_to_driver=False, configure_logging=False, **kw)
+
+    searcher, scheduler = _search(cfg, opts, settings, study_name, storage, run_dir)
+    job = _RayTrial(cfg, study_name, storage, str(Path(run_dir).resolve()), opts.cpus_per_trial, opts.gpus_per_trial)
+    trainable = rt.with_resources(
+        functools.partial(_trainable, job=job), {"cpu": opts.cpus_per_trial, "gpu": opts.gpus_per_trial}
+    )
+    tuner = rt.Tuner(
+        trainable,
+        tune_config=rt.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=remaining),
+        run_config=rt.RunConfig(
+            name=f"ray-{study_name}", storage_path=str((Path(run_dir) / "ray").resolve()), verbose=0
+        ),
+    )
+    tuner.fit()
+    return optuna.load_study(study_name=study_name, storage=resolve_storage(storage, run_dir))
+
+
+def _password_to_env(storage: str | None, opts: RayOptions) -> str | None:
+    """``storage`` without its password, which goes to ``PGPASSWORD`` instead.
+
+    Ray pickles the trainable's arguments and the searcher into its experiment files, so a
+    password must not travel inside the URL: PostgreSQL (libpq) reads it from PGPASSWORD.
+    """
+    if storage is None:
+        return None
+    bare, password = split_password(storage)
+    if password is None:
+        return storage
+    if not storage.startswith("postgresql") or opts.address is not None:
+        raise UsageError(
+            f"storage {redact(storage)}: with --backend ray{' --address' if opts.address else ''}, leave the password "
+            "out of the URL and give it to every node in ~/.pgpass or PGPASSWORD (Ray stores the URL in its "
+            "experiment files)"
+        )
+    os.environ["PGPASSWORD"] = unquote(password)  # libpq decodes %XX in a URL, not in PGPASSWORD
+    return bare
+
+
+def _search(
+    cfg: RunConfig,
+    opts: RayOptions,
+    settings: WorkerSettings,
+    study_name: str,
+    storage: str | None,
+    run_dir: str | Path,
+) -> tuple:
+    """Ray's searcher (Optuna's sampler on the study, as the default backend draws) and its scheduler (ASHA or FIFO)."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    from ._ray_search import PruningOptunaSearch
 
     searcher = PruningOptunaSearch(
         space=functools.partial(_space, config=cfg.to_dict()),
@@ -173,16 +210,4 @@ def tune_ray(
         if opts.asha
         else FIFOScheduler()
     )
-    job = _RayTrial(cfg, study_name, storage, str(Path(run_dir).resolve()), opts.cpus_per_trial, opts.gpus_per_trial)
-    trainable = rt.with_resources(
-        functools.partial(_trainable, job=job), {"cpu": opts.cpus_per_trial, "gpu": opts.gpus_per_trial}
-    )
-    tuner = rt.Tuner(
-        trainable,
-        tune_config=rt.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=remaining),
-        run_config=rt.RunConfig(
-            name=f"ray-{study_name}", storage_path=str((Path(run_dir) / "ray").resolve()), verbose=0
-        ),
-    )
-    tuner.fit()
-    return optuna.load_study(study_name=study_name, storage=resolve_storage(storage, run_dir))
+    return searcher, scheduler

@@ -1,5 +1,6 @@
-"""Run a study's trials with N local workers: this process, or spawned worker processes that are
-replaced when they die, and that stop cleanly on Ctrl-C.
+"""Run a study's trials with N local workers: this process, or spawned worker processes.
+
+Worker processes that die are replaced, and Ctrl-C stops them cleanly.
 
 Work comes in two kinds, both driven by :func:`run_study` with a :class:`~muop.study.worker.WorkerSettings`
 and an :class:`~muop.study.objective.Objective` (the only thing a command supplies):

@@ -1,5 +1,7 @@
-"""Drawing hyperparameters with Optuna: a tuning trial's values (:func:`suggest`), and one value
-from an Optuna distribution (:func:`draw`, used for sweeps' queued jobs too).
+"""Drawing hyperparameters with Optuna: a tuning trial's values, and one value from a distribution.
+
+:func:`suggest` draws a tuning trial's values; :func:`draw` one value from an Optuna distribution
+(sweeps' queued jobs use it too).
 
 What the hyperparameters are, where each goes in a run config and how it is drawn is
 :data:`muop.config.hparams.HYPERPARAMETERS` (the one registry); the bounds of a tuned one are

@@ -1,6 +1,8 @@
-"""Optuna storage chosen by a URL, as in Optuna: ``sqlite:///study.db``, ``postgresql://...``, or
-a journal file (``journal:PATH`` or a path ending in ``.journal``/``.log``); ``None`` means
-``RUN_DIR/optuna.journal``, so nothing has to be set up. Passwords never appear in messages.
+"""Optuna storage chosen by a URL, and passwords kept out of every message.
+
+As in Optuna: ``sqlite:///study.db``, ``postgresql://...``, or a journal file (``journal:PATH`` or
+a path ending in ``.journal``/``.log``); ``None`` means ``RUN_DIR/optuna.journal``, so nothing has
+to be set up. Passwords never appear in messages.
 
 This module does not import torch, so worker processes that only coordinate start fast.
 """
@@ -27,7 +29,8 @@ _QUERY_PASSWORD = re.compile(r"(?i)\b(password=)[^&#\s]*")  # ?password=..., &pa
 
 
 def redact(url: str) -> str:
-    """``scheme://user:secret@host?password=secret`` -> ``scheme://user:***@host?password=***`` (never log passwords)."""
+    """``scheme://user:secret@host?password=secret`` -> ``scheme://user:***@host?password=***``
+    (never log passwords)."""
     return _QUERY_PASSWORD.sub(r"\1***", _USERINFO.sub(r"\g<pre>:***@", url))
 
 
@@ -74,7 +77,7 @@ def resolve_storage(url: str | None, run_dir: str | Path):
         raise StorageError(f"storage {url!r}: expected an Optuna URL (sqlite:///..., postgresql://...) or journal:PATH")
     for attempt in range(3):
         try:
-            with _schema_lock(url):  # dead workers are found by muop.workers' own heartbeat
+            with _schema_lock(url):  # dead workers are found by muop.study.coordination's own heartbeat
                 return optuna.storages.RDBStorage(url)
         except Exception as e:  # noqa: BLE001 - unreachable server, bad driver, ...
             if _schema_race(e) and attempt < 2:

@@ -1,11 +1,12 @@
 """Tune on a small proxy: an Optuna study over the config's ``tune`` search space.
 
 :func:`tune` runs an Optuna study (define-by-run, TPE by default) on the proxy described by the
-config's ``model`` section, over :data:`muop.config.hparams.HYPERPARAMETERS` (the tuned ones) with the bounds in its ``tune`` section,
-minimising the *validation* relative L2 (``data.n_val`` samples held out of the training set; 20%
-if unset). Diverged trials are recorded (user attribute ``diverged``) with ``tune.diverged_value``
-and never stop the study. Rerunning finishes the requested number of trials without redoing
-completed ones; the workers, heartbeats and retries are :mod:`muop.study`'s.
+config's ``model`` section, over :data:`muop.config.hparams.HYPERPARAMETERS` (the tuned ones) with
+the bounds in its ``tune`` section, minimising the *validation* relative L2 (``data.n_val`` samples
+held out of the training set; 20% if unset). Diverged trials are recorded (user attribute
+``diverged``) with ``tune.diverged_value`` and never stop the study. Rerunning finishes the
+requested number of trials without redoing completed ones; the workers, heartbeats and retries are
+:mod:`muop.study`'s.
 
 Storage is chosen by a URL, as in Optuna: ``sqlite:///study.db``, ``postgresql://...``, or a
 journal file (``journal:PATH`` or a path ending in ``.journal``/``.log``); the default is
@@ -98,7 +99,7 @@ def tune(
 ) -> optuna.Study:
     """Run (or continue, or join) the study until it holds ``n_trials`` finished trials; returns it.
 
-    ``workers > 1`` runs that many local processes on the same study (see :mod:`muop.workers`);
+    ``workers > 1`` runs that many local processes on the same study (see :mod:`muop.study`);
     other shells or machines may join the same study with the same command at any time.
     """
     if not isinstance(n_trials, int) or n_trials < 1:

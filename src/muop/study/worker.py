@@ -181,7 +181,7 @@ def worker_loop(
     n_trials: int | None,
     objective: Callable[[optuna.Trial], float],
     lock: Path,
-    opts: WorkerOptions = WorkerOptions(),
+    opts: WorkerOptions | None = None,
     after_trial: Callable[[], None] | None = None,
     catch: tuple[type[Exception], ...] = (RuntimeError, ValueError),
 ) -> int:
@@ -190,6 +190,7 @@ def worker_loop(
     ``n_trials=None`` is queue mode (sweeps): run only queued (WAITING) trials, and return when none
     is queued or running any more. ``after_trial()`` is called after each trial this worker ran.
     """
+    opts = WorkerOptions() if opts is None else opts
     held = FileLock(lock)
     ran, errors = 0, 0
     states: list[TrialState] = []

@@ -1,9 +1,9 @@
-"""Callbacks of the :class:`~muop.trainer.Trainer`: what happens around the loop, one class each.
+"""Callbacks of the :class:`~muop.training.trainer.Trainer`: what happens around the loop, one class each.
 
 A callback sees the trainer at three moments: before the first epoch (``on_fit_start``), after
 every epoch (``on_epoch_end``, in the order the callbacks were given) and after the last
 (``on_fit_end``). It may read anything on the trainer and set ``trainer.state.stop`` to end the
-fit after the current epoch. :func:`muop.train.train_run` composes the standard ones.
+fit after the current epoch. :func:`muop.training.run.train_run` composes the standard ones.
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def load_training_state(out: str | Path, idents: set[str]) -> dict | None:
         st = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - truncated, garbage or not a weights-only file
         raise StateError(
-            f"{path} cannot be read ({type(e).__name__}); delete it to start this run over, or use another output directory"
+            f"{path} cannot be read ({type(e).__name__}); delete it to start this run over, or use another output "
+            "directory"
         ) from None
     if not isinstance(st, dict):
         raise StateError(
@@ -115,7 +116,8 @@ def load_training_state(out: str | Path, idents: set[str]) -> dict | None:
         )
     if st.get("config_hash") not in idents:
         raise StateError(
-            f"{path} holds the training state of another config; use another output directory (or delete it to start over)"
+            f"{path} holds the training state of another config; use another output directory (or delete it to start "
+            "over)"
         )
     return st
 

@@ -57,7 +57,8 @@ def check_memory(fcfg: FNOConfig, grid: Sequence[int], batch: int, device: torch
     if need > free:
         raise ConfigError(
             f"model.width={fcfg.width}, model.modes={list(fcfg.modes)}, model.depth={fcfg.depth}: training needs about "
-            f"{need / 2**30:.3g} GiB ({n:,} parameters with gradients and Adam state, activations of a batch of {batch} "
+            f"{need / 2**30:.3g} GiB ({n:,} parameters with gradients and Adam state, activations of a batch of "
+            f"{batch} "
             f"on a {'x'.join(map(str, grid))} grid), more than the {free / 2**30:.3g} GiB available on {device}"
         )
 

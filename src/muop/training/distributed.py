@@ -124,7 +124,8 @@ def check_batch(batch_size: int, n_train: int, world: int) -> None:
     """A UsageError if a global batch cannot give every one of ``world`` processes a sample."""
     if min(batch_size, n_train) < world:
         raise UsageError(
-            f"train.batch_size={batch_size}: smaller than the {world} processes (each needs at least one sample per batch); use a batch of at least {world} or fewer processes"
+            f"train.batch_size={batch_size}: smaller than the {world} processes (each needs at least one sample per "
+            f"batch); use a batch of at least {world} or fewer processes"
         )
 
 
@@ -146,7 +147,8 @@ def wrap(model: torch.nn.Module, plan, dist: Distributed, strategy: str) -> torc
         fully_shard = getattr(fsdp, "fully_shard", None)
         if fully_shard is None:
             raise UsageError(
-                f"train.parallel='fsdp': this torch {torch.__version__} has no fully_shard (FSDP2, torch >= 2.6); use ddp"
+                f"train.parallel='fsdp': this torch {torch.__version__} has no fully_shard (FSDP2, torch >= 2.6); use "
+                "ddp"
             )
 
         mesh = init_device_mesh(dist.device.type, (dist.world,))

@@ -1,7 +1,7 @@
 """One training run from a :class:`~muop.config.RunConfig`, start to finish: :func:`train_run`.
 
 The loss and the reported metric are the relative L2 error averaged per sample
-(:func:`muop.losses.rel_l2`) **in physical units**. A run whose loss becomes NaN/inf, or grows past
+(:func:`muop.training.losses.rel_l2`) **in physical units**. A run whose loss becomes NaN/inf, or grows past
 ``train.diverge_factor`` × its first epoch's, stops early and is recorded as ``diverged`` (no
 exception). With an output directory, runs write ``config.yaml``, ``metrics.jsonl`` (one line per
 epoch), ``result.json`` and ``checkpoint.pt`` (weights-only: model and normaliser tensors plus the
@@ -103,11 +103,11 @@ def make_trainer(
     validate_each_epoch: bool = False,
     dist: Distributed | None = None,
 ) -> Trainer:
-    """A :class:`~muop.trainer.Trainer` for ``cfg`` with the standard callbacks, resumed from
+    """A :class:`~muop.training.trainer.Trainer` for ``cfg`` with the standard callbacks, resumed from
     ``out_dir/state.pt`` when there is one (see the module docstring). Its wall clock starts here.
     ``on_epoch`` gets each epoch's record; with ``validate_each_epoch`` it includes the validation
     error (an evaluation per epoch, e.g. for early stopping). ``dist``: this process's place in a
-    data-parallel run (:func:`muop.distributed.from_env` under ``torchrun``); only rank 0 writes
+    data-parallel run (:func:`muop.training.distributed.from_env` under ``torchrun``); only rank 0 writes
     files and reports epochs. Nothing is written before the model is built."""
     t0 = time.perf_counter()
     resolve_device(cfg.train.device)  # a device this machine lacks: before any data is made
@@ -152,7 +152,7 @@ def train_run(
     """Train one model as ``cfg`` says; returns a :class:`RunResult`.
 
     ``data`` skips loading when the caller already holds it. ``on_epoch`` receives each epoch's
-    record (see :class:`muop.callbacks.EpochHook`), e.g. for a progress bar, or with
+    record (see :class:`muop.training.callbacks.EpochHook`), e.g. for a progress bar, or with
     ``validate_each_epoch`` to report the validation error to an early-stopping scheduler.
     """
     return complete(make_trainer(cfg, out_dir, data, on_epoch, validate_each_epoch, dist), out_dir)

@@ -6,7 +6,7 @@
 * :class:`Trainer` runs the loop: :meth:`Trainer.fit` repeats :meth:`Trainer.train_epoch`, which
   repeats :meth:`Trainer.train_batch`; :meth:`Trainer.evaluate` measures a data set. Its whole
   training state (:meth:`Trainer.state_dict`) can be saved and loaded to resume bit for bit.
-* Everything else is a :class:`~muop.callbacks.Callback`: divergence (early stopping), the metrics
+* Everything else is a :class:`~muop.training.callbacks.Callback`: divergence (early stopping), the metrics
   log, checkpoints, progress, per-epoch hooks. New behaviour plugs in there, not into the loop.
 
 The loss and the metric are the relative L2 error averaged per sample, in physical units: the
@@ -81,7 +81,7 @@ def make_scheduler(
 def build(cfg: RunConfig, data: Datasets, dist: Distributed | None = None) -> Setup:
     """Model (initialised by the plan), plan, optimizer, schedule and normalisers for ``cfg`` on ``data``.
 
-    With ``dist`` (a data-parallel run, :mod:`muop.distributed`) the model is wrapped with DDP or
+    With ``dist`` (a data-parallel run, :mod:`muop.training.distributed`) the model is wrapped with DDP or
     FSDP (``train.parallel``) after the plan is applied and before the optimizer is built, and the
     optimizer's learning rates are checked against the plan.
     """
@@ -90,7 +90,8 @@ def build(cfg: RunConfig, data: Datasets, dist: Distributed | None = None) -> Se
     fcfg = cfg.model.layout(tr.x.shape[1], tr.y.shape[1])
     if len(fcfg.modes) != tr.x.dim() - 2:
         raise UsageError(
-            f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial dims"
+            f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial "
+            "dims"
         )
     check_modes_fit(fcfg.modes, tr.grid, "the training data")
     dev = resolve_device(cfg.train.device) if dist is None or dist.backend != "nccl" else dist.device
@@ -285,7 +286,8 @@ class Trainer:
             load_full_state(s.module, s.optimizer, d["model"], d["optimizer"])
         elif self.sharded:
             raise StateError(
-                "a training state saved without FSDP cannot resume under FSDP; resume it with train.parallel=ddp or on one process"
+                "a training state saved without FSDP cannot resume under FSDP; resume it with train.parallel=ddp or "
+                "on one process"
             )
         else:
             s.model.load_state_dict(d["model"])

@@ -6,36 +6,39 @@
   the regret of transferring with intervals; :mod:`muop.workflows.plots`: the figures;
 * :mod:`muop.workflows.transfer`: train the target with the proxy's hyperparameters, cost accounting;
 * :mod:`muop.workflows.coord_check`: the coordinate check; :mod:`muop.workflows.demo`: ``muop demo``.
+
+The functions named like their modules (:func:`muop.workflows.transfer.transfer`,
+:func:`muop.workflows.coord_check.coord_check`) are imported from their modules, so that the
+package attribute stays the module.
 """
 
-from .coord_check import CoordCheckConfig, coord_check, save_coord
+from .coord_check import CoordCheckConfig, save_coord
 from .curves import best_lr, seed_curves, summarise
 from .demo import run_demo
 from .plots import plot_coord, plot_sweep
 from .regret import regret_table
 from .sweep import HPARAMS, Sweep, run_sweep, sweep_summary, write_summary
 from .sweep_spec import log_grid
-from .transfer import check_target, lr_map, target_config, transfer
+from .transfer import check_target, cost_ratios, lr_map, target_config
 
 __all__ = [
-    "HPARAMS",
     "CoordCheckConfig",
+    "HPARAMS",
     "Sweep",
     "best_lr",
     "check_target",
-    "coord_check",
+    "cost_ratios",
     "log_grid",
     "lr_map",
     "plot_coord",
     "plot_sweep",
     "regret_table",
     "run_demo",
+    "run_sweep",
     "save_coord",
     "seed_curves",
     "summarise",
-    "run_sweep",
     "sweep_summary",
     "target_config",
-    "transfer",
     "write_summary",
 ]

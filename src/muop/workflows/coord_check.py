@@ -57,11 +57,11 @@ class CoordCheckConfig:
         seeds: number of seeds to average (the RMS values are averaged across seeds).
         input_decay: input spectrum ∝ (1 + |k|²)^(-input_decay); smaller means rougher inputs
             with more energy in high modes.
-        residual: the FNO's residual blocks (:data:`muop.fno.RESIDUALS`); the depth axis needs
+        residual: the FNO's residual blocks (:data:`muop.models.fno.RESIDUALS`); the depth axis needs
             ``pre`` or ``post`` (default: ``pre`` for depth, ``none`` otherwise).
         block: the Fourier layer, ``classic`` or ``neuralop``.
         alpha: depth exponent of the branch multiplier (0.5 Depth-μP ... 1 CompleteP).
-        overrides: rule-table variant (:func:`muop.rules.table`), as ``((key, table), ...)``.
+        overrides: rule-table variant (:func:`muop.core.rules.table`), as ``((key, table), ...)``.
         model: a run config's model (:class:`muop.config.ModelConfig`, any ``library``): checked
             instead of the FNO the fields above describe; its own width, modes, depth, block and
             residual are the fixed values, and the axis replaces one of them.

@@ -1,4 +1,6 @@
-"""What a sweep's curves say: the best LR per size (parabola in log-LR) and its drift (plots: :mod:`muop.workflows.plots`).
+"""What a sweep's curves say: the best LR per size (parabola in log-LR) and its drift.
+
+The figures are :mod:`muop.workflows.plots`'.
 
 The best LR per (parametrization, size) comes from the seed-averaged test-error curve, refined by
 a parabola in log10(LR) through the grid minimum and its two neighbours, so ``drift`` (largest

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from ..config import RunConfig
-from ..study import tune
+from ..study.tune import tune
 from .sweep import Sweep, log_grid, run_sweep
 from .transfer import transfer
 
@@ -80,7 +80,8 @@ def _run(out: Path, trials: int, say: Callable[[str], None], workers: int) -> di
     say("1/4 data: Burgers (ν = 0.1), 700 train / 100 test samples at s = 64 (cached)")
     w0, w1 = PROXY["width"], TARGET["width"]
     say(
-        f"2/4 transfer check: test error vs LR at width {w0} (proxy) and {w1}, SP and μP, and the regret of the proxy's LR"
+        f"2/4 transfer check: test error vs LR at width {w0} (proxy) and {w1}, SP and μP, and the regret of the "
+        "proxy's LR"
     )
     sweep = run_sweep(
         cfg,
@@ -91,7 +92,8 @@ def _run(out: Path, trials: int, say: Callable[[str], None], workers: int) -> di
     say(f"3/4 tuning the proxy (width {w0}, K = {PROXY['modes']}): {trials} Optuna trials")
     tune(cfg, trials, "demo-proxy", run_dir=out / "tune", workers=workers)
     say(
-        f"4/4 training the target (width {w1}, K = {TARGET['modes']}, {TARGET['epochs']} epochs) once with the proxy's hyperparameters"
+        f"4/4 training the target (width {w1}, K = {TARGET['modes']}, {TARGET['epochs']} epochs) once with the proxy's "
+        "hyperparameters"
     )
     tr = transfer(
         cfg,
@@ -144,7 +146,8 @@ def _report(sweep: dict, tr: dict) -> str:
         f"| best LR at width {w0} (proxy) | {sweep['best_lr']['sp'][w0]:.2e} | {sweep['best_lr']['mup'][w0]:.2e} |",
         f"| best LR at width {w1} | {sweep['best_lr']['sp'][w1]:.2e} | {sweep['best_lr']['mup'][w1]:.2e} |",
         "",
-        f"From width {w0} to {w1} the best LR moves ×{best['sp'][w1] / best['sp'][w0]:.2f} under SP and ×{best['mup'][w1] / best['mup'][w0]:.2f} under μP.",
+        f"From width {w0} to {w1} the best LR moves ×{best['sp'][w1] / best['sp'][w0]:.2f} under SP and "
+        f"×{best['mup'][w1] / best['mup'][w0]:.2f} under μP.",
         "μP's rules rescale each layer's LR and init with width so that the proxy's best LR stays the",
         "target's; under SP, hidden layers' updates grow with width, and the best LR usually falls.",
         "",
@@ -152,11 +155,15 @@ def _report(sweep: dict, tr: dict) -> str:
         "",
         "| | width | K | epochs | test rel. L2 | cost |",
         "|---|---|---|---|---|---|",
-        f"| proxy, best of {p['n_trials']} Optuna trials | {p['width']} | {p['modes'][0]} | {sweep['base_config']['train']['epochs']} | {p['best_test_rel_l2']:.4g} | {p['seconds']:.1f} s tuning |",
-        f"| target, proxy's hyperparameters, one run | {t['width']} | {t['modes'][0]} | {t['epochs_run']} | **{t['test_rel_l2']:.4g}** | {t['seconds']:.1f} s |",
+        f"| proxy, best of {p['n_trials']} Optuna trials | {p['width']} | {p['modes'][0]} | "
+        f"{sweep['base_config']['train']['epochs']} | {p['best_test_rel_l2']:.4g} | {p['seconds']:.1f} s tuning |",
+        f"| target, proxy's hyperparameters, one run | {t['width']} | {t['modes'][0]} | {t['epochs_run']} | "
+        f"**{t['test_rel_l2']:.4g}** | {t['seconds']:.1f} s |",
         "",
-        f"The target was never tuned: it trains once with the proxy's hyperparameters `{json.dumps(t['hyperparameters'])}`,",
-        f"and μP rescales them per layer (e.g. the spectral weights' LR × {tr['mapping']['roles']['spectral']['lr_mult']:.3f}: mode factor",
+        "The target was never tuned: it trains once with the proxy's hyperparameters "
+        f"`{json.dumps(t['hyperparameters'])}`,",
+        "and μP rescales them per layer (e.g. the spectral weights' LR × "
+        f"{tr['mapping']['roles']['spectral']['lr_mult']:.3f}: mode factor",
         f"g = {tr['mapping']['mode_factor_g']:.3f}, width ratio {tr['mapping']['width_ratio']:g}).",
         "",
         "This is a demo at toy scale: numbers from a few minutes of CPU training say little about transfer",

@@ -6,12 +6,13 @@ run's error is NaN.
 
 **Curves.** For each (parametrization, size) the errors form a seeds × LRs table; the seed-averaged
 curve is the mean over seeds at each LR, NaN at an LR where any seed is NaN (diverged or missing),
-exactly as :func:`muop.curves.summarise` does (both use :func:`muop.curves.seed_curves`). "Finite grid" below means the LRs whose mean is finite.
+exactly as :func:`muop.workflows.curves.summarise` does (both use
+:func:`muop.workflows.curves.seed_curves`). "Finite grid" below means the LRs whose mean is finite.
 
 **Regret.** With P the proxy size (the smallest size of the parametrization unless ``proxy`` says
 otherwise) and T a target size::
 
-    lr_P   = best_lr(seed-averaged curve of P)          # parabola in log10(LR), as in muop.sweep
+    lr_P   = best_lr(seed-averaged curve of P)          # parabola in log10(LR), as in muop.workflows.sweep
     regret = Ê_T(lr_P) / min_j E_T(lr_j) - 1            # a fraction: 0.05 means 5 % worse
 
 where E_T is T's seed-averaged curve, the minimum runs over T's finite grid, and Ê_T is T's curve
@@ -63,7 +64,7 @@ import numpy as np
 from ..errors import UsageError
 from .curves import best_lr, seed_curves
 
-curves = seed_curves  # the seed × LR tables regret is computed on (see muop.curves.seed_curves)
+curves = seed_curves  # the seed × LR tables regret is computed on (see muop.workflows.curves.seed_curves)
 
 __all__ = [
     "FLAT_NOISE_FACTOR",

@@ -147,7 +147,8 @@ def _finish(base: RunConfig, sweep: Sweep, out: Path, view: RunsView, jobs: list
     missing = [j for j in jobs if record_key(j) not in records]
     if missing:
         raise TrialsFailing(
-            f"{len(missing)} of {len(jobs)} sweep runs did not finish (they raised; see the warnings above), e.g. {tuple(missing[0].values())}; rerun the same command to retry them"
+            f"{len(missing)} of {len(jobs)} sweep runs did not finish (they raised; see the warnings above), e.g. "
+            f"{tuple(missing[0].values())}; rerun the same command to retry them"
         )
     runs = [records[record_key(j)] for j in jobs]
     return write_summary(out, runs, sweep, base.to_dict())
@@ -158,8 +159,8 @@ def sweep_summary(
 ) -> dict:
     """The ``sweep.json`` document of a sweep's runs (spec and base config aside).
 
-    The curves, best LR per size and drift of :func:`muop.curves.summarise`, then the transfer
-    regret of :func:`muop.regret.regret_table` (proxy: ``proxy``, default the smallest size;
+    The curves, best LR per size and drift of :func:`muop.workflows.curves.summarise`, then the transfer
+    regret of :func:`muop.workflows.regret.regret_table` (proxy: ``proxy``, default the smallest size;
     ``n_boot`` bootstrap replicates drawn from generator ``seed``)::
 
         "hparam": "lr" or the swept hyperparameter,
@@ -181,7 +182,8 @@ def sweep_summary(
 
 
 def write_summary(out: str | Path, runs: list[dict], sweep: Sweep, base_config: dict) -> dict:
-    """Write ``out/sweep.json`` (:func:`sweep_summary` with the spec and base config) and ``out/sweep.png``; returns the document."""
+    """Write ``out/sweep.json`` (:func:`sweep_summary` with the spec and base config) and
+    ``out/sweep.png``; returns the document."""
     out = Path(out)
     doc = sweep_summary(runs, sweep.axis, sweep.hparam, sweep.proxy)
     doc["spec"] = asdict(sweep)

@@ -26,7 +26,8 @@ __all__ = ["RunsView", "study_records", "refuse_another_sweep"]
 
 class RunsView:
     """``runs.jsonl`` as a view of the sweep's study (see the module docstring); ``idents`` are the
-    sweep's identities (:func:`~muop.workflows.sweep_spec.sweep_idents`): records marked with any of them are this sweep's."""
+    sweep's identities (:func:`~muop.workflows.sweep_spec.sweep_idents`): records marked with any
+    of them are this sweep's."""
 
     def __init__(self, path: Path, idents: list[str]) -> None:
         self.path, self.idents = path, set(idents)
@@ -114,7 +115,11 @@ def refuse_another_sweep(out: Path, idents: list[str], base: RunConfig | None = 
             and recorded.model.block != base.model.block
             and with_fields(base, model={"block": recorded.model.block}).model == recorded.model
         ):
-            hint = f" (it was run with model.block={recorded.model.block!r}, the default before muop 0.2: add block: {recorded.model.block} to the config's model to resume it)"
+            hint = (
+                f" (it was run with model.block={recorded.model.block!r}, the default before muop 0.2: "
+                f"add block: {recorded.model.block} to the config's model to resume it)"
+            )
         raise UsageError(
-            f"--out {out}: holds the sweep.json of a sweep with another base config or axis{hint}; use another output directory (existing results are never overwritten)"
+            f"--out {out}: holds the sweep.json of a sweep with another base config or axis{hint}; use another output "
+            "directory (existing results are never overwritten)"
         )

@@ -1,5 +1,6 @@
-"""What a sweep is: its axis, sizes, grid, parametrizations and seeds (:class:`Sweep`), its jobs, and
-the identities that tie records to it.
+"""What a sweep is (:class:`Sweep`), its jobs, and the identities that tie records to it.
+
+A sweep has an axis, sizes, a grid, parametrizations and seeds.
 
 A sweep varies the learning rate by default. ``Sweep(hparam=NAME, values=...)`` varies another
 hyperparameter of the registry (:data:`muop.config.hparams.HYPERPARAMETERS`) instead, the LR
@@ -86,7 +87,8 @@ class Sweep:
         bad = [p for p in self.parametrizations if p not in TABLES]
         if bad or not self.parametrizations:
             raise UsageError(
-                f"parametrizations={list(self.parametrizations)}: expected a non-empty subset of {', '.join(sorted(TABLES))}"
+                f"parametrizations={list(self.parametrizations)}: expected a non-empty subset of "
+                f"{', '.join(sorted(TABLES))}"
             )
         if self.hparam not in HPARAMS:
             raise UsageError(f"hyperparameter {self.hparam!r} cannot be swept; expected one of {', '.join(HPARAMS)}")
@@ -138,7 +140,8 @@ class Sweep:
                 base.model.library == "muop" and base.model.residual == "none"
             ):  # neuralop: its identity skips decide, checked at build
                 raise UsageError(
-                    "a sweep over depth needs residual blocks: set model.residual to pre or post (only residual branches scale with depth)"
+                    "a sweep over depth needs residual blocks: set model.residual to pre or post (only residual "
+                    "branches scale with depth)"
                 )
             model = {"depth": size}
             pz = {

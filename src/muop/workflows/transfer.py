@@ -4,8 +4,9 @@ Under μP the base LR η is kept and the rules map every parameter's LR and init
 proxy shape, which becomes the μP base shape: e.g. the spectral LR is multiplied by
 sqrt(log K_p / log K*) and by width_p / width* (μTransfer-FNO, Li, Yoo & Yang, ICML 2025; Tensor
 Programs V); with residual blocks (``model.residual``) a deeper target scales its branches by
-(L*/L_p)^-alpha and their learning rates as :mod:`muop.core.rules` says. With ``compare_direct`` the same search also runs at the target, and the cost ratio
-(proxy tuning + one target run) / (direct tuning) is measured in seconds and FLOPs. Both sides
+(L*/L_p)^-alpha and their learning rates as :mod:`muop.core.rules` says. With ``compare_direct``
+the same search also runs at the target, and the cost ratio (proxy tuning + one target run) /
+(direct tuning) is measured in seconds and FLOPs. Both sides
 are counted the same way: the seconds are the compute of every run, training epochs and
 evaluations (resumed sessions included; start-up, data loading and file writes are not), and
 the FLOPs the estimated training FLOPs (:func:`muop.models.fno_flops`).
@@ -25,11 +26,12 @@ from ..config import RunConfig, apply_overrides, apply_params, with_fields
 from ..core import Plan
 from ..data import prepare_data
 from ..errors import UsageError
-from ..study import journal_path, redact, resolve_storage, study_summary, tune, with_validation
+from ..study import journal_path, redact, resolve_storage, study_summary, with_validation
+from ..study.tune import tune
 from ..training import complete, from_env, make_trainer
 from ..utils.atomic import atomic_write
 
-__all__ = ["target_config", "lr_map", "transfer", "check_target"]
+__all__ = ["target_config", "lr_map", "transfer", "check_target", "cost_ratios"]
 
 
 def check_target(target_modes: list[int] | None, target_width: int | None, target_depth: int | None) -> None:
@@ -56,7 +58,8 @@ def target_config(
         target_depth is not None and cfg.model.library == "muop" and cfg.model.residual == "none"
     ):  # neuralop: checked at build
         raise UsageError(
-            f"target depth {target_depth}: only residual blocks scale with depth; set model.residual to pre or post (for proxy and target)"
+            f"target depth {target_depth}: only residual blocks scale with depth; set model.residual to pre or post "
+            "(for proxy and target)"
         )
     proxy_modes = list(cfg.model.modes)
     modes = list(target_modes) if target_modes else proxy_modes
@@ -109,7 +112,8 @@ def _proxy_study(study_name: str, storage: str | None, run_dir: Path) -> optuna.
     except KeyError:
         where = redact(storage) if storage else str(run_dir / "optuna.journal")
         raise UsageError(
-            f"study {study_name!r} not found in {where}; run `muop tune --study {study_name}` first (same --storage/--run-dir)"
+            f"study {study_name!r} not found in {where}; run `muop tune --study {study_name}` first (same "
+            "--storage/--run-dir)"
         ) from None
 
 
@@ -146,12 +150,32 @@ def transfer(
     target_wall = time.perf_counter() - t0
     if dist is not None and not dist.is_main:
         return {"target": asdict(target)}
-    doc = {
+    doc = _document(cfg, tcfg, proxy, asdict(target), list(data.train.grid), target_overrides)
+    doc["mapping"] = lr_map(trainer.setup.plan, tcfg.optimizer.name)
+    doc["storage"] = redact(storage) if storage else str(run_dir / "optuna.journal")
+    if compare_direct:
+        report = (lambda i, n: progress("direct", i, n)) if progress else None
+        direct = study_summary(
+            tune(tcfg, proxy["n_trials"], f"{study_name}-direct", storage, run_dir, data=data, progress=report)
+        )
+        doc["direct"] = direct
+        doc.update(cost_ratios(proxy, asdict(target), target_wall, direct))
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "transfer.json", json.dumps(doc, indent=1, default=str))
+    return doc
+
+
+def _document(
+    cfg: RunConfig, tcfg: RunConfig, proxy: dict, target: dict, grid: list[int], overrides: list[str] | None
+) -> dict:
+    """``transfer.json`` before the mapping, storage and direct comparison: proxy, target and how
+    errors are measured. ``grid``: the target's training grid (the proxy's too when their data agree)."""
+    return {
         "proxy": {
             "modes": list(cfg.model.modes),
             "width": cfg.model.width,
             "depth": cfg.model.depth,
-            "grid": list(data.train.grid) if cfg.data == tcfg.data else None,
+            "grid": grid if cfg.data == tcfg.data else None,
             "data_stride": cfg.data.stride,
             **proxy,
         },
@@ -159,31 +183,36 @@ def transfer(
             "modes": list(tcfg.model.modes),
             "width": tcfg.model.width,
             "depth": tcfg.model.depth,
-            "grid": list(data.train.grid),
+            "grid": grid,
             "data_stride": tcfg.data.stride,
             "hyperparameters": proxy["best_params"],
-            "overrides": list(target_overrides or []),
-            **asdict(target),
+            "overrides": list(overrides or []),
+            **target,
         },
-        "mapping": lr_map(trainer.setup.plan, tcfg.optimizer.name),
         "parametrization": tcfg.parametrization.kind,
-        "storage": redact(storage) if storage else str(run_dir / "optuna.journal"),
-        "metric": "relative L2, per-sample mean, physical units; tuning on the validation split, errors reported on the test split",
+        "metric": "relative L2, per-sample mean, physical units; tuning on the validation split, errors reported on "
+        "the test split",
     }
-    if compare_direct:
-        report = (lambda i, n: progress("direct", i, n)) if progress else None
-        direct = study_summary(
-            tune(tcfg, proxy["n_trials"], f"{study_name}-direct", storage, run_dir, data=data, progress=report)
-        )
-        doc["direct"] = direct
-        doc["cost_ratio_seconds"] = (proxy["compute_seconds"] + target.compute_seconds) / direct["compute_seconds"]
-        doc["cost_ratio_wall_seconds"] = (proxy["seconds"] + target_wall) / direct["seconds"]
-        doc["cost_counts"] = (
-            "seconds: training and evaluation compute of every run, both sides; wall: the target's whole run vs trials' wall time; FLOPs: estimated training FLOPs"
-        )
-        doc["cost_ratio_flops"] = (proxy["train_flops"] + target.train_flops) / direct["train_flops"]
-        if direct["best_test_rel_l2"]:
-            doc["error_ratio_transfer_over_direct"] = target.test_rel_l2 / direct["best_test_rel_l2"]
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "transfer.json", json.dumps(doc, indent=1, default=str))
-    return doc
+
+
+def cost_ratios(proxy: dict, target: dict, target_wall: float, direct: dict) -> dict:
+    """What transferring cost relative to tuning the target directly, counted the same way on both sides.
+
+    ``proxy`` and ``direct`` are :func:`~muop.study.study_summary` documents (sums over their
+    trials), ``target`` the target run's result (:class:`~muop.training.RunResult` as a dict),
+    ``target_wall`` its wall seconds. Returns ``cost_ratio_seconds`` ((proxy compute + target
+    compute) / direct compute, where compute is training epochs and evaluations), ``cost_ratio_flops``
+    (estimated training FLOPs, likewise), ``cost_ratio_wall_seconds`` (the target's whole wall time
+    against the trials' wall time), ``cost_counts`` (this in words) and, when the direct study's
+    best trial has a test error, ``error_ratio_transfer_over_direct``.
+    """
+    out = {
+        "cost_ratio_seconds": (proxy["compute_seconds"] + target["compute_seconds"]) / direct["compute_seconds"],
+        "cost_ratio_wall_seconds": (proxy["seconds"] + target_wall) / direct["seconds"],
+        "cost_counts": "seconds: training and evaluation compute of every run, both sides; wall: the target's whole "
+        "run vs trials' wall time; FLOPs: estimated training FLOPs",
+        "cost_ratio_flops": (proxy["train_flops"] + target["train_flops"]) / direct["train_flops"],
+    }
+    if direct["best_test_rel_l2"]:
+        out["error_ratio_transfer_over_direct"] = target["test_rel_l2"] / direct["best_test_rel_l2"]
+    return out
