@@ -1,6 +1,8 @@
 """Run configs from YAML files and ``section.field=value`` overrides (the command line's ``--set``).
 
-A missing file, a directory, bytes that are not UTF-8 and invalid YAML are one-line errors.
+A missing file, a directory, bytes that are not UTF-8, invalid YAML, a key given twice, an empty
+file and a file without any known section are one-line errors: a config never silently loses a
+section or falls back to the defaults.
 """
 
 from __future__ import annotations
@@ -17,6 +19,21 @@ from .run import SECTIONS, RunConfig
 __all__ = ["load_config", "apply_overrides"]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, but a key given twice in one mapping is an error (YAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (first at line {seen[key] + 1})", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(p: Path) -> object:
     """The YAML document in ``p``; a missing file, a directory, non-UTF-8 bytes or bad YAML is one line."""
     if not p.exists():
@@ -24,7 +41,7 @@ def _read_yaml(p: Path) -> object:
     if not p.is_file():
         raise ConfigError(f"config {str(p)!r}: is a directory, not a file; expected a YAML run config")
     try:
-        return yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except UnicodeDecodeError as e:
         raise ConfigError(f"config {str(p)!r}: byte {e.start} is not UTF-8 text; expected a YAML run config") from None
     except yaml.YAMLError as e:
@@ -32,6 +49,9 @@ def _read_yaml(p: Path) -> object:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         what = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"{p}: not valid YAML{where}: {what}") from None
+    if doc is None:
+        raise ConfigError(f"config {str(p)!r} is empty; expected a YAML run config with sections such as data:, model:")
+    return doc
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
@@ -41,6 +61,8 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
         d = _read_yaml(Path(path))
         if not isinstance(d, dict):
             raise ConfigError(f"{path}: expected a mapping of sections, got {type(d).__name__}")
+        if not d:
+            raise ConfigError(f"config {str(path)!r} has no sections; expected some of {', '.join(SECTIONS)}")
     cfg = RunConfig.from_dict(d)
     return apply_overrides(cfg, overrides or [])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import shutil
 import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
@@ -13,14 +14,14 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
-from ..utils.device import check_device
+from ..utils.device import available_memory, check_device
 from .burgers import BurgersParams, burgers_initial, burgers_solve
 from .darcy import DarcyParams, darcy_generate
 from .navier_stokes import NSParams, ns_initial, ns_solve
 from .parallel import map_batch
 from .store import write_dataset
 
-__all__ = ["PROBLEMS", "Problem", "generate", "make_params"]
+__all__ = ["PROBLEMS", "Problem", "generate", "make_params", "check_work"]
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,45 @@ def _count(name: str, value, minimum: int, where: str = "") -> int:
     return int(value)
 
 
+#: Working memory of a solver per byte of the (inputs, outputs) it makes: complex double spectra,
+#: time-stepping stages and sparse factors; a rough upper bound, to refuse what clearly cannot fit.
+SOLVER_MEMORY_FACTOR = 16
+
+
+def check_work(
+    shapes: tuple[tuple[int, ...], tuple[int, ...]],
+    n: int,
+    chunk_size: int,
+    dtype: np.dtype,
+    out: str | Path,
+    what: str = "",
+) -> None:
+    """A one-line UsageError, before anything is made, if ``n`` samples of ``shapes`` (input, output
+    per sample) clearly cannot be generated here: a chunk's working memory beyond the memory
+    available, or the file beyond the free disk space where ``out`` goes. ``what`` names the
+    setting at fault in the message (e.g. ``resolution=4096``)."""
+    what = f"{what} " if what else ""
+    sample = (math.prod(shapes[0]) + math.prod(shapes[1])) * dtype.itemsize
+    need = SOLVER_MEMORY_FACTOR * min(chunk_size, n) * sample
+    free = available_memory(torch.device("cpu"))
+    if need > free:
+        raise UsageError(
+            f"{what}(samples of shape {shapes[0]} -> {shapes[1]}, chunks of {min(chunk_size, n)}): generating "
+            f"needs about {need / 2**30:.3g} GiB of memory, more than the {free / 2**30:.3g} GiB available; "
+            "lower the resolution or the chunk size"
+        )
+    folder = Path(out).resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    disk = shutil.disk_usage(folder).free
+    if n * sample > disk:
+        raise UsageError(
+            f"{what}n_train + n_test={n} (samples of shape {shapes[0]} -> {shapes[1]}) take about "
+            f"{n * sample / 2**30:.3g} GiB, more than "
+            f"the {disk / 2**30:.3g} GiB free in {folder}; lower the resolution or the number of samples"
+        )
+
+
 def generate(
     problem: str,
     out: str | Path,
@@ -176,6 +216,8 @@ def generate(
         raise UsageError(f"seed={seed!r}: expected an integer")
     seed = int(seed)
     device = check_device(device)
+    dtype_np = np.dtype(str(dtype).removeprefix("torch."))
+    check_work(prob.shapes(p, resolution), n_train + n_test, chunk_size, dtype_np, out, f"resolution={resolution}")
 
     def make_chunk(n: int, chunk_seed: int):
         return prob.make(p, n, resolution, torch.Generator().manual_seed(chunk_seed), workers, dtype, device)

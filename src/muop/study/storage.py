@@ -16,8 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
 from ..errors import StorageError
+from ..utils.lines import first_bad_line, repair_tail
 
 __all__ = ["redact", "resolve_storage", "storage_key", "journal_path", "split_password"]
 
@@ -66,12 +69,10 @@ def journal_path(url: str | None, run_dir: str | Path) -> Path | None:
 
 def resolve_storage(url: str | None, run_dir: str | Path):
     """An Optuna storage from a URL (see module docstring); ``None`` -> ``run_dir/optuna.journal``."""
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
     path = journal_path(url, run_dir)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _check_journal(path)
         return JournalStorage(JournalFileBackend(str(path)))
     if "://" not in url:
         raise StorageError(f"storage {url!r}: expected an Optuna URL (sqlite:///..., postgresql://...) or journal:PATH")
@@ -88,6 +89,25 @@ def resolve_storage(url: str | None, run_dir: str | Path):
                 f"storage {redact(url)} cannot be opened: {type(e).__name__}: {redact(str(e)).splitlines()[0]}{hint}"
             ) from None
     raise AssertionError("unreachable")
+
+
+def _check_journal(path: Path) -> None:
+    """Repair a journal's torn last record (under Optuna's own lock on it, so no writer is midway), and
+    refuse one with a damaged record inside, in one line that says how to repair it."""
+    if not path.exists():
+        return
+    lock = JournalFileSymlinkLock(str(path))
+    lock.acquire()
+    try:
+        repair_tail(path)
+    finally:
+        lock.release()
+    bad = first_bad_line(path)
+    if bad is not None:
+        raise StorageError(
+            f"journal {path}: line {bad} is not a JSON record (the file was damaged); keep a copy, then cut the "
+            f"file back to its first {bad - 1} lines (head -n {bad - 1}) to recover the trials recorded before it"
+        )
 
 
 # Any 64-bit number no other program is likely to use: the advisory lock that serialises the

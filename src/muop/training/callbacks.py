@@ -18,6 +18,7 @@ import torch
 
 from ..errors import StateError
 from ..utils.atomic import atomic_write
+from ..utils.lines import repair_tail
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -67,7 +68,8 @@ def _epoch_of(line: str) -> int:
 class MetricsLog(Callback):
     """``out/metrics.jsonl``: one line per epoch (epoch, train_loss, lr, diverged, seconds).
 
-    On a resumed run, lines of epochs after the resumed state (written before a kill) are dropped.
+    On a resumed run, lines of epochs after the resumed state (written before a kill) are dropped:
+    those epochs are trained again. A torn last line is kept in a backup (:func:`muop.utils.lines.repair_tail`).
     """
 
     def __init__(self, out: str | Path) -> None:
@@ -76,8 +78,11 @@ class MetricsLog(Callback):
 
     def on_fit_start(self, trainer: Trainer) -> None:
         epoch = trainer.state.epoch
-        lines = self.path.read_text().splitlines() if epoch and self.path.exists() else []
-        self.path.write_text("".join(ln + "\n" for ln in lines if _epoch_of(ln) <= epoch))
+        lines = []
+        if epoch and self.path.exists():
+            repair_tail(self.path)  # a line cut by a kill goes to a backup, with a warning
+            lines = self.path.read_text().splitlines()
+        atomic_write(self.path, "".join(ln + "\n" for ln in lines if _epoch_of(ln) <= epoch))
         self._file = self.path.open("a")
 
     def on_epoch_end(self, trainer: Trainer) -> None:

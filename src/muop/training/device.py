@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 
 import torch
 
 from ..errors import ConfigError, UsageError
 from ..models import FNO, FNOConfig
-from ..utils.device import check_device
+from ..utils.device import available_memory, check_device
 
 __all__ = ["resolve_device", "available_memory", "memory_estimate", "check_memory", "set_threads"]
 
@@ -24,18 +23,6 @@ def resolve_device(name: str) -> torch.device:
         return check_device(name)
     except UsageError as e:
         raise UsageError(f"train.{e}; or use auto") from None
-
-
-def available_memory(device: torch.device) -> int:
-    """Bytes free for a new model on ``device``: CUDA's free memory, or the system's available RAM."""
-    if device.type == "cuda":
-        return torch.cuda.mem_get_info(device)[0]
-    try:
-        with open("/proc/meminfo") as f:
-            info = dict(line.split(":", 1) for line in f)
-        return int(info["MemAvailable"].split()[0]) * 1024
-    except (OSError, KeyError, ValueError):
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def memory_estimate(fcfg: FNOConfig, grid: Sequence[int], batch: int) -> tuple[int, int]:

@@ -32,6 +32,7 @@ import torch
 from ..config import RunConfig
 from ..data import Datasets, prepare_data
 from ..utils.atomic import atomic_write
+from ..utils.locks import RunDirLock
 from .callbacks import Checkpoint, DivergenceStop, EpochHook, MetricsLog, load_training_state
 from .device import resolve_device
 from .distributed import Distributed
@@ -108,7 +109,9 @@ def make_trainer(
     ``on_epoch`` gets each epoch's record; with ``validate_each_epoch`` it includes the validation
     error (an evaluation per epoch, e.g. for early stopping). ``dist``: this process's place in a
     data-parallel run (:func:`muop.training.distributed.from_env` under ``torchrun``); only rank 0 writes
-    files and reports epochs. Nothing is written before the model is built."""
+    files and reports epochs. Nothing is written before the model is built. With ``out_dir`` the
+    trainer holds the directory's lock (:class:`~muop.utils.locks.RunDirLock`): a second command on
+    the same directory is refused at once, naming this one."""
     t0 = time.perf_counter()
     resolve_device(cfg.train.device)  # a device this machine lacks: before any data is made
     main = dist is None or dist.is_main
@@ -122,6 +125,8 @@ def make_trainer(
     if out:
         callbacks.append(Checkpoint(out, cfg.train.checkpoint_every, cfg.identity()))
     trainer = Trainer(cfg, data, callbacks=callbacks, started=t0, dist=dist)
+    if out and main:  # one writer per run directory, until complete() has saved the outputs
+        trainer.run_lock = RunDirLock(out, "--out").acquire()
     if out:
         state = load_training_state(out, cfg.identities())
         if state is not None:
@@ -133,11 +138,16 @@ def make_trainer(
 
 
 def complete(trainer: Trainer, out_dir: str | Path | None = None) -> RunResult:
-    """Fit ``trainer``, evaluate it, and with ``out_dir`` save ``checkpoint.pt`` and ``result.json``."""
-    trainer.fit()
-    result = result_of(trainer)
-    if out_dir is not None:
-        save_outputs(trainer, result, Path(out_dir))
+    """Fit ``trainer``, evaluate it, and with ``out_dir`` save ``checkpoint.pt`` and ``result.json``;
+    then let go of the run directory's lock (:func:`make_trainer` took it)."""
+    try:
+        trainer.fit()
+        result = result_of(trainer)
+        if out_dir is not None:
+            save_outputs(trainer, result, Path(out_dir))
+    finally:
+        if trainer.run_lock is not None:
+            trainer.run_lock.release()
     return result
 
 

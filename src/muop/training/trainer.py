@@ -31,6 +31,7 @@ from ..data import ChannelNormalizer, Datasets, OperatorData
 from ..errors import StateError, UsageError
 from ..models import FNOConfig, check_modes_fit, fno_flops
 from ..parametrization import parametrize
+from ..utils.locks import RunDirLock
 from .device import check_memory, resolve_device
 from .distributed import Distributed, check_batch, check_plan, full_state, load_full_state, wrap
 from .losses import rel_l2
@@ -148,8 +149,11 @@ class Trainer:
     """Trains ``setup`` (default: :func:`build` of ``cfg``) on ``data``; see the module docstring.
 
     ``started`` is the :func:`time.perf_counter` value the run's wall time counts from (default:
-    now); :attr:`seconds` includes the time of earlier sessions after a resume.
+    now); :attr:`seconds` includes the time of earlier sessions after a resume. ``run_lock`` is the
+    run directory's lock while a run with an output directory holds it (:func:`muop.training.make_trainer`).
     """
+
+    run_lock: RunDirLock | None = None
 
     def __init__(
         self,

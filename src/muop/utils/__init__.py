@@ -4,9 +4,18 @@ Nothing here knows about models, data or studies; :mod:`muop.errors` is the only
 """
 
 from .atomic import atomic_write
-from .device import check_device
+from .device import available_memory, check_device
 from .hashing import content_key
-from .locks import FileLock
+from .locks import DirectoryInUse, FileLock, RunDirLock
 from .version import muop_version
 
-__all__ = ["FileLock", "atomic_write", "check_device", "content_key", "muop_version"]
+__all__ = [
+    "DirectoryInUse",
+    "FileLock",
+    "RunDirLock",
+    "atomic_write",
+    "available_memory",
+    "check_device",
+    "content_key",
+    "muop_version",
+]

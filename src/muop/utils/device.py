@@ -1,12 +1,14 @@
-"""Torch devices: check that this machine has the one asked for (the solvers' and the trainer's)."""
+"""Torch devices: check that this machine has the one asked for, and how much memory it has free."""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
 from ..errors import UsageError
 
-__all__ = ["check_device"]
+__all__ = ["check_device", "available_memory"]
 
 
 def check_device(device: str | torch.device) -> torch.device:
@@ -30,3 +32,15 @@ def check_device(device: str | torch.device) -> torch.device:
     if dev.type not in ("cpu", "cuda", "mps"):
         raise UsageError(f"device={device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps'")
     return dev
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes free for a new model on ``device``: CUDA's free memory, or the system's available RAM."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        return int(info["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

@@ -9,6 +9,7 @@ being trained again.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,10 +19,13 @@ from ..config import RunConfig, with_fields
 from ..errors import UsageError
 from ..study import finite_or_none
 from ..utils.atomic import atomic_write
+from ..utils.lines import repair_tail, torn_backup
 from ..utils.locks import FileLock
 from .sweep_spec import JOB_DISTRIBUTIONS, Sweep, record_key, sweep_idents
 
 __all__ = ["RunsView", "study_records", "refuse_another_sweep"]
+
+log = logging.getLogger("muop")
 
 
 class RunsView:
@@ -32,8 +36,8 @@ class RunsView:
     def __init__(self, path: Path, idents: list[str]) -> None:
         self.path, self.idents = path, set(idents)
 
-    def _lines(self) -> list[str]:
-        """The file's complete JSON lines (a line cut by a kill is dropped)."""
+    def _lines(self, damaged: list[str] | None = None) -> list[str]:
+        """The file's complete JSON lines; the others (a line cut by a kill) go to ``damaged``."""
         if not self.path.exists():
             return []
         out = []
@@ -42,7 +46,8 @@ class RunsView:
                 json.loads(line)
                 out.append(line)
             except json.JSONDecodeError:
-                continue
+                if damaged is not None:
+                    damaged.append(line)
         return out
 
     def records(self) -> dict[tuple, dict]:
@@ -70,10 +75,16 @@ class RunsView:
     def sync(self, study: optuna.Study) -> list[dict]:
         """Append the study's finished runs missing from the file (under a file lock); returns them."""
         with FileLock(self.path.with_name(self.path.name + ".lock")):
-            lines = self._lines()
+            repair_tail(self.path)
+            damaged: list[str] = []
+            lines = self._lines(damaged)
             have = set(self.records())
             new = [r for r in study_records(study) if r.get("config_hash") in self.idents and record_key(r) not in have]
-            if new or (self.path.exists() and len(lines) != len(self.path.read_text().splitlines())):
+            if damaged:  # lines that are not JSON: kept aside, never silently dropped
+                backup = torn_backup(self.path)
+                backup.write_text("".join(line + "\n" for line in damaged))
+                log.warning("muop: %s had %d damaged line(s); moved them to %s", self.path, len(damaged), backup)
+            if new or damaged:
                 atomic_write(self.path, "".join(line + "\n" for line in lines + [json.dumps(r) for r in new]))
         return new
 

@@ -49,10 +49,20 @@ JOB_DISTRIBUTIONS = {
 HPARAMS = HYPERPARAMETERS
 
 
+#: The most runs one sweep may hold (parametrizations × sizes × values × seeds), and the most values
+#: on one grid: beyond them a sweep cannot finish on any machine muop is meant for (each run trains
+#: a model), and queueing the jobs alone would take minutes. Checked before anything starts.
+MAX_RUNS, MAX_GRID = 10_000, 1_000
+
+
 def log_grid(lo: float, hi: float, n: int) -> list[float]:
-    """``n`` learning rates log-spaced from ``lo`` to ``hi`` (inclusive)."""
+    """``n`` learning rates log-spaced from ``lo`` to ``hi`` (inclusive); at most :data:`MAX_GRID`."""
     if not (lo > 0 and hi > lo and n >= 2):
         raise UsageError(f"LR range lo={lo}, hi={hi}, n={n}: expected 0 < lo < hi and n >= 2")
+    if n > MAX_GRID:
+        raise UsageError(
+            f"LR range n={n}: expected at most {MAX_GRID} learning rates (each one trains a model per size)"
+        )
     return [float(v) for v in np.logspace(math.log10(lo), math.log10(hi), n)]
 
 
@@ -107,6 +117,13 @@ class Sweep:
                 raise UsageError(f"values={list(self.values)}: expected one or more {hp.expected} for {self.hparam}")
         if self.proxy is not None and self.proxy not in self.sizes:
             raise UsageError(f"proxy size {self.proxy} is not in the sweep (sizes: {', '.join(map(str, self.sizes))})")
+        runs = len(self.parametrizations) * len(self.sizes) * len(self.grid) * len(self.seeds)
+        if runs > MAX_RUNS:
+            raise UsageError(
+                f"{runs} runs ({len(self.parametrizations)} parametrizations x {len(self.sizes)} sizes x "
+                f"{len(self.grid)} values x {len(self.seeds)} seeds): expected at most {MAX_RUNS}; a sweep this "
+                "size cannot finish, use fewer values, sizes or seeds"
+            )
 
     @property
     def x(self) -> str:
