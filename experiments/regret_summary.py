@@ -3,8 +3,9 @@
 Usage: python experiments/regret_summary.py [--proxy SIZE] [--by-hparam] [SWEEP_DIR ...]
 (default: every results/sweeps/*/ with a sweep.json). Nothing is trained: each sweep.json is
 rewritten from its own runs by muop.workflows.sweep.write_summary (curves, best LR per size, transfer
-regret with its bootstrap interval; B = 1000, generator seed 0) with its spec and base config kept,
-and sweep.png is redrawn. ``--proxy`` measures regret from that size (and records it in the spec);
+regret with its bootstrap interval; B = 1000, generator seed 0; the drift model's regret from all
+smaller sizes, ``extrapolated``) with its spec and base config kept, and sweep.png is redrawn.
+``--proxy`` measures regret from that size (and records it in the spec);
 ``--print-only`` writes nothing (e.g. to read a committed sweep from another proxy).
 The table leads with regret, one row per (sweep, parametrization, target size); ``--by-hparam``
 prints instead one row per swept hyperparameter and axis, SP next to μP, at the largest target.
@@ -56,19 +57,26 @@ def _notes(e: dict) -> str:
     return "; ".join(n for n, on in flags if on)
 
 
+def _extrapolated(doc: dict, par: str, size: str) -> str:
+    """The drift model's regret at ``size`` (from all smaller sizes) and its rule, or blank without an entry."""
+    e = doc.get("extrapolated", {}).get(par, {}).get(size)
+    return " | |" if e is None else f"{_pct(e['regret'])} {_ci(e)} | {e['rule']} |"
+
+
 def table(named: list[tuple[str, dict]]) -> str:
-    """Markdown: one row per (sweep, parametrization, target size), regret first."""
+    """Markdown: one row per (sweep, parametrization, target size), regret first; then the drift
+    model's regret from all smaller sizes (``extrapolated``) and its rule."""
     rows = [
         "| sweep | swept | axis | parametrization | proxy → target | regret % | 95% CI % | at grid resolution % | "
-        "best-value drift (excl. flat) | notes |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "drift model: regret % [95% CI] | rule | best-value drift (excl. flat) | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, doc in named:
         for par, by_size in doc["regret"].items():
             for size, e in by_size.items():
                 rows.append(
                     f"| {name} | {doc['hparam']} | {doc['axis']} | {par} | {e['proxy_size']} → {size} | "
-                    f"**{_pct(e['regret'])}** | {_ci(e)} | {_pct(e['regret_grid'])} | "
+                    f"**{_pct(e['regret'])}** | {_ci(e)} | {_pct(e['regret_grid'])} | {_extrapolated(doc, par, size)} "
                     f"{doc['drift_excluding_flat'][par]:.2f}× | {_notes(e)} |"
                 )
     return "\n".join(rows)

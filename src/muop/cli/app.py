@@ -20,7 +20,7 @@ from ..study import TrialsFailing, WorkersLost, configure_optuna_logging, redact
 from ..training import launch
 from ..training.distributed import check_batch
 from ..utils import muop_version
-from ..workflows import check_target
+from ..workflows import check_ladder, check_target
 from . import coord, data, demo, sweep, train, transfer, tune
 from .common import attach_negative_values, check_outputs, os_error
 
@@ -46,6 +46,8 @@ def _preflight(args: argparse.Namespace) -> None:
     directories, the target, and a batch that gives every process a sample."""
     if getattr(args, "command", None) == "transfer":
         check_target(args.target_modes, args.target_width, args.target_depth)
+        if args.proxies is not None or args.from_sweep is not None:
+            check_ladder(args.proxies, args.from_sweep, args.target_modes, args.target_width, args.target_depth)
     cfg = load_config(args.config, args.set)
     check_outputs(args, cfg)
     # the target trains on the split the proxy was tuned on: the training samples less the validation ones

@@ -149,10 +149,17 @@ def run_sweep(args: argparse.Namespace) -> int:
     Console().print(_sweep_table(doc, sweep))
     print(
         "regret: the target's error at the proxy's best value over its best error, minus 1 "
-        "(95% bootstrap interval over seeds); * = best at the grid's edge: widen the grid"
+        "(95% bootstrap interval over seeds); extrapolated: the same at the value the drift model predicts "
+        "from all smaller sizes (fit: a line in log-log, pooled: their geometric mean); "
+        "* = best at the grid's edge: widen the grid"
     )
     print(f"wrote {args.out}/sweep.json and sweep.png")
     return 0
+
+
+def _pct_ci(e: dict) -> str:
+    """A regret entry as ``4.7% [2.6, 6.7]``."""
+    return f"{100 * e['regret']:.1f}% [{100 * e['ci'][0]:.1f}, {100 * e['ci'][1]:.1f}]"
 
 
 def _sweep_table(doc: dict, sweep: Sweep) -> Table:
@@ -167,17 +174,17 @@ def _sweep_table(doc: dict, sweep: Sweep) -> Table:
     for p in sweep.parametrizations:
         t.add_column(f"{p} regret [95% CI]", justify="right")
     for p in sweep.parametrizations:
+        t.add_column(f"{p} extrapolated regret [95% CI]", justify="right")
+    for p in sweep.parametrizations:
         t.add_column(f"{p} best {name}", justify="right")
     for s in sweep.sizes:
         cells = []
         for p in sweep.parametrizations:
             e = doc["regret"][p].get(str(s))
-            cells.append(
-                "proxy"
-                if e is None
-                else f"{100 * e['regret']:.1f}% [{100 * e['ci'][0]:.1f}, {100 * e['ci'][1]:.1f}]"
-                + (" flat" if e["flat"] else "")
-            )
+            cells.append("proxy" if e is None else _pct_ci(e) + (" flat" if e["flat"] else ""))
+        for p in sweep.parametrizations:
+            e = doc.get("extrapolated", {}).get(p, {}).get(str(s))
+            cells.append("" if e is None else f"{_pct_ci(e)} {e['rule']}")
         cells += [
             f"{doc['best_lr'][p][str(s)]:.3g}" + ("*" if doc["best_lr_at_grid_edge"][p][str(s)] else "")
             for p in sweep.parametrizations
@@ -185,7 +192,7 @@ def _sweep_table(doc: dict, sweep: Sweep) -> Table:
         t.add_row(str(s), *cells)
     t.add_row(
         "drift (flat curves left out)",
-        *[""] * len(sweep.parametrizations),
+        *[""] * (2 * len(sweep.parametrizations)),
         *[f"{doc['drift_excluding_flat'][p]:.2f}x" for p in sweep.parametrizations],
     )
     return t

@@ -1,8 +1,12 @@
-"""``muop transfer``: train the target once with the proxy study's best hyperparameters, and compare costs."""
+"""``muop transfer``: train the target once with the proxy study's best hyperparameters, and compare costs.
+
+With ``--proxies`` (and ``--from-sweep``) the target's LR is the one the drift model predicts from a proxy ladder.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rich.console import Console
 from rich.progress import Progress
@@ -12,6 +16,7 @@ from ..config import load_config
 from ..training import is_main_process
 from ..workflows import check_target
 from ..workflows.transfer import transfer
+from ..workflows.transfer_proxies import check_ladder
 from .common import add_config, add_nproc, add_study, check_outputs, int_list, positive_int, progress_bar
 
 __all__ = ["add_parser", "run_transfer"]
@@ -53,6 +58,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SECTION.FIELD=VALUE",
         help="override a field for the target only, e.g. data.stride=1 after a coarse-grid proxy",
     )
+    p.add_argument(
+        "--proxies",
+        type=int_list,
+        metavar="SIZE,SIZE,...",
+        help="fit the drift of the best LR from these proxy sizes on the axis the target changes (at least two, "
+        "below the target) and train the target at the predicted LR; reads the studies STUDY-SIZE (each tuned "
+        "with the smallest proxy as its μP base) unless --from-sweep",
+    )
+    p.add_argument(
+        "--from-sweep",
+        metavar="DIR",
+        help="take the proxies' best LRs from this LR sweep (muop sweep --out DIR, same config) instead of studies; "
+        "without --proxies every sweep size below the target is a proxy",
+    )
     p.add_argument("--out", required=True, help="output directory (transfer.json, target/)")
     add_nproc(p)
     p.set_defaults(func=run_transfer)
@@ -75,8 +94,16 @@ def _reporter(prog: Progress):
     return report
 
 
+def _warning(message: str) -> None:
+    """The advice before a single-proxy transfer: one line on stderr (rank 0 only under torchrun)."""
+    if is_main_process():
+        print(f"muop: warning: {message}", file=sys.stderr)
+
+
 def run_transfer(args: argparse.Namespace) -> int:
     check_target(args.target_modes, args.target_width, args.target_depth)
+    if args.proxies is not None or args.from_sweep is not None:
+        check_ladder(args.proxies, args.from_sweep, args.target_modes, args.target_width, args.target_depth)
     cfg = load_config(args.config, args.set)
     check_outputs(args, cfg)
     with progress_bar() as prog:
@@ -92,10 +119,20 @@ def run_transfer(args: argparse.Namespace) -> int:
             progress=_reporter(prog),
             target_overrides=args.target_set,
             **({"target_depth": args.target_depth} if args.target_depth else {}),
+            proxies=args.proxies,
+            from_sweep=args.from_sweep,
+            warn=_warning,
         )
     if not is_main_process():  # the other ranks of a data-parallel target run
         return 0
     Console().print(_transfer_table(doc))
+    if "drift" in doc:
+        d = doc["drift"]
+        print(
+            f"LR from the drift model over {d['axis']} {','.join(map(str, d['proxies']))} -> {d['target']}: "
+            f"{d['predicted']:.4g} [{d['predicted_ci'][0]:.4g}, {d['predicted_ci'][1]:.4g}] ({d['rule']}; slope "
+            f"{d['slope']:.2f} [{d['slope_ci'][0]:.2f}, {d['slope_ci'][1]:.2f}])"
+        )
     if "direct" in doc:
         print(
             f"cost ratio (proxy tuning + target run) / direct tuning: {doc['cost_ratio_seconds']:.2f} (seconds), "
@@ -111,12 +148,13 @@ def _transfer_table(doc: dict) -> Table:
     for c in ("", "modes", "width", "depth", "test rel. L2", "seconds"):
         t.add_column(c, justify="right")
     p, g = doc["proxy"], doc["target"]
+    ladder = doc.get("drift")
     t.add_row(
-        "proxy (best trial)",
+        f"proxies {','.join(map(str, ladder['proxies']))} (base)" if ladder else "proxy (best trial)",
         str(p["modes"]),
         str(p["width"]),
         str(p.get("depth", "")),
-        f"{p['best_test_rel_l2']:.4g}",
+        f"{p['best_test_rel_l2']:.4g}" if p.get("best_test_rel_l2") is not None else "",
         f"{p['seconds']:.1f} (tuning)",
     )
     target = (str(g["modes"]), str(g["width"]), str(g.get("depth", "")))

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 __all__ = ["plot_sweep", "plot_coord"]
 
 _Y_CAP = 10.0  # test relative L2 above which a sweep plot stops (predicting zero scores 1)
-_PROXY_MARK = "at the proxy's best"
+_MARKS = {"X": "at the proxy's best", "D": "at the drift model's prediction"}  # marker -> legend entry
 
 
 def _colors(n: int):
@@ -24,22 +24,36 @@ def _colors(n: int):
 
 
 def _sweep_label(doc: dict, par: str, size: int) -> str:
-    """A size's legend entry: its regret, or that it is the proxy, and whether its curve is flat."""
+    """A size's legend entry: its regret (and the drift model's), or that it is the proxy, and whether its curve
+    is flat."""
     entry = doc.get("regret", {}).get(par, {}).get(str(size))
     label = f"{doc['axis']} {size}"
     if entry is None and str(size) == str(doc.get("regret_proxy", {}).get(par)):
         label += " (proxy)"
     elif entry is not None and math.isfinite(entry["regret"]):
         label += f": regret {100 * entry['regret']:.1f}%"
+    ex = doc.get("extrapolated", {}).get(par, {}).get(str(size))
+    if ex is not None and math.isfinite(ex["regret"]):
+        label += f", drift model {100 * ex['regret']:.1f}%"
     if doc.get("flat", {}).get(par, {}).get(str(size)):
         label += " (flat)"
     return label
 
 
+def _mark(ax: Axes, x: float, y: float, marker: str, color, marked: set[str]) -> bool:
+    """A black-edged marker at (x, y) on a target's curve, labelled the first time; False if not finite."""
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return False
+    label = None if marker in marked else _MARKS[marker]
+    ax.plot([x], [y], marker=marker, ms=9 if marker == "X" else 7, color=color, mec="black", ls="none", label=label)
+    return True
+
+
 def _sweep_panel(ax: Axes, doc: dict, par: str, sizes: list[int]) -> None:
-    """One parametrization's curves, best-LR lines and crosses at the proxy's best LR."""
+    """One parametrization's curves, best-LR lines, crosses at the proxy's best LR and diamonds at the
+    drift model's prediction."""
     cmap, regret, hparam = _colors(len(sizes)), doc.get("regret", {}), doc.get("hparam", "lr")
-    marked = False
+    marked: set[str] = set()
     for si, size in enumerate(sizes):
         curve = doc["mean_test_rel_l2"][par].get(str(size))
         if not curve:
@@ -56,19 +70,11 @@ def _sweep_panel(ax: Axes, doc: dict, par: str, sizes: list[int]) -> None:
         if math.isfinite(b):
             ax.axvline(b, color=cmap(si), ls=":", lw=1)
         entry = regret.get(par, {}).get(str(size))
-        if entry is not None and math.isfinite(entry["target_err_at_proxy_lr"]):
-            label = None if marked else _PROXY_MARK
-            ax.plot(
-                [entry["proxy_lr"]],
-                [entry["target_err_at_proxy_lr"]],
-                marker="X",
-                ms=9,
-                color=cmap(si),
-                mec="black",
-                ls="none",
-                label=label,
-            )
-            marked = True
+        if entry is not None and _mark(ax, entry["proxy_lr"], entry["target_err_at_proxy_lr"], "X", cmap(si), marked):
+            marked.add("X")
+        ex = doc.get("extrapolated", {}).get(par, {}).get(str(size))
+        if ex is not None and _mark(ax, ex["predicted"], ex["target_err_at_predicted"], "D", cmap(si), marked):
+            marked.add("D")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("learning rate" if hparam == "lr" else hparam)
@@ -77,7 +83,7 @@ def _sweep_panel(ax: Axes, doc: dict, par: str, sizes: list[int]) -> None:
     what = "LR" if hparam == "lr" else "value"
     ax.set_title(f"{par}: best-{what} drift {drift:.2f}×" + (f", max regret {100 * max(worst):.1f}%" if worst else ""))
     handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i] == _PROXY_MARK)  # that marker last
+    order = sorted(range(len(labels)), key=lambda i: labels[i] in _MARKS.values())  # the markers last
     ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=7)
 
 
@@ -86,7 +92,9 @@ def plot_sweep(doc: dict, path: str | Path) -> None:
 
     Dotted lines mark each size's best LR; with ``doc["regret"]`` (:func:`muop.workflows.sweep.sweep_summary`)
     a black-edged cross marks, on every target's curve, its error at the proxy's best LR, and the
-    legend gives each target's regret. Errors above 10 (runs that blew up) are cut off the top.
+    legend gives each target's regret; with ``doc["extrapolated"]`` a black-edged diamond marks its
+    error at the LR the drift model predicts from the smaller sizes (:mod:`muop.workflows.drift_regret`).
+    Errors above 10 (runs that blew up) are cut off the top.
     """
     pars = list(doc["mean_test_rel_l2"])
     fig = Figure(figsize=(5 * len(pars), 4))

@@ -68,10 +68,13 @@ curves = seed_curves  # the seed × LR tables regret is computed on (see muop.wo
 
 __all__ = [
     "FLAT_NOISE_FACTOR",
+    "curve_matrix",
     "curves",
     "interp_loglog",
     "is_flat",
+    "regret_at",
     "regret_table",
+    "seed_draws",
     "drift_excluding_flat",
 ]
 
@@ -106,8 +109,9 @@ def interp_loglog(lrs: Sequence[float], errs: Sequence[float], lr: float) -> tup
     return float(yf[int(np.argmin(np.abs(xf - xq)))]), True
 
 
-def _matrix(by_lr: Mapping[float, Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
-    """``(lrs, E)``: the sorted grid and the seeds × LRs error table of one curve."""
+def curve_matrix(by_lr: Mapping[float, Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """``(lrs, E)``: the sorted grid (n,) and the seeds × LRs error table (n_seeds, n) of one curve
+    ``{lr: [error per seed]}``."""
     lrs = sorted(by_lr)
     return np.asarray(lrs, dtype=float), np.asarray([by_lr[lr] for lr in lrs], dtype=float).T
 
@@ -126,7 +130,7 @@ def _flat(E: np.ndarray) -> bool:
 
 def is_flat(by_lr: Mapping[float, Sequence[float]]) -> bool:
     """Whether a curve ``{lr: [error per seed]}`` is flat (see the module docstring for the rule)."""
-    return _flat(_matrix(by_lr)[1])
+    return _flat(curve_matrix(by_lr)[1])
 
 
 def with_best_knot(lrs: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,13 +145,21 @@ def with_best_knot(lrs: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.append(lrs, lr_best), np.append(mean, mean[fin].min())
 
 
-def _regret(lr_p: float, lrs_t: np.ndarray, mean_t: np.ndarray) -> tuple[float, float, bool]:
-    """``(regret, Ê_T(lr_p), extrapolated)`` for a target mean curve at the proxy's best LR."""
+def regret_at(lr_p: float, lrs_t: np.ndarray, mean_t: np.ndarray) -> tuple[float, float, bool]:
+    """``(regret, Ê_T(lr_p), extrapolated)`` of a target's seed-mean curve ``mean_t`` on grid ``lrs_t`` at
+    the LR ``lr_p`` chosen for it (module docstring: regret as a fraction, Ê_T interpolated with the best knot)."""
     fin = np.isfinite(mean_t)
     if not math.isfinite(lr_p) or not fin.any():
         return math.nan, math.nan, True
     e, extrap = interp_loglog(*with_best_knot(lrs_t, mean_t), lr_p)
     return e / float(mean_t[fin].min()) - 1.0, e, extrap
+
+
+def seed_draws(mats: Mapping[int, tuple[np.ndarray, np.ndarray]], n_boot: int, seed: int) -> dict[int, np.ndarray]:
+    """The bootstrap's seed draws of one parametrization (module docstring, "Bootstrap"): per size, in
+    increasing size order from ``numpy.random.default_rng(seed)``, an (n_boot, n_seeds) array of seed indices."""
+    rng = np.random.default_rng(seed)
+    return {s: rng.integers(0, E.shape[0], size=(n_boot, E.shape[0])) for s, (_, E) in sorted(mats.items())}
 
 
 def drift_excluding_flat(best_lr: Mapping[str, Mapping], flat: Mapping[str, Mapping]) -> dict[str, float]:
@@ -192,7 +204,7 @@ def regret_table(
     _check_proxy(cv, proxy)
     doc: dict = {"proxy": {}, "n_boot": n_boot, "seed": seed, "regret": {}, "flat": {}, "best_lr": {}}
     for par, by_size in cv.items():
-        mats = {s: _matrix(by_lr) for s, by_lr in by_size.items()}
+        mats = {s: curve_matrix(by_lr) for s, by_lr in by_size.items()}
         p = proxy if proxy is not None else min(by_size)
         doc["proxy"][par] = p
         doc["flat"][par] = {str(s): _flat(E) for s, (_, E) in mats.items()}
@@ -223,8 +235,7 @@ def _param_regrets(
     independently (``n_boot`` replicates from generator ``seed``) and recomputes both best LRs.
     """
     means = {s: E.mean(axis=0) for s, (_, E) in mats.items()}
-    rng = np.random.default_rng(seed)
-    draws = {s: rng.integers(0, E.shape[0], size=(n_boot, E.shape[0])) for s, (_, E) in sorted(mats.items())}
+    draws = seed_draws(mats, n_boot, seed)
     lrs_p, E_p = mats[p]
     lr_p, p_edge = best_lr(lrs_p, means[p])
     fin_p = np.isfinite(means[p])
@@ -235,11 +246,11 @@ def _param_regrets(
         if t == p:
             continue
         lrs_t, E_t = mats[t]
-        r, e_at, extrap = _regret(lr_p, lrs_t, means[t])
+        r, e_at, extrap = regret_at(lr_p, lrs_t, means[t])
         if E_p.shape[0] == 1 and E_t.shape[0] == 1:
             boots = np.array([r])
         else:
-            boots = np.array([_regret(lr_p_boot[b], lrs_t, E_t[draws[t][b]].mean(axis=0))[0] for b in range(n_boot)])
+            boots = np.array([regret_at(lr_p_boot[b], lrs_t, E_t[draws[t][b]].mean(axis=0))[0] for b in range(n_boot)])
         boots = boots[np.isfinite(boots)]
         lo, hi = (float(v) for v in np.percentile(boots, [2.5, 97.5])) if boots.size else (math.nan, math.nan)
         fin = np.isfinite(means[t])
@@ -249,7 +260,7 @@ def _param_regrets(
             "proxy_size": p,
             "proxy_lr": float(lr_p),
             "proxy_at_edge": bool(p_edge),
-            "regret_grid": float(_regret(lr_p_grid, lrs_t, means[t])[0]),
+            "regret_grid": float(regret_at(lr_p_grid, lrs_t, means[t])[0]),
             "target_err_at_proxy_lr": float(e_at),
             "target_best": float(means[t][fin].min()) if fin.any() else math.nan,
             "target_best_lr": best[str(t)],

@@ -7,8 +7,9 @@ heartbeats and retries of :mod:`muop.study`. The study (default: the journal
 ``OUT/sweep.journal``) is the one record of what is done, so a rerun trains only what is missing.
 
 ``runs.jsonl`` is a view of it (:mod:`muop.workflows.sweep_records`). ``sweep.json`` and ``sweep.png`` summarise the
-runs (:func:`sweep_summary`): the curves and best LR per size (:mod:`muop.workflows.curves`) and the transfer
-regret of every target size against the proxy (:mod:`muop.workflows.regret`).
+runs (:func:`sweep_summary`): the curves and best LR per size (:mod:`muop.workflows.curves`), the transfer
+regret of every target size against the proxy (:mod:`muop.workflows.regret`), and the regret of the
+drift model's prediction from all smaller sizes (:mod:`muop.workflows.drift_regret`).
 
 A sweep varies the learning rate by default. ``Sweep(hparam=NAME, values=...)`` varies another
 hyperparameter instead (:data:`HPARAMS`: the init scale, a role's forward multiplier, weight decay,
@@ -41,6 +42,7 @@ from ..study import (
 from ..training import train_run
 from ..utils.atomic import atomic_write
 from .curves import summarise
+from .drift_regret import extrapolated_table
 from .plots import plot_sweep
 from .regret import regret_table
 from .sweep_records import RunsView, refuse_another_sweep, study_records
@@ -166,7 +168,12 @@ def sweep_summary(
         "hparam": "lr" or the swept hyperparameter,
         "regret": {param: {size: {"regret", "ci": [lo, hi], "proxy_size", "proxy_lr", ...}}},
         "regret_proxy": {param: size}, "regret_bootstrap": {"n_boot", "seed"},
-        "flat": {param: {size: bool}}, "drift_excluding_flat": {param: float}
+        "flat": {param: {size: bool}}, "drift_excluding_flat": {param: float},
+        "extrapolated": {param: {size: {"regret", "ci", "proxies", "slope", "slope_ci", "predicted",
+                                        "predicted_ci", "rule", ...}}}
+
+    ``extrapolated`` (:func:`muop.workflows.drift_regret.extrapolated_table`, the same bootstrap) is the
+    regret of the drift model's prediction from all smaller sizes, for every size with at least two.
     """
     key = "lr" if hparam == "lr" else "value"
     table = regret_table(runs, proxy=proxy, n_boot=n_boot, seed=seed, key=key)
@@ -178,6 +185,7 @@ def sweep_summary(
         "regret_bootstrap": {"n_boot": table["n_boot"], "seed": table["seed"]},
         "flat": table["flat"],
         "drift_excluding_flat": table["drift_excluding_flat"],
+        "extrapolated": extrapolated_table(runs, key=key, n_boot=n_boot, seed=seed),
     }
 
 

@@ -10,26 +10,31 @@ the same search also runs at the target, and the cost ratio (proxy tuning + one 
 are counted the same way: the seconds are the compute of every run, training epochs and
 evaluations (resumed sessions included; start-up, data loading and file writes are not), and
 the FLOPs the estimated training FLOPs (:func:`muop.models.fno_flops`).
+
+With several proxies (``proxies``, ``from_sweep``) the LR is the drift model's prediction
+(:mod:`muop.workflows.transfer_proxies`, :mod:`muop.workflows.drift`) and the proxies' costs add up;
+a single proxy across a large size ratio gets one line of advice first (:mod:`muop.workflows.advice`).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-
-import optuna
 
 from ..config import RunConfig, apply_overrides, apply_params, with_fields
 from ..core import Plan
 from ..data import prepare_data
 from ..errors import UsageError
-from ..study import journal_path, redact, resolve_storage, study_summary, with_validation
+from ..study import redact, study_summary, with_validation
 from ..study.tune import tune
 from ..training import complete, from_env, make_trainer
 from ..utils.atomic import atomic_write
+from .advice import single_proxy_advice
+from .transfer_proxies import Ladder, check_ladder, ladder_from_studies, ladder_from_sweep, load_proxy_study
 
 __all__ = ["target_config", "lr_map", "transfer", "check_target", "cost_ratios"]
 
@@ -103,18 +108,35 @@ def lr_map(plan: Plan, optimizer: str) -> dict:
     }
 
 
-def _proxy_study(study_name: str, storage: str | None, run_dir: Path) -> optuna.Study:
-    journal = journal_path(storage, run_dir)
-    try:
-        if journal is not None and not journal.exists():  # reading: create nothing
-            raise KeyError(study_name)
-        return optuna.load_study(study_name=study_name, storage=resolve_storage(storage, run_dir))
-    except KeyError:
-        where = redact(storage) if storage else str(run_dir / "optuna.journal")
-        raise UsageError(
-            f"study {study_name!r} not found in {where}; run `muop tune --study {study_name}` first (same "
-            "--storage/--run-dir)"
-        ) from None
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _proxy_side(
+    cfg: RunConfig,
+    study_name: str,
+    storage: str | None,
+    run_dir: Path,
+    targets: tuple,
+    proxies: Sequence[int] | None,
+    from_sweep: str | Path | None,
+    warn: Callable[[str], None],
+) -> tuple[RunConfig, dict, dict, Ladder | None]:
+    """``(base config, proxy summary, target hyperparameters, ladder)``: one proxy study (with the advice of
+    :func:`~muop.workflows.advice.single_proxy_advice` when the size ratio is large), or a proxy ladder."""
+    if proxies is None and from_sweep is None:
+        m = cfg.model
+        advice = single_proxy_advice(cfg.parametrization.kind, m.modes, m.width, m.depth, *targets)
+        if advice:
+            warn(advice)
+        proxy = study_summary(load_proxy_study(study_name, storage, run_dir))
+        return cfg, proxy, proxy["best_params"], None
+    axis, size = check_ladder(proxies, from_sweep, *targets)
+    if from_sweep is not None:
+        ladder = ladder_from_sweep(cfg, from_sweep, proxies, axis, size)
+    else:
+        ladder = ladder_from_studies(cfg, study_name, proxies, axis, size, storage, run_dir)
+    return ladder.base_cfg, ladder.summary, ladder.params, ladder
 
 
 def transfer(
@@ -129,18 +151,27 @@ def transfer(
     progress: Callable[[str, int, int], None] | None = None,
     target_overrides: list[str] | None = None,
     target_depth: int | None = None,
+    proxies: Sequence[int] | None = None,
+    from_sweep: str | Path | None = None,
+    warn: Callable[[str], None] = _warn,
 ) -> dict:
     """Train the target with the proxy study's best hyperparameters; write ``transfer.json``.
 
     ``progress(stage, i, n)`` follows the work: ``("target", epoch, epochs)`` while the target
-    trains, then ``("direct", finished trials, trials)`` while the direct study runs.
+    trains, then ``("direct", finished trials, trials)`` while the direct study runs. ``proxies``
+    (sizes on the one axis the target changes) and/or ``from_sweep`` (a sweep directory) make it a
+    drift-aware transfer: the target's LR is the drift model's prediction from the proxies' best LRs
+    (studies ``STUDY-SIZE`` or the sweep's runs; :mod:`muop.workflows.transfer_proxies`), recorded
+    under ``drift`` with its interval and rule, and every proxy's cost counts. ``warn`` receives the
+    one-line advice before a single-proxy transfer across a large size ratio (default: ``warnings.warn``).
     """
     check_target(target_modes, target_width, target_depth)
     out = Path(out_dir)
     run_dir = Path(run_dir) if run_dir is not None else out
-    cfg = with_validation(cfg)
-    proxy = study_summary(_proxy_study(study_name, storage, run_dir))
-    tcfg = target_config(cfg, proxy["best_params"], target_modes, target_width, target_overrides, target_depth)
+    targets = (target_modes, target_width, target_depth)
+    base, proxy, params, ladder = _proxy_side(cfg, study_name, storage, run_dir, targets, proxies, from_sweep, warn)
+    cfg = with_validation(base)
+    tcfg = target_config(cfg, params, target_modes, target_width, target_overrides, target_depth)
     data = prepare_data(tcfg.data)
     t0 = time.perf_counter()
     epochs = (lambda rec: progress("target", rec["epoch"], tcfg.train.epochs)) if progress else None
@@ -151,6 +182,8 @@ def transfer(
     if dist is not None and not dist.is_main:
         return {"target": asdict(target)}
     doc = _document(cfg, tcfg, proxy, asdict(target), list(data.train.grid), target_overrides)
+    if ladder is not None:
+        doc["drift"] = ladder.document()
     doc["mapping"] = lr_map(trainer.setup.plan, tcfg.optimizer.name)
     doc["storage"] = redact(storage) if storage else str(run_dir / "optuna.journal")
     if compare_direct:
