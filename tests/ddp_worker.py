@@ -1,4 +1,4 @@
-"""Run by tests/test_distributed.py under torchrun (2 processes, gloo): one check per mode.
+"""Run by tests/test_training_distributed.py under torchrun (2 processes, gloo): one check per mode.
 
 usage: python -m torch.distributed.run --standalone --nproc-per-node 2 tests/ddp_worker.py MODE CONFIG OUT
 """
@@ -7,11 +7,10 @@ import sys
 
 import torch
 
-from muop.callbacks import Callback
 from muop.config import load_config
 from muop.data import prepare_data
-from muop.distributed import check_plan, from_env
-from muop.trainer import Trainer
+from muop.training import Callback, Trainer, from_env
+from muop.training.distributed import check_plan
 
 
 class StopAfter(Callback):

@@ -7,7 +7,8 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from ..config import HYPERPARAMETERS, load_config
+from ..config import load_config
+from ..config.hparams import sweepable
 from ..errors import UsageError
 from ..workflows import Sweep, log_grid
 from ..workflows import run_sweep as sweep_runs
@@ -42,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="lr",
         metavar="NAME",
         help="the hyperparameter to sweep (default lr); any other keeps the config's LR. One of: "
-        + "; ".join(f"{name}: {hp.doc}" for name, hp in HYPERPARAMETERS.items()),
+        + "; ".join(f"{name}: {hp.doc}" for name, hp in sweepable().items()),
     )
     p.add_argument("--values", help="comma-separated values of --hparam, e.g. 0.25,1,4 (log axis: all > 0)")
     p.add_argument(
@@ -102,10 +103,9 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
 
 def _sweep_of(args: argparse.Namespace) -> Sweep:
     """The sweep the options describe (the hyperparameter, its grid, sizes, parametrizations, seeds)."""
-    if args.hparam not in HYPERPARAMETERS:
+    if args.hparam not in sweepable():
         raise UsageError(
-            f"--hparam {args.hparam!r}: not a hyperparameter a sweep can vary; "
-            f"expected one of {', '.join(HYPERPARAMETERS)}"
+            f"--hparam {args.hparam!r}: not a hyperparameter a sweep can vary; expected one of {', '.join(sweepable())}"
         )
     if args.hparam == "lr" and (args.lrs is None or args.values is not None):
         raise UsageError("an LR sweep needs --lrs LO,HI,N (--values is for --hparam NAME)")

@@ -110,9 +110,24 @@ def tunable() -> list[Hyperparameter]:
     return [h for h in HYPERPARAMETERS.values() if h.draw is not None]
 
 
+#: The order sweeps list them in: as muop 0.2 did (its sweepable ones), then the rest.
+_SWEEP_ORDER = (
+    "lr",
+    "init_scale",
+    "input_mult",
+    "hidden_mult",
+    "spectral_mult",
+    "output_mult",
+    "weight_decay",
+    "beta2",
+    "batch_size",
+)
+
+
 def sweepable() -> dict[str, Hyperparameter]:
-    """The hyperparameters ``muop sweep --hparam`` can vary: all of them."""
-    return dict(HYPERPARAMETERS)
+    """The hyperparameters ``muop sweep --hparam`` can vary: all of them, in :data:`_SWEEP_ORDER` first."""
+    first = [n for n in _SWEEP_ORDER if n in HYPERPARAMETERS]
+    return {n: HYPERPARAMETERS[n] for n in first + [n for n in HYPERPARAMETERS if n not in first]}
 
 
 def apply_params(cfg: RunConfig, params: Mapping[str, Any]) -> RunConfig:

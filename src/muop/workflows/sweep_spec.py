@@ -18,7 +18,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from ..config import RunConfig, config_hash, with_fields
-from ..config.hparams import HYPERPARAMETERS
+from ..config.hparams import sweepable
 from ..core.rules import TABLES
 from ..errors import UsageError
 from ..study import queued_params
@@ -46,7 +46,7 @@ JOB_DISTRIBUTIONS = {
 }
 
 #: What ``Sweep(hparam=...)`` / ``muop sweep --hparam`` can vary (values on a log axis): the registry.
-HPARAMS = HYPERPARAMETERS
+HPARAMS = sweepable()
 
 
 #: The most runs one sweep may hold (parametrizations × sizes × values × seeds), and the most values
