@@ -152,7 +152,9 @@ def test_factorized_weight_has_the_dense_init_std(variant):
         parametrize(m, "mup", base=base)
         w = m.fno_blocks.convs[0].weight.to_tensor()
         rms.append(w.abs().pow(2).mean().sqrt().item())
-    assert sum(rms) / len(rms) == pytest.approx(g / math.sqrt(width), rel=0.15)
+    # One seed's reconstructed RMS spreads by at most 2.3% (TT; Tucker 0.8%, CP 0.6%; 12 seeds measured),
+    # so the mean of 4 is within 6% (5 standard errors); a missing mode factor g = 0.80 would be 24% off.
+    assert sum(rms) / len(rms) == pytest.approx(g / math.sqrt(width), rel=0.06)
 
 
 def test_factor_roles():

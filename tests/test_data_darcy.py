@@ -42,7 +42,9 @@ def test_darcy_fine_solve_subsamples_to_requested_grid():
     a, u = darcy_generate(2, 17, p, torch.Generator().manual_seed(0))
     assert a.shape == u.shape == (2, 17, 17)
     direct = darcy_solve(a[0].double().numpy())  # the same coefficient solved directly at 17²
-    # same problem at two resolutions: close, not equal (the FNO paper's data, solved at 421² and
-    # subsampled, reportedly differ by ~0.6% at 85² from a direct solve)
+    # The same problem at two resolutions: close, not equal. With a two-valued (discontinuous)
+    # coefficient the scheme converges at first order, so two grids differ by about C·h with C = O(1):
+    # h = 1/16 here, and 1.5-5% was measured over 3 seeds at solve factors 2 and 4. Bound: 2h = 12.5%;
+    # a subsampling that picked the wrong points, or no fine solve at all, fails one of the two sides.
     rel = np.linalg.norm(direct - u[0].double().numpy()) / np.linalg.norm(u[0].double().numpy())
-    assert rel < 0.2
+    assert 1e-3 < rel < 2 / 16

@@ -45,10 +45,24 @@ def cfg_file(tiny, tmp_path):
     return cfg, path
 
 
-def test_two_processes_train_what_one_does(cfg_file, tmp_path):
+@pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
+def test_two_processes_train_what_one_does(cfg_file, tmp_path, parallel):
+    """Replicated (DDP) or sharded (FSDP), two processes train the one-process model: the same errors to
+    1e-3 relative (the gradient all-reduce sums in another order; a wrong scaling of the shards' losses
+    or a lost sample would be off by far more)."""
     cfg, path = cfg_file
     one = train_run(cfg)
-    _torchrun("-m", "muop.cli", "train", "--config", str(path), "--out", str(tmp_path / "two"))
+    _torchrun(
+        "-m",
+        "muop.cli",
+        "train",
+        "--config",
+        str(path),
+        "--set",
+        f"train.parallel={parallel}",
+        "--out",
+        str(tmp_path / "two"),
+    )
     two = json.loads((tmp_path / "two" / "result.json").read_text())
     assert abs(two["test_rel_l2"] - one.test_rel_l2) <= 1e-3 * one.test_rel_l2
     assert abs(two["train_loss"] - one.train_loss) <= 1e-3 * one.train_loss

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from muop.config import with_fields
-from muop.data import prepare_data
+from muop.data import Datasets, OperatorData, prepare_data
 from muop.errors import StateError
-from muop.training import rel_l2, train_run
+from muop.training import Trainer, rel_l2, train_run
 from processes import fault_config, kill, start_muop, wait_for
 
 
@@ -34,6 +34,31 @@ def test_metric_is_relative_l2_in_physical_units(tiny):
     assert float(rel_l2(torch.zeros_like(data.test.y), data.test.y)) == pytest.approx(1.0)
     res = train_run(with_fields(tiny, train={"epochs": 1}), data=data)
     assert 0 < res.test_rel_l2 < 5
+
+
+def _shifted(d: OperatorData) -> OperatorData:
+    """``d`` in other physical units: outputs 1000 + 50 y, so the output normaliser is far from identity."""
+    return OperatorData(d.x, 1000 + 50 * d.y, d.source)
+
+
+def test_loss_and_metric_are_taken_on_decoded_predictions(tiny):
+    """The training loss and the test metric compare the *decoded* prediction with the target in physical
+    units. On data whose normaliser is far from identity the normalised error is a very different number,
+    so a loss or metric taken before decoding would not match the expected values below."""
+    data = prepare_data(tiny.data)
+    shifted = Datasets(train=_shifted(data.train), test=_shifted(data.test))
+    trainer = Trainer(tiny, shifted)
+    s = trainer.setup
+    idx = torch.arange(8)
+    x, y = shifted.train.x[idx], shifted.train.y[idx]
+    with torch.no_grad():
+        physical = float(rel_l2(s.y_normalizer.decode(s.model(s.x_normalizer.encode(x))), y))
+        normalised = float(rel_l2(s.model(s.x_normalizer.encode(x)), s.y_normalizer.encode(y)))
+    assert abs(normalised - physical) > physical  # the two readings differ by more than the quantity itself
+    assert trainer.train_batch(idx) == pytest.approx(physical, rel=1e-5)  # the loss of the step, taken before it
+    with torch.no_grad():
+        want = float(rel_l2(s.predict(shifted.test.x), shifted.test.y))
+    assert trainer.evaluate(shifted.test) == pytest.approx(want, rel=1e-5)
 
 
 def test_divergence_is_recorded_not_raised(tiny):

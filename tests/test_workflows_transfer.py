@@ -4,6 +4,7 @@ a coarse-grid proxy, errors, a neuraloperator model through sweep, tune and tran
 import json
 import math
 
+import optuna
 import pytest
 import torch
 import yaml
@@ -13,10 +14,11 @@ from muop.config import RunConfig, with_fields
 from muop.data import prepare_data
 from muop.errors import ConfigError, UsageError
 from muop.models import FNO
+from muop.study import resolve_storage
 from muop.study.tune import study_summary, tune
 from muop.training import build as build_setup
 from muop.workflows.sweep import Sweep, run_sweep
-from muop.workflows.transfer import lr_map, target_config, transfer
+from muop.workflows.transfer import cost_ratios, lr_map, target_config, transfer
 
 
 def test_tune_then_transfer_end_to_end(tune_cfg, tmp_path):
@@ -38,11 +40,30 @@ def test_tune_then_transfer_end_to_end(tune_cfg, tmp_path):
     )
     saved = json.loads((tmp_path / "tr" / "transfer.json").read_text())
     assert saved["proxy"]["modes"] == [4] and saved["target"]["modes"] == [16] and saved["target"]["width"] == 16
-    assert saved["target"]["hyperparameters"] == s["best_params"]
-    for k in ("cost_ratio_seconds", "cost_ratio_flops"):
-        assert math.isfinite(doc[k]) and doc[k] > 0
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert saved["target"]["hyperparameters"] == min(finished, key=lambda t: t.value).params  # counted by hand
+    # the cost ratios, counted by hand from the trials of both studies and the target's own record
+    direct = optuna.load_study(study_name="proxy-direct", storage=resolve_storage(None, tmp_path / "t"))
+    proxy_s, direct_s = (sum(t.user_attrs["compute_seconds"] for t in st.trials) for st in (study, direct))
+    proxy_f, direct_f = (sum(t.user_attrs["train_flops"] for t in st.trials) for st in (study, direct))
+    target = saved["target"]
+    assert doc["cost_ratio_seconds"] == pytest.approx((proxy_s + target["compute_seconds"]) / direct_s)
+    assert doc["cost_ratio_flops"] == pytest.approx((proxy_f + target["train_flops"]) / direct_f)
     assert doc["direct"]["n_trials"] == 4
     assert (tmp_path / "tr" / "target" / "checkpoint.pt").exists()
+
+
+def test_cost_ratios_against_a_hand_count():
+    """Proxy tuning 30 s of compute (40 s wall, 1e12 FLOPs), target 10 s (12 s wall, 5e11 FLOPs), direct
+    tuning 160 s (200 s wall, 6e12 FLOPs): (30 + 10) / 160 = 0.25, (1e12 + 5e11) / 6e12 = 0.25,
+    (40 + 12) / 200 = 0.26; the target tests at 0.05 against the direct search's 0.04: 1.25."""
+    proxy = {"compute_seconds": 30.0, "seconds": 40.0, "train_flops": 1e12}
+    target = {"compute_seconds": 10.0, "train_flops": 5e11, "test_rel_l2": 0.05}
+    direct = {"compute_seconds": 160.0, "seconds": 200.0, "train_flops": 6e12, "best_test_rel_l2": 0.04}
+    r = cost_ratios(proxy, target, 12.0, direct)
+    assert r["cost_ratio_seconds"] == pytest.approx(0.25) and r["cost_ratio_flops"] == pytest.approx(0.25)
+    assert r["cost_ratio_wall_seconds"] == pytest.approx(0.26)
+    assert r["error_ratio_transfer_over_direct"] == pytest.approx(1.25)
 
 
 def test_mapping_follows_the_formulas(tune_cfg):
