@@ -227,7 +227,7 @@ def to_muop(model: nn.Module) -> FNO:
     ``model`` must be a dense ``neuralop.models.FNO`` in neuraloperator's default layout (linear
     fno skip, soft-gating channel-MLP skip, channel MLP expansion 0.5, lifting ratio 2, no norm,
     padding or preactivation); any of its widths, modes, depth and projection ratio. The two
-    models then compute the same function (tests/test_fno_blocks.py: to 1e-10 in float64).
+    models then compute the same function (tests/test_adapters_neuralop.py: to 1e-10 in float64).
     """
     missing = _default_layout_gaps(model)
     if missing:
