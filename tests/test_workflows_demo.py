@@ -1,5 +1,8 @@
 """``muop demo``'s report (muop.workflows.demo): SP and μP regret side by side, then the proxy and the target."""
 
+import json
+from pathlib import Path
+
 from muop.workflows.demo import _report
 
 
@@ -27,3 +30,18 @@ def test_report_shows_both_regrets_and_the_target_beating_the_proxy():
     assert "| **regret at width 64** | **25.0%** | **3.1%** |" in text
     assert "| target, proxy's hyperparameters, one run | 64 | 16 | 12 | **0.09** | 8.0 s |" in text
     assert "![sweep](sweep/sweep.png)" in text
+
+
+def test_the_readme_quotes_the_committed_demo_run():
+    """The README's demo numbers are those of ``muop demo --out results/demo`` (results/demo/summary.json)."""
+    root = Path(__file__).resolve().parents[1]
+    s = json.loads((root / "results" / "demo" / "summary.json").read_text())
+    readme = (root / "README.md").read_text()
+    sp, mup = (100 * s["regret"][p]["64"]["regret"] for p in ("sp", "mup"))
+    lr = s["best_lr"]
+    assert f"SP {sp:.1f}%, μP {mup:.1f}%" in readme
+    assert f"from {lr['sp']['16']:.2e} to {lr['sp']['64']:.2e}" in readme
+    assert f"from {lr['mup']['16']:.2e} to {lr['mup']['64']:.2e}" in readme
+    assert (
+        f"tests at {s['target']['test_rel_l2']:.3f} against the proxy's {s['proxy']['best_test_rel_l2']:.3f}" in readme
+    )
