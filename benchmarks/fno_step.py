@@ -14,21 +14,26 @@ configuration of the same architecture:
   layer; that costs it one extra elementwise pass.)
 * ``default``: ``neuralop.models.FNO`` with its defaults for everything but the shapes; muop's
   ``block="neuralop"`` FNO is the same architecture (equal with copied weights,
-  tests/test_fno_blocks.py), timed as ``muop-neuralop-block``.
+  tests/test_adapters_neuralop.py), timed as ``muop-neuralop-block``.
 
 Timing alternates the models step by step in one process and reports medians; the ratios are
 ``median(neuralop-matched) / median(muop)`` (classic block) and ``median(neuralop-default) /
-median(muop-neuralop-block)`` (> 1 means muop is faster). Peak memory is the growth
-of the process's peak RSS during the timed steps, measured in a fresh subprocess per model.
+median(muop-neuralop-block)`` (> 1 means muop is faster). Peak memory is measured in a fresh
+subprocess per model: on the CPU the growth of the process's peak RSS during the steps, on a GPU
+(``--device cuda``) ``torch.cuda.max_memory_allocated`` over the steps (weights included).
 
 Usage::
 
     python benchmarks/fno_step.py [--repeats 30] [--threads 2] [--out results/bench/fno_step.json]
+    python benchmarks/fno_step.py --device cuda --out results/bench/fno_step_cuda.json
+
+``benchmarks/gpu_suite.py`` reuses these pieces (mixed precision, compiled models, more shapes).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -37,6 +42,7 @@ import subprocess
 import sys
 import time
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -51,15 +57,23 @@ CASES = {
 
 
 def build(lib: str, case: dict, seed: int = 0) -> torch.nn.Module:
+    """The model ``lib`` names at ``case``'s shape. muop's names may end in ``/real`` or ``/complex``: the
+    spectral contraction's path (``SpectralConv.contraction``; default ``auto``: complex on CUDA)."""
     torch.manual_seed(seed)
+    lib, _, contraction = lib.partition("/")
     if lib in ("muop", "muop-neuralop-block"):
         from muop import FNO, FNOConfig, modes_from_neuralop
+        from muop.models import SpectralConv
 
         block = "classic" if lib == "muop" else "neuralop"
         cfg = FNOConfig(
             modes=modes_from_neuralop(case["n_modes"]), width=case["width"], depth=4, projection_ratio=2.0, block=block
         )
-        return FNO(cfg)
+        model = FNO(cfg)
+        for m in model.modules():
+            if isinstance(m, SpectralConv) and contraction:
+                m.contraction = contraction
+        return model
     from neuralop.models import FNO as NFNO
 
     common = dict(n_modes=case["n_modes"], in_channels=1, out_channels=1, hidden_channels=case["width"], n_layers=4)
@@ -72,16 +86,29 @@ def build(lib: str, case: dict, seed: int = 0) -> torch.nn.Module:
     raise ValueError(lib)
 
 
-def make_step(model: torch.nn.Module, case: dict, seed: int = 1):
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def make_step(
+    model: torch.nn.Module, case: dict, seed: int = 1, device: str = "cpu", precision: str = "fp32", runner=None
+):
+    """One training step of ``model`` (moved to ``device``) on a fixed random batch of ``case``'s
+    shape: forward (under autocast to ``precision``'s dtype, the loss in float32), backward, Adam.
+    ``runner`` is what is called on the batch (default the model; e.g. its compiled version).
+    Returns a function that runs the step and returns the loss."""
+    dev = torch.device(device)
+    model.to(dev)
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(case["batch"], 1, *case["grid"], generator=g)
-    y = torch.randn(case["batch"], 1, *case["grid"], generator=g)
+    x = torch.randn(case["batch"], 1, *case["grid"], generator=g).to(dev)
+    y = torch.randn(case["batch"], 1, *case["grid"], generator=g).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    dtype, run = AUTOCAST[precision], (model if runner is None else runner)
 
     def step() -> float:
         opt.zero_grad(set_to_none=True)
-        out = model(x)
-        diff = (out - y).flatten(1).norm(dim=1) / y.flatten(1).norm(dim=1)
+        with torch.autocast(dev.type, dtype=dtype) if dtype else nullcontext():
+            out = run(x)
+        diff = (out.float() - y).flatten(1).norm(dim=1) / y.flatten(1).norm(dim=1)
         loss = diff.mean()
         loss.backward()
         opt.step()
@@ -90,12 +117,23 @@ def make_step(model: torch.nn.Module, case: dict, seed: int = 1):
     return step
 
 
+def fp32_fft(model: torch.nn.Module) -> torch.nn.Module:
+    """neuraloperator's usual workaround under autocast: each ``SpectralConv`` gets its input in
+    float32 (a forward pre-hook), so its FFTs and complex contraction run in float32."""
+    from neuralop.layers.spectral_convolution import SpectralConv
+
+    for m in model.modules():
+        if isinstance(m, SpectralConv):
+            m.register_forward_pre_hook(lambda _mod, args: (args[0].float(), *args[1:]))
+    return model
+
+
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters())
 
 
-def time_case(case: dict, libs: list[str], repeats: int, warmup: int = 3) -> dict:
-    steps = {lib: make_step(build(lib, case), case) for lib in libs}
+def time_case(case: dict, libs: list[str], repeats: int, warmup: int = 3, device: str = "cpu") -> dict:
+    steps = {lib: make_step(build(lib, case), case, device=device) for lib in libs}
     times: dict[str, list[float]] = {lib: [] for lib in libs}
     for _ in range(warmup):
         for lib in libs:
@@ -108,15 +146,50 @@ def time_case(case: dict, libs: list[str], repeats: int, warmup: int = 3) -> dic
     return {lib: statistics.median(ts) for lib, ts in times.items()}
 
 
-def _peak_rss_child(lib: str, case_name: str, steps: int) -> None:
-    """Run in a subprocess: print the peak-RSS growth (MiB) of ``steps`` training steps."""
-    case = CASES[case_name]
-    step = make_step(build(lib, case), case)
+def measure_peak(spec: dict) -> dict:
+    """Peak memory of ``spec["steps"]`` training steps of ``spec["lib"]`` at ``spec["case"]`` (a case
+    dict) on ``spec.get("device", "cpu")`` in ``spec.get("precision", "fp32")``, muop's FNO with
+    ``spec.get("checkpoint")`` checkpointing its layers.
+
+    On a GPU: ``{"cuda_max_allocated_mib"}``, ``torch.cuda.max_memory_allocated`` from before the model
+    is built to the end of the steps, less what was allocated before (weights, gradients, Adam state,
+    activations and the batch: this model's own peak; exact in a used process too, since it counts
+    live tensors, not the allocator's cache). On the CPU: ``{"peak_rss_growth_mib"}``, the growth of
+    this process's peak RSS during the steps (Linux), meant for a fresh process (:func:`peak_memory`):
+    in a used one freed memory is reused and the growth understated."""
+    case, device = spec["case"], spec.get("device", "cpu")
+    cuda = device.startswith("cuda")
+    if cuda:
+        gc.collect()
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+    model = build(spec["lib"], case)
+    if spec.get("checkpoint"):
+        model.checkpoint_activations()
+    if spec.get("fp32_fft"):
+        fp32_fft(model)
+    step = make_step(model, case, device=device, precision=spec.get("precision", "fp32"))
+    if cuda:
+        for _ in range(spec["steps"]):
+            step()
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() - base
+        del model, step
+        gc.collect()
+        torch.cuda.empty_cache()
+        return {"cuda_max_allocated_mib": peak / 2**20}
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS high-water mark (Linux)
     before = _status_kib("VmRSS")
-    for _ in range(steps):
+    for _ in range(spec["steps"]):
         step()
-    print(json.dumps({"peak_rss_growth_mib": (_status_kib("VmHWM") - before) / 1024}))
+    return {"peak_rss_growth_mib": (_status_kib("VmHWM") - before) / 1024}
+
+
+def _peak_child(spec_json: str) -> None:
+    """Run in a subprocess: print :func:`measure_peak` of the JSON spec as one JSON line."""
+    print(json.dumps(measure_peak(json.loads(spec_json))))
 
 
 def _status_kib(field: str) -> int:
@@ -126,14 +199,17 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status (Linux only)")
 
 
-def peak_memory(lib: str, case_name: str, threads: int, steps: int = 3) -> float:
+def peak_memory(spec: dict, threads: int) -> dict:
+    """:func:`measure_peak` of ``spec`` in a fresh Python process with ``threads`` torch threads."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     code = (
         f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fno_step as b; import torch; "
-        f"torch.set_num_threads({threads}); b._peak_rss_child({lib!r}, {case_name!r}, {steps})"
+        f"torch.set_num_threads({threads}); b._peak_child(sys.argv[1])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_growth_mib"]
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True, env=env, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,21 +217,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=30, help="timed steps per model (alternating)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--cases", default="1d,2d,3d", help="comma-separated subset of 1d,2d,3d")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (memory: CUDA max allocated)")
     ap.add_argument("--out", default="results/bench/fno_step.json", help="JSON output path")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     libs = ["muop", "neuralop-matched", "muop-neuralop-block", "neuralop-default"]
+    mem_key = "cuda_max_allocated_mib" if args.device.startswith("cuda") else "peak_rss_growth_mib"
     rows = []
     for name in args.cases.split(","):
         case = CASES[name]
-        med = time_case(case, libs, args.repeats)
-        mem = {lib: peak_memory(lib, name, args.threads) for lib in libs}
+        med = time_case(case, libs, args.repeats, device=args.device)
+        mem = {
+            lib: peak_memory({"lib": lib, "case": case, "steps": 3, "device": args.device}, args.threads)[mem_key]
+            for lib in libs
+        }
         params = {lib: n_params(build(lib, case)) for lib in libs}
         row = {
             "case": name,
             **{k: (list(v) if isinstance(v, tuple) else v) for k, v in case.items()},
             "median_step_s": med,
-            "peak_rss_growth_mib": mem,
+            mem_key: mem,
             "params": params,
             "speedup_vs_matched": med["neuralop-matched"] / med["muop"],
             "speedup_vs_default": med["neuralop-default"] / med["muop"],
@@ -168,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         from rich.console import Console
         from rich.table import Table
 
-        t = Table(title=f"FNO training step, {args.threads} CPU threads, median of {args.repeats}")
+        where = args.device if args.device.startswith("cuda") else f"{args.threads} CPU threads"
+        t = Table(title=f"FNO training step, {where}, median of {args.repeats}")
         for col in [
             "case",
             "muop ms",
@@ -183,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         ]:
             t.add_column(col, justify="right")
         for r in rows:
-            m, p, n = r["median_step_s"], r["peak_rss_growth_mib"], r["params"]
+            m, p, n = r["median_step_s"], r[mem_key], r["params"]
             t.add_row(
                 r["case"],
                 f"{m['muop'] * 1e3:.1f}",
@@ -203,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "torch": torch.__version__,
+        "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
         "threads": args.threads,
         "repeats": args.repeats,
         "machine": platform.processor() or platform.machine(),

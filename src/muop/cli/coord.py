@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from ..config import load_config
+from ..config import PRECISIONS, load_config
 from ..core import OPTIMIZERS, TABLES
 from ..errors import UsageError
 from ..models import BLOCKS, FNOConfig
@@ -58,6 +58,12 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=positive_int, default=5, help="optimizer steps (default 5)")
     p.add_argument("--lr", type=positive_float, default=1e-2, help="base learning rate (default 1e-2)")
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="optimizer (default adam)")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="autocast the forward passes to bf16 or fp16, as train.precision does (default fp32)",
+    )
     p.add_argument("--width", type=positive_int, default=None, help="fixed width for --modes (default 32)")
     p.add_argument("--fixed-modes", type=positive_int, default=None, help="fixed K per dim for --widths (default 8)")
     p.add_argument("--depth", type=positive_int, default=None, help="Fourier layers for --modes/--widths (default 4)")
@@ -141,6 +147,7 @@ def _check_config(args: argparse.Namespace) -> CoordCheckConfig:
         steps=args.steps,
         lr=args.lr,
         optimizer=args.optimizer,
+        precision=args.precision,
         grid=args.grid,
         batch=args.batch,
         seeds=args.seeds,

@@ -16,11 +16,22 @@ from .changes import RENAMED, SCHEMA_CHANGES
 from .hparams import HYPERPARAMETERS, Hyperparameter, apply_params
 from .io import apply_overrides, load_config
 from .run import SECTIONS, RunConfig, config_hash, with_fields
-from .sections import SAMPLERS, SCHEDULES, DataConfig, OptimConfig, ParamConfig, ScheduleConfig, TrainConfig, TuneConfig
+from .sections import (
+    PRECISIONS,
+    SAMPLERS,
+    SCHEDULES,
+    DataConfig,
+    OptimConfig,
+    ParamConfig,
+    ScheduleConfig,
+    TrainConfig,
+    TuneConfig,
+)
 
 __all__ = [
     "HYPERPARAMETERS",
     "MODEL_LIBRARIES",
+    "PRECISIONS",
     "RENAMED",
     "SAMPLERS",
     "SCHEDULES",

@@ -40,6 +40,9 @@ SCHEMA_CHANGES = (
     ("added", "model", "residual", "none"),
     ("added", "parametrization", "base_depth", None),
     ("added", "parametrization", "depth_alpha", 0.5),
+    ("added", "train", "precision", "fp32"),
+    ("added", "train", "compile", False),
+    ("added", "train", "checkpoint_activations", False),
 )
 RENAMED = {(sec, old): new for kind, sec, old, new in SCHEMA_CHANGES if kind == "renamed"}
 

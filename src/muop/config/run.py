@@ -64,6 +64,11 @@ class RunConfig:
             modes = normalize_modes(tuple(self.model.modes) if isinstance(self.model.modes, list) else self.model.modes)
             n = -(-d.resolution // d.stride)
             check_modes_fit(modes, [n] * len(modes), f"data.resolution={d.resolution} with data.stride={d.stride}")
+        if self.train.checkpoint_activations and self.model.library != "muop":
+            raise ConfigError(
+                f"train.checkpoint_activations=true: only muop's FNO checkpoints its layers (model.library: muop), not "
+                f"model.library={self.model.library}; set it to false"
+            )
         return self
 
     def to_dict(self) -> dict:

@@ -26,11 +26,14 @@ __all__ = [
     "TuneConfig",
     "SCHEDULES",
     "SAMPLERS",
+    "PRECISIONS",
 ]
 
 #: LR schedules (:func:`muop.training.make_scheduler`) and Optuna samplers (:mod:`muop.study`) by name.
 SCHEDULES = ("constant", "cosine", "step")
 SAMPLERS = ("tpe", "random")
+#: ``train.precision``: float32, or autocast to bfloat16 / float16 (:mod:`muop.training.precision`).
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,9 @@ class TrainConfig:
     checkpoint_every: int = 5  # epochs between resumable training states (runs with an output dir); 0: none
     device: str = "cpu"  # cpu | cuda | cuda:N | auto (CUDA when available)
     parallel: str = "ddp"  # when run by several processes: ddp (replicas) or fsdp (sharded; muop.training.distributed)
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 with a gradient scaler; muop.training.precision)
+    compile: bool = False  # torch.compile the model (muop.training.compiled)
+    checkpoint_activations: bool = False  # recompute each Fourier layer in backward (muop's FNO only)
 
     def validate(self) -> None:
         expect(
@@ -279,6 +285,9 @@ class TrainConfig:
         )
         expect(self.diverge_factor > 1, "train.diverge_factor", self.diverge_factor, "a number > 1")
         expect(self.parallel in ("ddp", "fsdp"), "train.parallel", self.parallel, "ddp or fsdp")
+        expect(self.precision in PRECISIONS, "train.precision", self.precision, ", ".join(PRECISIONS))
+        for name in ("compile", "checkpoint_activations"):
+            expect(isinstance(getattr(self, name), bool), f"train.{name}", getattr(self, name), "true or false")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from torch import nn
 from ..errors import UsageError
 from .optim import param_groups
 from .rules import OPTIMIZERS, Role, branch_multiplier, mode_factor, table
-from .scaling import ParamSpec, iter_specs, scale_init, set_multiplier
+from .scaling import ParamSpec, iter_specs, multiplier, scale_init, set_multiplier
 from .shape import Base, Shape, as_shape, model_shape
 
 __all__ = ["ParamPlan", "Plan", "make_plan", "apply_plan"]
@@ -110,6 +110,10 @@ class Plan:
         if missing:
             raise KeyError(f"parameters {missing[:4]} of the plan are not in the model any more")
         self._params = {e.name: current[e.name] for e in self.entries}
+
+    def live_multipliers(self) -> dict[str, float]:
+        """The forward multiplier each parameter's module holds now (what its forward uses), by name."""
+        return {e.name: multiplier(self._owners[e.name][0], self._owners[e.name][1]) for e in self.entries}
 
     def parameter(self, name: str) -> nn.Parameter:
         """The live parameter behind plan entry ``name``."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from ..core.modes import normalize_modes
 from ..core.rules import Role
@@ -147,13 +148,15 @@ class Lifting(Pointwise):
         self._grid_cache: dict[tuple, Tensor] = {}
 
     def grid_features(self, grid: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> Tensor:
-        """Coordinates ``i/n`` per dimension, shape (d, n_1, ..., n_d)."""
+        """Coordinates ``i/n`` per dimension, shape (d, n_1, ..., n_d). Cached per grid in eager mode;
+        under ``torch.compile`` made in the graph (a cache lookup would guard, and recompile, on its content)."""
         key = (grid, device, dtype)
-        coords = self._grid_cache.get(key)
+        coords = None if torch.compiler.is_compiling() else self._grid_cache.get(key)
         if coords is None:
             axes = [torch.arange(n, device=device, dtype=dtype) / n for n in grid]
             coords = torch.stack(torch.meshgrid(*axes, indexing="ij"))
-            self._grid_cache = {key: coords}
+            if not torch.compiler.is_compiling():
+                self._grid_cache = {key: coords}
         return coords
 
     def forward(self, x: Tensor) -> Tensor:
@@ -175,9 +178,11 @@ class Lifting(Pointwise):
 def _kernel_plus_pointwise(spectral: SpectralConv, pointwise: Pointwise, u: Tensor) -> Tensor:
     """``K u + W u`` as (B, C, n_1·...·n_d), for u (B, C, *grid): the pointwise path is added in
     place onto the spectral output (irfft's backward does not need its output, so autograd allows
-    it, and it saves one full-size activation per layer)."""
+    it, and it saves one full-size activation per layer). Under autocast u is in low precision and
+    so is the sum: the weight is cast to u's dtype, as autocast would for an out-of-place op."""
     b, c = u.shape[:2]
-    return spectral(u).reshape(b, c, -1).baddbmm_(pointwise.effective_weight().expand(b, -1, -1), u.reshape(b, c, -1))
+    w = pointwise.effective_weight().to(u.dtype).expand(b, -1, -1)
+    return spectral(u).reshape(b, c, -1).baddbmm_(w, u.reshape(b, c, -1))
 
 
 class FourierLayer(nn.Module):
@@ -319,6 +324,17 @@ class FNO(nn.Module):
         self.projection_hidden = Pointwise(c.width, hidden, Role.HIDDEN, width_in=True, width_out=True)
         self.projection_out = Pointwise(hidden, c.out_channels, Role.OUTPUT, width_in=True, width_out=False)
         self.act = ACTIVATIONS[c.activation]
+        #: recompute each Fourier layer during backward instead of keeping its activations
+        #: (:func:`torch.utils.checkpoint.checkpoint`): memory for compute; see :meth:`checkpoint_activations`
+        self.checkpoint_layers = False
+
+    def checkpoint_activations(self, on: bool = True) -> FNO:
+        """Keep only each Fourier layer's input during training and recompute the layer in backward
+        (activation checkpointing, one checkpoint per layer); returns the model. Results are the
+        same; a step costs about one more forward pass of the layers, and the saved activations
+        shrink from every layer's intermediates to one (B, width, *grid) tensor per layer."""
+        self.checkpoint_layers = bool(on)
+        return self
 
     @property
     def muop_shape(self) -> Shape:
@@ -330,8 +346,9 @@ class FNO(nn.Module):
         h = self.lifting(x)
         if self.config.block == "neuralop":
             h = self.lifting_out(self.act(h))
+        recompute = self.checkpoint_layers and torch.is_grad_enabled()
         for layer in self.layers:
-            h = layer(h)
+            h = checkpoint(layer, h, use_reentrant=False) if recompute else layer(h)
         h = self.act(self.projection_hidden(h))
         return self.projection_out(h)
 

@@ -112,8 +112,15 @@ class SpectralConv(nn.Module):
     Real storage makes Adam's per-coordinate treatment of real and imaginary parts explicit.
 
     Transforms go one dimension at a time and truncate after each, so later FFTs only touch the
-    kept rows; the contraction is a single batched matmul over modes.
+    kept rows; the contraction is a single batched matmul over modes, as :attr:`contraction` says.
     """
+
+    #: How the per-mode contraction runs. ``"real"``: one real batched GEMM on the block
+    #: ``[[Wr, Wi], [-Wi, Wr]]`` (on the CPU complex ``bmm`` loops over the batch; the block is built
+    #: every forward and kept for backward: twice the weight's memory). ``"complex"``: a complex64
+    #: batched matmul on the weight itself (a view, no copy), native in cuBLAS. ``"auto"`` (the
+    #: default): complex on CUDA, real elsewhere. Both compute the same (tests: to float64 rounding).
+    contraction = "auto"
 
     def __init__(
         self,
@@ -171,8 +178,45 @@ class SpectralConv(nn.Module):
         wr, wi = w[..., 0], w[..., 1]
         return torch.cat([torch.cat([wr, wi], dim=2), torch.cat([-wi, wr], dim=2)], dim=1)
 
+    def _contract(self, xf: Tensor, km: tuple[int, ...]) -> Tensor:
+        """``R · X`` per kept mode, plus the bias as the k = 0 coefficient (index 0 in every mode dim):
+        xf (B, in, *modes) complex -> (B, out, *modes) complex; see :attr:`contraction`."""
+        b, c, *mode_shape = xf.shape
+        d, nm, out = self.dim, math.prod(mode_shape), self.out_channels
+        bias, mb = self.bias, multiplier(self, "bias")
+        if bias is not None and mb != 1.0:
+            bias = bias * mb
+        if self.contraction == "complex" or (self.contraction == "auto" and xf.device.type == "cuda"):
+            xm = xf.permute(*range(2, 2 + d), 0, 1).reshape(nm, b, c)
+            w = self.complex_weight(km).reshape(nm, c, out)  # a view of the parameter at full modes
+            m = multiplier(self, "weight")
+            ym = torch.bmm(xm, (w if m == 1.0 else w * m).to(xm.dtype))
+            if bias is not None:
+                ym = torch.cat([ym[:1] + bias.to(ym.dtype), ym[1:]], dim=0)
+            return ym.reshape(*mode_shape, b, out).permute(d, d + 1, *range(d))
+        # [Xr | Xi] @ [[Wr, Wi], [-Wi, Wr]] = [Re(XW) | Im(XW)], shapes (M, B, 2in) @ (M, 2in, 2out)
+        xm = torch.view_as_real(xf).permute(*range(2, 2 + d), 0, d + 2, 1).reshape(nm, b, 2 * c)
+        ym = torch.bmm(xm, self._real_block(km, nm).to(xm.dtype))
+        if bias is not None:
+            dc = torch.cat([bias, bias.new_zeros(out)]).to(ym.dtype)
+            ym = torch.cat([ym[:1] + dc, ym[1:]], dim=0)
+        ym = ym.reshape(*mode_shape, b, 2, out).permute(d, d + 2, *range(d), d + 1)
+        return torch.view_as_complex(ym.contiguous())
+
     def forward(self, x: Tensor) -> Tensor:
-        """x: (B, in, n_1, ..., n_d) real -> (B, out, n_1, ..., n_d)."""
+        """x: (B, in, n_1, ..., n_d) real -> (B, out, n_1, ..., n_d), in x's dtype.
+
+        Under mixed precision (autocast to bfloat16 or float16) the whole layer, FFTs and the
+        per-mode contraction, runs in float32 (complex64) with autocast off: cuFFT has no
+        bfloat16 and half-precision FFTs need power-of-two grids, and the contraction's sums over
+        channels lose too much in 8 mantissa bits. Only the output is cast back to x's dtype.
+        """
+        with torch.autocast(x.device.type, enabled=False):
+            y = self._transform(x if x.dtype in (torch.float32, torch.float64) else x.float())
+        return y if y.dtype == x.dtype else y.to(x.dtype)
+
+    def _transform(self, x: Tensor) -> Tensor:
+        """The layer in x's own (float32 or float64) precision; see :meth:`forward`."""
         b, c, *grid = x.shape
         d = self.dim
         if len(grid) != d:
@@ -188,19 +232,7 @@ class SpectralConv(nn.Module):
             xf = torch.fft.fft(xf, dim=ax, norm="forward")
             n, k = grid[i], km[i]
             xf = torch.cat([xf.narrow(ax, 0, k), xf.narrow(ax, n - k, k)], dim=ax)
-        mode_shape = xf.shape[2:]
-        nm = math.prod(mode_shape)
-        # contraction as one real batched matmul over modes (complex bmm is slow on CPU):
-        # [Xr | Xi] @ [[Wr, Wi], [-Wi, Wr]] = [Re(XW) | Im(XW)], shapes (M, B, 2in) @ (M, 2in, 2out)
-        xm = torch.view_as_real(xf).permute(*range(2, 2 + d), 0, d + 2, 1).reshape(nm, b, 2 * c)
-        ym = torch.bmm(xm, self._real_block(km, nm).to(xm.dtype))
-        if self.bias is not None:  # a constant is the k = 0 coefficient (index 0 in every mode dim)
-            mb = multiplier(self, "bias")
-            bias = self.bias if mb == 1.0 else self.bias * mb
-            dc = torch.cat([bias, bias.new_zeros(self.out_channels)]).to(ym.dtype)
-            ym = torch.cat([ym[:1] + dc, ym[1:]], dim=0)
-        ym = ym.reshape(*mode_shape, b, 2, self.out_channels).permute(d, d + 2, *range(d), d + 1)
-        yf = torch.view_as_complex(ym.contiguous())
+        yf = self._contract(xf, km)
         # inverse transform: zero-pad and invert the non-last dims, then the real last dim
         for i in range(d - 1):
             ax = 2 + i

@@ -66,7 +66,8 @@ def _epoch_of(line: str) -> int:
 
 
 class MetricsLog(Callback):
-    """``out/metrics.jsonl``: one line per epoch (epoch, train_loss, lr, diverged, seconds).
+    """``out/metrics.jsonl``: one line per epoch (epoch, train_loss, lr, diverged, seconds; under fp16
+    also skipped_steps, the optimizer steps the gradient scaler skipped so far).
 
     On a resumed run, lines of epochs after the resumed state (written before a kill) are dropped:
     those epochs are trained again. A torn last line is kept in a backup (:func:`muop.utils.lines.repair_tail`).
@@ -94,6 +95,8 @@ class MetricsLog(Callback):
             "diverged": st.diverged,
             "seconds": trainer.seconds,
         }
+        if trainer.setup.precision.scaler is not None:  # fp16: steps skipped for inf/NaN gradients so far
+            rec["skipped_steps"] = trainer.setup.precision.skipped_steps
         self._file.write(json.dumps(rec) + "\n")
         self._file.flush()
 

@@ -25,21 +25,25 @@ def resolve_device(name: str) -> torch.device:
         raise UsageError(f"train.{e}; or use auto") from None
 
 
-def memory_estimate(fcfg: FNOConfig, grid: Sequence[int], batch: int) -> tuple[int, int]:
+def memory_estimate(fcfg: FNOConfig, grid: Sequence[int], batch: int, checkpointed: bool = False) -> tuple[int, int]:
     """(parameters, bytes) a training run needs, roughly: float32 weights, gradients and two Adam
-    moments per parameter, plus about 8 saved activations of (batch, width, *grid) per layer."""
+    moments per parameter, plus about 8 saved activations of (batch, width, *grid) per layer (with
+    ``checkpointed`` layers: one per layer, plus one layer's 8 while it is recomputed)."""
     try:
         with torch.device("meta"):  # shapes only: nothing is allocated
             n = sum(p.numel() for p in FNO(fcfg).parameters())
     except RuntimeError:  # a tensor of more than 2^63 elements: the spectral weights alone, roughly
         n = fcfg.depth * fcfg.width**2 * 2 * math.prod(2 * k for k in fcfg.modes)
-    acts = batch * max(fcfg.width, 1) * math.prod(grid) * (8 * fcfg.depth + 4)
+    per_layer = (fcfg.depth + 8) if checkpointed else 8 * fcfg.depth
+    acts = batch * max(fcfg.width, 1) * math.prod(grid) * (per_layer + 4)
     return n, 4 * (4 * n + acts)
 
 
-def check_memory(fcfg: FNOConfig, grid: Sequence[int], batch: int, device: torch.device) -> None:
+def check_memory(
+    fcfg: FNOConfig, grid: Sequence[int], batch: int, device: torch.device, checkpointed: bool = False
+) -> None:
     """A ConfigError, before anything is allocated, if the run clearly cannot fit ``device``."""
-    n, need = memory_estimate(fcfg, grid, batch)
+    n, need = memory_estimate(fcfg, grid, batch, checkpointed)
     free = available_memory(device)
     if need > free:
         raise ConfigError(

@@ -101,7 +101,8 @@ def from_env(device: str = "cpu") -> Distributed | None:
 def check_plan(optimizer: torch.optim.Optimizer, plan, model: torch.nn.Module, lr: float, optimizer_name: str) -> None:
     """A RuntimeError unless the optimizer updates exactly ``model``'s live parameters (after a
     wrapper may have replaced them), each one under its own name with the plan's learning rate
-    (``lr`` × its multiplier): μP intact after wrapping or sharding."""
+    (``lr`` × its multiplier), and every module still applies the plan's forward multiplier: μP
+    intact after wrapping, sharding, compiling or autocast."""
     live = dict(model.named_parameters())
     expected = {e.name: lr * e.lr_mult[optimizer_name] for e in plan.entries}
     seen = set()
@@ -118,6 +119,10 @@ def check_plan(optimizer: torch.optim.Optimizer, plan, model: torch.nn.Module, l
             seen.add(name)
     if seen != set(live):
         raise RuntimeError(f"parameters {sorted(set(live) - seen)[:4]} of the model are not in the optimizer")
+    planned = {e.name: e.mult for e in plan.entries}
+    for name, m in plan.live_multipliers().items():
+        if m != planned[name]:
+            raise RuntimeError(f"parameter {name}: forward multiplier {m}, the plan says {planned[name]}")
 
 
 def check_batch(batch_size: int, n_train: int, world: int) -> None:

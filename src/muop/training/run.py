@@ -36,6 +36,7 @@ from ..utils.locks import RunDirLock
 from .callbacks import Checkpoint, DivergenceStop, EpochHook, MetricsLog, load_training_state
 from .device import resolve_device
 from .distributed import Distributed
+from .precision import check_precision
 from .trainer import Trainer
 
 __all__ = ["RunResult", "train_run", "make_trainer", "complete", "result_of", "save_outputs"]
@@ -113,7 +114,7 @@ def make_trainer(
     trainer holds the directory's lock (:class:`~muop.utils.locks.RunDirLock`): a second command on
     the same directory is refused at once, naming this one."""
     t0 = time.perf_counter()
-    resolve_device(cfg.train.device)  # a device this machine lacks: before any data is made
+    check_precision(cfg.train.precision, resolve_device(cfg.train.device))  # before any data is made
     main = dist is None or dist.is_main
     data = data or prepare_data(cfg.data)
     callbacks: list = [DivergenceStop(cfg.train.diverge_factor)]

@@ -28,13 +28,15 @@ from ..config import RunConfig, ScheduleConfig
 from ..core.optim import make_optimizer
 from ..core.plan import Plan
 from ..data import ChannelNormalizer, Datasets, OperatorData
-from ..errors import StateError, UsageError
+from ..errors import ConfigError, StateError, UsageError
 from ..models import FNOConfig, check_modes_fit, fno_flops
 from ..parametrization import parametrize
 from ..utils.locks import RunDirLock
+from .compiled import check_compiled, compile_module
 from .device import check_memory, resolve_device
 from .distributed import Distributed, check_batch, check_plan, full_state, load_full_state, wrap
 from .losses import rel_l2
+from .precision import Precision
 
 if TYPE_CHECKING:  # annotations only: callbacks are handed the trainer
     from .callbacks import Callback
@@ -55,16 +57,20 @@ class Setup:
     x_normalizer: ChannelNormalizer | None
     y_normalizer: ChannelNormalizer | None
     batch_size: int  # the configured (global) batch size, capped at the number of training samples
-    module: torch.nn.Module | None = None  # what the loop calls: the model, or its DDP/FSDP wrapper
+    module: torch.nn.Module | None = None  # what the loop calls: the model, or its DDP/FSDP wrapper, compiled
     dist: Distributed | None = None  # this process's place in a data-parallel run (None: one process)
+    precision: Precision = field(default_factory=Precision)  # autocast and fp16's scaler (default: fp32)
 
     def __post_init__(self) -> None:
         self.module = self.model if self.module is None else self.module
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Model output in physical units for physical inputs ``x`` (B, C_in, *grid) on the device."""
+        """Model output (float32) in physical units for physical inputs ``x`` (B, C_in, *grid) on the
+        device; the model runs eagerly, in the run's precision."""
         xn, yn = self.x_normalizer, self.y_normalizer
-        pred = self.model(xn.encode(x) if xn else x)
+        with self.precision.autocast():
+            pred = self.model(xn.encode(x) if xn else x)
+        pred = pred if self.precision.dtype is None else pred.float()
         return yn.decode(pred) if yn else pred
 
 
@@ -83,8 +89,10 @@ def build(cfg: RunConfig, data: Datasets, dist: Distributed | None = None) -> Se
     """Model (initialised by the plan), plan, optimizer, schedule and normalisers for ``cfg`` on ``data``.
 
     With ``dist`` (a data-parallel run, :mod:`muop.training.distributed`) the model is wrapped with DDP or
-    FSDP (``train.parallel``) after the plan is applied and before the optimizer is built, and the
-    optimizer's learning rates are checked against the plan.
+    FSDP (``train.parallel``) after the plan is applied and before the optimizer is built. With
+    ``train.compile`` the module the loop calls is compiled last (:mod:`muop.training.compiled`);
+    ``train.precision`` sets its autocast (:mod:`muop.training.precision`). The optimizer's learning
+    rates and the modules' forward multipliers are then checked against the plan.
     """
     tr = data.train
     torch.manual_seed(cfg.train.seed)
@@ -98,23 +106,38 @@ def build(cfg: RunConfig, data: Datasets, dist: Distributed | None = None) -> Se
     dev = resolve_device(cfg.train.device) if dist is None or dist.backend != "nccl" else dist.device
     if dist is not None:
         check_batch(cfg.train.batch_size, len(tr), dist.world)
-    check_memory(fcfg, tr.grid, min(cfg.train.batch_size, len(tr)), dev)
+    check_memory(fcfg, tr.grid, min(cfg.train.batch_size, len(tr)), dev, cfg.train.checkpoint_activations)
     model = cfg.model.build(tr.x.shape[1], tr.y.shape[1])  # muop's FNO(fcfg), or a neuraloperator model
     own = declared_shape(model)
     base = cfg.parametrization.base_shape(fcfg, depth_scaled=own is not None and own.depth is not None)
     plan = parametrize(model, cfg.parametrization.kind, base=base, seed=cfg.train.seed)
     model.to(dev)  # in place: the plan's parameters stay the model's
+    precision = _precision(cfg, dev, dist)
+    if cfg.train.checkpoint_activations:
+        model.checkpoint_activations()  # muop's FNO only (RunConfig.validate)
     module = model if dist is None else wrap(model, plan, dist, cfg.train.parallel)
     o = cfg.optimizer
     kw = {"betas": tuple(o.betas)} if o.name in ("adam", "adamw") else {"momentum": o.momentum}
     opt = make_optimizer(plan, o.name, lr=o.lr, weight_decay=o.weight_decay, **kw)
-    if dist is not None:
-        check_plan(opt, plan, model, o.lr, o.name)
+    if cfg.train.compile:
+        module = compile_module(module)
+        check_compiled(module, model)
+    check_plan(opt, plan, model, o.lr, o.name)
     xn = ChannelNormalizer.fit(tr.x).to(dev) if cfg.train.normalize else None
     yn = ChannelNormalizer.fit(tr.y).to(dev) if cfg.train.normalize else None
     bs = min(cfg.train.batch_size, len(tr))
     sched = make_scheduler(cfg.schedule, opt, cfg.train.epochs, math.ceil(len(tr) / bs))
-    return Setup(model, fcfg, plan, opt, sched, dev, xn, yn, bs, module, dist)
+    return Setup(model, fcfg, plan, opt, sched, dev, xn, yn, bs, module, dist, precision)
+
+
+def _precision(cfg: RunConfig, device: torch.device, dist: Distributed | None) -> Precision:
+    """The run's :class:`Precision`; fp16's scaler under FSDP is refused (its inf check is per shard)."""
+    if cfg.train.precision == "fp16" and dist is not None and cfg.train.parallel == "fsdp":
+        raise ConfigError(
+            "train.precision=fp16 with train.parallel=fsdp: the gradient scaler would check each shard alone; use "
+            "bf16 (no scaler needed) or ddp"
+        )
+    return Precision(cfg.train.precision, device)
 
 
 @torch.no_grad()
@@ -191,7 +214,9 @@ class Trainer:
         n = local.numel()
         if n == 0:  # a last batch smaller than the number of ranks: take part in the step, add nothing
             local = idx[:1]
-        pred = s.module(self._x[local])
+        with s.precision.autocast():
+            pred = s.module(self._x[local])
+        pred = pred if s.precision.dtype is None else pred.float()  # the loss in float32
         pred = s.y_normalizer.decode(pred) if s.y_normalizer else pred
         loss = rel_l2(pred, self._y[local])
         if s.dist is None:
@@ -200,16 +225,19 @@ class Trainer:
         return loss * (n * s.dist.world / idx.numel()), total / idx.numel()
 
     def train_batch(self, idx: torch.Tensor) -> float:
-        """One optimizer step on the training samples ``idx``; returns the batch loss (NaN/inf: no step)."""
+        """One optimizer step on the training samples ``idx``; returns the batch loss (NaN/inf: no step).
+
+        Under ``train.precision: fp16`` the gradient scaler skips the step when a gradient is inf or
+        NaN (counted in ``setup.precision.skipped_steps``); the LR schedule advances either way."""
         s = self.setup
         loss, value = self._loss(idx)
         if not math.isfinite(value):
             return value
         s.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.cfg.optimizer.grad_clip:
-            torch.nn.utils.clip_grad_value_(s.model.parameters(), self.cfg.optimizer.grad_clip)
-        s.optimizer.step()
+        clip = self.cfg.optimizer.grad_clip
+        s.precision.step(
+            loss, s.optimizer, (lambda: torch.nn.utils.clip_grad_value_(s.model.parameters(), clip)) if clip else None
+        )
         if s.scheduler:
             s.scheduler.step()
         return value
@@ -257,7 +285,7 @@ class Trainer:
 
     def model_state(self) -> dict:
         """The whole model's state dict (unwrapped names; gathered under FSDP, a collective there)."""
-        return full_state(self.setup.module, self.setup.optimizer)[0] if self.sharded else self.setup.model.state_dict()
+        return full_state(self.setup.model, self.setup.optimizer)[0] if self.sharded else self.setup.model.state_dict()
 
     def state_dict(self) -> dict:
         """Everything needed to resume: model, optimizer, schedule, shuffling and torch RNG, progress.
@@ -267,7 +295,7 @@ class Trainer:
         """
         s, st = self.setup, self.state
         model, optim = (
-            full_state(s.module, s.optimizer) if self.sharded else (s.model.state_dict(), s.optimizer.state_dict())
+            full_state(s.model, s.optimizer) if self.sharded else (s.model.state_dict(), s.optimizer.state_dict())
         )
         return {
             "epoch": st.epoch,
@@ -281,13 +309,14 @@ class Trainer:
             "scheduler": s.scheduler.state_dict() if s.scheduler else None,
             "generator": st.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "precision": s.precision.state_dict(),
         }
 
     def load_state_dict(self, d: dict) -> None:
         """Resume from :meth:`state_dict`'s output."""
         s, st = self.setup, self.state
         if d.get("sharded"):  # gathered by name: loads into FSDP on any number of processes, or one
-            load_full_state(s.module, s.optimizer, d["model"], d["optimizer"])
+            load_full_state(s.model, s.optimizer, d["model"], d["optimizer"])
         elif self.sharded:
             raise StateError(
                 "a training state saved without FSDP cannot resume under FSDP; resume it with train.parallel=ddp or "
@@ -298,6 +327,7 @@ class Trainer:
             s.optimizer.load_state_dict(d["optimizer"])
         if s.scheduler:
             s.scheduler.load_state_dict(d["scheduler"])
+        s.precision.load_state_dict(d.get("precision"))
         st.generator.set_state(d["generator"])
         torch.set_rng_state(d["torch_rng"])
         st.epoch, st.first_loss, st.train_loss = d["epoch"], d["first"], d["train_loss"]

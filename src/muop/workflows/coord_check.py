@@ -23,11 +23,12 @@ import torch
 from torch import Tensor, nn
 
 from ..adapters import declared_shape, watched_modules
+from ..config import PRECISIONS
 from ..core import Base, make_optimizer, max_modes
 from ..errors import UsageError
 from ..models import FNO, FNOConfig, ModelConfig
 from ..parametrization import parametrize
-from ..training import rel_l2
+from ..training import Precision, rel_l2
 from ..utils.atomic import atomic_write
 from .plots import plot_coord
 
@@ -65,6 +66,9 @@ class CoordCheckConfig:
         model: a run config's model (:class:`muop.config.ModelConfig`, any ``library``): checked
             instead of the FNO the fields above describe; its own width, modes, depth, block and
             residual are the fixed values, and the axis replaces one of them.
+        precision: ``fp32``, ``bf16`` or ``fp16`` (:data:`muop.config.PRECISIONS`): the forward passes
+            run under autocast to that dtype, as ``train.precision`` trains (fp16 with its gradient
+            scaler); the recorded RMS values are computed in float64 from the layers' outputs.
     """
 
     axis: str = "width"
@@ -86,10 +90,13 @@ class CoordCheckConfig:
     alpha: float = 0.5
     overrides: tuple = ()
     model: ModelConfig | None = None
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         if self.axis not in AXES:
             raise UsageError(f"axis={self.axis!r}: expected one of {AXES}")
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"precision={self.precision!r}: expected one of {', '.join(PRECISIONS)}")
         if self.model is not None:  # the fixed values are the model's own
             shape = self.model.layout(1, 1)
             fixed = {
@@ -233,6 +240,7 @@ def run_one(cfg: CoordCheckConfig, size: int, seed: int) -> list[dict]:
     model = cfg.build(size)
     plan = parametrize(model, cfg.parametrization, base=cfg.base_shape(), seed=seed)
     opt = make_optimizer(plan, cfg.optimizer, lr=cfg.lr)
+    prec = Precision(cfg.precision)
     x, y = _task(cfg, seed)
     outs: dict[str, Tensor] = {}
     # clone: the Fourier layers add to the spectral output in place after the hook has seen it
@@ -245,9 +253,10 @@ def run_one(cfg: CoordCheckConfig, size: int, seed: int) -> list[dict]:
         for step in range(cfg.steps + 1):
             if step > 0:
                 opt.zero_grad(set_to_none=True)
-                rel_l2(model(x), y).backward()
-                opt.step()
-            with torch.no_grad():
+                with prec.autocast():
+                    pred = model(x)
+                prec.step(rel_l2(pred.float(), y), opt)
+            with torch.no_grad(), prec.autocast():
                 model(x)
             for name, o in outs.items():
                 if step == 0:
