@@ -177,7 +177,22 @@ def load(
     A file that cannot be used raises :class:`DataError` naming the file and the problem, whatever
     the reader underneath raised; nothing is ever unpickled.
     """
-    return _guarded(Path(path), lambda p: _load(p, input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims))
+    req = _Read(input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims)
+    return _guarded(Path(path), lambda p: _load(p, req))
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What :func:`load` was asked for, passed to the readers of each format as one value."""
+
+    input_key: str | None
+    output_key: str | None
+    split: str
+    stride: int
+    t_in: int
+    t_out: int
+    dtype: torch.dtype
+    grid_dims: int | None
 
 
 def has_splits(path: str | Path) -> bool:
@@ -243,54 +258,35 @@ def _has_splits(path: Path) -> bool:
     return all(k in keys for k in _ALL_SPLIT_KEYS)
 
 
-def _load(
-    path: Path,
-    input_key: str | None,
-    output_key: str | None,
-    split: str,
-    stride: int,
-    t_in: int,
-    t_out: int,
-    dtype: torch.dtype,
-    grid_dims: int | None,
-) -> OperatorData:
-    if int(stride) < 1:
-        raise DataError(f"stride={stride}: expected an integer >= 1")
+def _load(path: Path, r: _Read) -> OperatorData:
+    """Read ``path`` as its format says (see :func:`load`)."""
+    if int(r.stride) < 1:
+        raise DataError(f"stride={r.stride}: expected an integer >= 1")
     suffix = path.suffix.lower()
     if suffix == ".pt":
         d = _torch_dict(path)
-        a, b = _pick(list(d), input_key, output_key, path, split)
-        x, y = _channels_first(np.asarray(d[a]), np.asarray(d[b]), path, grid_dims=grid_dims)
-        return _finish(x, y, path, "neuraloperator-pt", {"keys": [a, b]}, stride, dtype)
+        a, b = _pick(list(d), r.input_key, r.output_key, path, r.split)
+        x, y = _channels_first(np.asarray(d[a]), np.asarray(d[b]), path, grid_dims=r.grid_dims)
+        return _finish(x, y, path, "neuraloperator-pt", {"keys": [a, b]}, r.stride, r.dtype)
     if suffix == ".npz":
         with np.load(path, allow_pickle=False) as z:
-            a, b = _pick(list(z.files), input_key, output_key, path, split)
-            x, y = _channels_first(z[a], z[b], path, grid_dims=grid_dims)
-        return _finish(x, y, path, "npz", {"keys": [a, b]}, stride, dtype)
+            a, b = _pick(list(z.files), r.input_key, r.output_key, path, r.split)
+            x, y = _channels_first(z[a], z[b], path, grid_dims=r.grid_dims)
+        return _finish(x, y, path, "npz", {"keys": [a, b]}, r.stride, r.dtype)
     if h5py.is_hdf5(path):
-        return _load_hdf5(path, input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims)
+        return _load_hdf5(path, r)
     if suffix == ".mat":
         m = _matlab(path, "loadmat")
         keys = [k for k in m if not k.startswith("__")]
-        a, b = _pick(keys, input_key, output_key, path, split)
-        x, y = _channels_first(m[a], m[b], path, channels_last_extra=True, grid_dims=grid_dims)
-        return _finish(x, y, path, "fno-mat", {"keys": [a, b]}, stride, dtype)
+        a, b = _pick(keys, r.input_key, r.output_key, path, r.split)
+        x, y = _channels_first(m[a], m[b], path, channels_last_extra=True, grid_dims=r.grid_dims)
+        return _finish(x, y, path, "fno-mat", {"keys": [a, b]}, r.stride, r.dtype)
     if suffix in (".h5", ".hdf5"):
         raise DataError(f"{path} is not a readable HDF5 file (truncated or corrupted?)")
     raise DataError(f"{path}: unknown format {suffix!r}; expected .h5/.hdf5, .mat, .pt or .npz")
 
 
-def _load_hdf5(
-    path: Path,
-    input_key: str | None,
-    output_key: str | None,
-    split: str,
-    stride: int,
-    t_in: int,
-    t_out: int,
-    dtype: torch.dtype,
-    grid_dims: int | None,
-) -> OperatorData:
+def _load_hdf5(path: Path, r: _Read) -> OperatorData:
     """An HDF5 file: muop's own format, PDEBench's ``tensor``, a MATLAB v7.3 file or named arrays."""
     try:
         f = h5py.File(path, "r")
@@ -298,40 +294,33 @@ def _load_hdf5(
         raise DataError(f"{path} is not a readable HDF5 file (truncated or corrupted?): {e}") from None
     with f:
         if f.attrs.get("format") != FORMAT:
-            return _load_foreign_hdf5(f, path, input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims)
-    _check_split(split)
-    s = read_dataset(path, stride=stride)
-    x, y = (s.train_x, s.train_y) if split == "train" else (s.test_x, s.test_y)
-    x = check_finite(path, f"{split}/inputs", x.to(dtype))
-    y = check_finite(path, f"{split}/outputs", y.to(dtype))
-    return OperatorData(x, y, str(path), {"format": FORMAT, "split": split, **s.attrs})
+            return _load_foreign_hdf5(f, path, r)
+    _check_split(r.split)
+    s = read_dataset(path, stride=r.stride)
+    x, y = (s.train_x, s.train_y) if r.split == "train" else (s.test_x, s.test_y)
+    x = check_finite(path, f"{r.split}/inputs", x.to(r.dtype))
+    y = check_finite(path, f"{r.split}/outputs", y.to(r.dtype))
+    return OperatorData(x, y, str(path), {"format": FORMAT, "r.split": r.split, **s.attrs})
 
 
-def _load_foreign_hdf5(
-    f: h5py.File,
-    path: Path,
-    input_key: str | None,
-    output_key: str | None,
-    split: str,
-    stride: int,
-    t_in: int,
-    t_out: int,
-    dtype: torch.dtype,
-    grid_dims: int | None,
-) -> OperatorData:
+def _load_foreign_hdf5(f: h5py.File, path: Path, r: _Read) -> OperatorData:
     """An open HDF5 file that is not muop's: PDEBench's ``tensor``, MATLAB v7.3, or named arrays."""
     keys = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
     try:
         if "tensor" in keys:
             t = f["tensor"]
-            x, y = _channels_first(t[:, t_in], t[:, t_out], path, grid_dims=grid_dims)
-            return _finish(x, y, path, "pdebench", {"frames": [t_in, t_out], "shape": list(t.shape)}, stride, dtype)
-        a, b = _pick(keys, input_key, output_key, path, split)
+            x, y = _channels_first(t[:, r.t_in], t[:, r.t_out], path, grid_dims=r.grid_dims)
+            return _finish(
+                x, y, path, "pdebench", {"frames": [r.t_in, r.t_out], "shape": list(t.shape)}, r.stride, r.dtype
+            )
+        a, b = _pick(keys, r.input_key, r.output_key, path, r.split)
         xa, ya = f[a][()], f[b][()]
     except OSError as e:
         raise DataError(f"{path}: cannot read its arrays (truncated or corrupted?): {e}") from None
     if path.suffix.lower() == ".mat":  # MATLAB v7.3: column-major, so axes come reversed
-        x, y = _channels_first(np.transpose(xa), np.transpose(ya), path, channels_last_extra=True, grid_dims=grid_dims)
-        return _finish(x, y, path, "fno-mat-v7.3", {"keys": [a, b]}, stride, dtype)
-    x, y = _channels_first(xa, ya, path, grid_dims=grid_dims)
-    return _finish(x, y, path, "hdf5", {"keys": [a, b]}, stride, dtype)
+        x, y = _channels_first(
+            np.transpose(xa), np.transpose(ya), path, channels_last_extra=True, grid_dims=r.grid_dims
+        )
+        return _finish(x, y, path, "fno-mat-v7.3", {"keys": [a, b]}, r.stride, r.dtype)
+    x, y = _channels_first(xa, ya, path, grid_dims=r.grid_dims)
+    return _finish(x, y, path, "hdf5", {"keys": [a, b]}, r.stride, r.dtype)
