@@ -75,9 +75,14 @@ def test_mup_learning_rates_survive_ddp_and_fsdp(cfg_file, tmp_path):
     assert "plan ok" in _torchrun(str(HERE / "ddp_worker.py"), "plan", str(path), str(tmp_path / "x")).stdout
 
 
-@pytest.mark.parametrize("first,then", [(2, 1), (1, 2)])
-def test_a_state_saved_by_n_processes_resumes_on_m(cfg_file, tmp_path, first, then):
+@pytest.mark.parametrize("first,then,parallel", [(2, 1, "ddp"), (1, 2, "ddp"), (2, 1, "fsdp")])
+def test_a_state_saved_by_n_processes_resumes_on_m(cfg_file, tmp_path, first, then, parallel):
+    """A state saved by N processes resumes on M and ends where the uninterrupted run does; an FSDP state
+    (gathered whole, by name) saved by 2 sharded processes resumes on one."""
     cfg, path = cfg_file
+    if parallel != "ddp":
+        cfg = with_fields(cfg, train={"parallel": parallel})
+        path.write_text(cfg.to_yaml())
     state = str(tmp_path / "state.pt")
     data = prepare_data(cfg.data)
     whole = Trainer(cfg, data)
