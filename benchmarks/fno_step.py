@@ -58,7 +58,7 @@ CASES = {
 
 def build(lib: str, case: dict, seed: int = 0) -> torch.nn.Module:
     """The model ``lib`` names at ``case``'s shape. muop's names may end in ``/real`` or ``/complex``: the
-    spectral contraction's path (``SpectralConv.contraction``; default ``auto``: complex on CUDA)."""
+    spectral contraction's path (``SpectralConv.contraction``; default ``real``)."""
     torch.manual_seed(seed)
     lib, _, contraction = lib.partition("/")
     if lib in ("muop", "muop-neuralop-block"):

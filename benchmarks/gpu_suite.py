@@ -7,7 +7,7 @@ Parts, in this order (``--parts`` picks some):
   ``matched``, neuralop block vs neuraloperator ``default``), 2-D and 3-D, widths 64/128 and
   n_modes 16/32 (neuraloperator's convention), in fp32 and bf16 autocast, eager. The four models
   alternate step by step in one process; medians. On CUDA a fifth, muop's neuralop block with the
-  CPU's real-GEMM spectral contraction (``/real``), measures the other contraction path there.
+  complex64 spectral contraction (``/complex``), measures the other contraction path there.
   neuraloperator under autocast is tried as it is first; if it fails, it is timed with the usual
   workaround (its spectral convolutions' inputs cast to float32), and the error is recorded.
 * ``memory``: peak memory of 3 steps, each model alone (CUDA max allocated; on the CPU the peak-RSS
@@ -129,7 +129,7 @@ def profile(name: str) -> Profile:
             },
             budget_s=480.0,
             subprocess_memory=False,  # CUDA's max allocated counts live tensors: exact in one process
-            extra_libs=("muop-neuralop-block/real",),  # the CPU's contraction path, for comparison
+            extra_libs=("muop-neuralop-block/complex",),  # cuBLAS's complex bmm, against the default real GEMM
         )
     if name == "cpu":
         cases = [shape(2, w, 16, 64, 4) for w in (32, 64)] + [shape(3, 16, 12, 32, 1)]

@@ -12,7 +12,7 @@ import torch
 from muop.config import with_fields
 from muop.data import Datasets, OperatorData, prepare_data
 from muop.errors import StateError
-from muop.training import Trainer, rel_l2, train_run
+from muop.training import Trainer, complete, make_trainer, rel_l2, train_run
 from processes import fault_config, kill, start_muop, wait_for
 
 
@@ -124,3 +124,13 @@ def test_state_of_another_config_is_refused_not_overwritten(tmp_path, muop_cli):
     code, _, err = muop_cli("train", "--config", str(cfg), "--set", "optimizer.lr=0.05", "--out", str(tmp_path / "o"))
     assert code == 2 and "another config" in err and "Traceback" not in err
     assert (tmp_path / "o" / "state.pt").read_bytes() == before
+
+
+def test_a_refused_state_lets_the_run_directory_go(tiny, tmp_path):
+    """make_trainer takes the directory's lock, then refuses a state of another config: the lock is let go,
+    so the same process can use the directory again (a notebook, a long-lived service)."""
+    out = tmp_path / "run"
+    train_run(tiny, out_dir=out)
+    with pytest.raises(StateError, match="another config"):
+        make_trainer(with_fields(tiny, model={"width": 12}), out)
+    complete(make_trainer(tiny, out), out)  # not DirectoryInUse naming this very process

@@ -6,6 +6,9 @@
 * one module per command, each with ``add_parser(sub)`` and its ``run_*``: :mod:`~muop.cli.coord`
   (``coord-check``), :mod:`~muop.cli.demo`, :mod:`~muop.cli.data` (``data generate``, ``data info``),
   :mod:`~muop.cli.train`, :mod:`~muop.cli.sweep`, :mod:`~muop.cli.tune`, :mod:`~muop.cli.transfer`.
+
+A new command is a new module here, listed in ``muop.cli.app.COMMANDS``; the work it does goes in
+:mod:`muop.workflows` (or the layer it belongs to), so it works from Python too.
 """
 
 from .app import build_parser, main, run

@@ -5,6 +5,9 @@ This layer knows no model. Models declare which dims of each parameter scale wit
 parametrization, checkable against the papers); :mod:`muop.core.plan` evaluates the rules for one
 model; :mod:`muop.core.optim` turns a plan into ``torch.optim`` param groups. Fourier-mode
 conventions live in :mod:`muop.core.modes`. Imports: torch and :mod:`muop.errors` only.
+
+A new optimizer rule is a column of the table in :mod:`muop.core.rules` (and its name in
+``OPTIMIZERS``), mapped to a ``torch.optim`` class in :mod:`muop.core.optim`; models change nothing.
 """
 
 from .modes import kept_modes, max_modes, modes_from_neuralop, modes_to_neuralop, normalize_modes

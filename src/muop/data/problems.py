@@ -144,8 +144,10 @@ def _count(name: str, value, minimum: int, where: str = "") -> int:
     return int(value)
 
 
-#: Working memory of a solver per byte of the (inputs, outputs) it makes: complex double spectra,
-#: time-stepping stages and sparse factors; a rough upper bound, to refuse what clearly cannot fit.
+#: Working memory of a solver per byte of the float32 (inputs, outputs) it makes: an estimate from
+#: the solvers' own arrays (Burgers' ETDRK4 holds about five complex-double arrays per grid point,
+#: i.e. 10x the stored bytes; Navier-Stokes' RK stages and Darcy's sparse factors more), used only
+#: to refuse what cannot fit by a wide margin.
 SOLVER_MEMORY_FACTOR = 16
 
 
@@ -156,15 +158,16 @@ def check_work(
     dtype: np.dtype,
     out: str | Path,
     what: str = "",
+    device: torch.device | None = None,
 ) -> None:
     """A one-line UsageError, before anything is made, if ``n`` samples of ``shapes`` (input, output
     per sample) clearly cannot be generated here: a chunk's working memory beyond the memory
-    available, or the file beyond the free disk space where ``out`` goes. ``what`` names the
-    setting at fault in the message (e.g. ``resolution=4096``)."""
+    available on ``device`` (default: the CPU's), or the file beyond the free disk space where
+    ``out`` goes. ``what`` names the setting at fault in the message (e.g. ``resolution=4096``)."""
     what = f"{what} " if what else ""
     sample = (math.prod(shapes[0]) + math.prod(shapes[1])) * dtype.itemsize
     need = SOLVER_MEMORY_FACTOR * min(chunk_size, n) * sample
-    free = available_memory(torch.device("cpu"))
+    free = available_memory(device or torch.device("cpu"))
     if need > free:
         raise UsageError(
             f"{what}(samples of shape {shapes[0]} -> {shapes[1]}, chunks of {min(chunk_size, n)}): generating "
@@ -217,7 +220,9 @@ def generate(
     seed = int(seed)
     device = check_device(device)
     dtype_np = np.dtype(str(dtype).removeprefix("torch."))
-    check_work(prob.shapes(p, resolution), n_train + n_test, chunk_size, dtype_np, out, f"resolution={resolution}")
+    check_work(
+        prob.shapes(p, resolution), n_train + n_test, chunk_size, dtype_np, out, f"resolution={resolution}", device
+    )
 
     def make_chunk(n: int, chunk_seed: int):
         return prob.make(p, n, resolution, torch.Generator().manual_seed(chunk_seed), workers, dtype, device)

@@ -118,9 +118,11 @@ class SpectralConv(nn.Module):
     #: How the per-mode contraction runs. ``"real"``: one real batched GEMM on the block
     #: ``[[Wr, Wi], [-Wi, Wr]]`` (on the CPU complex ``bmm`` loops over the batch; the block is built
     #: every forward and kept for backward: twice the weight's memory). ``"complex"``: a complex64
-    #: batched matmul on the weight itself (a view, no copy), native in cuBLAS. ``"auto"`` (the
-    #: default): complex on CUDA, real elsewhere. Both compute the same (tests: to float64 rounding).
-    contraction = "auto"
+    #: batched matmul on the weight itself (a view, no copy), native in cuBLAS. ``"auto"``: complex on
+    #: CUDA, real elsewhere. Both compute the same (tests: to float64 rounding). The default stays
+    #: ``"real"``, what muop computed before 0.3, until a GPU run shows which is faster there
+    #: (benchmarks/gpu_suite.py times both).
+    contraction = "real"
 
     def __init__(
         self,

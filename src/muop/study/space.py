@@ -19,7 +19,11 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from ..config import RunConfig
 from ..config.hparams import Hyperparameter, apply_params, tunable
 
-__all__ = ["suggest", "draw", "draw_tuned", "apply_params"]
+__all__ = ["suggest", "draw", "draw_tuned", "apply_params", "SPACE"]
+
+#: The tuned hyperparameters in the order a trial draws them (muop 0.2's ``muop.space.SPACE``; the
+#: entries are now :class:`~muop.config.hparams.Hyperparameter`, whose ``draw`` names the kind of draw).
+SPACE = tuple(tunable())
 
 
 def draw(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:

@@ -98,11 +98,11 @@ def _check_journal(path: Path) -> None:
         return
     lock = JournalFileSymlinkLock(str(path))
     lock.acquire()
-    try:
+    try:  # both under the lock: a writer midway through a record would look like damage
         repair_tail(path)
+        bad = first_bad_line(path)
     finally:
         lock.release()
-    bad = first_bad_line(path)
     if bad is not None:
         raise StorageError(
             f"journal {path}: line {bad} is not a JSON record (the file was damaged); keep a copy, then cut the "

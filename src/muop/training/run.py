@@ -111,8 +111,9 @@ def make_trainer(
     error (an evaluation per epoch, e.g. for early stopping). ``dist``: this process's place in a
     data-parallel run (:func:`muop.training.distributed.from_env` under ``torchrun``); only rank 0 writes
     files and reports epochs. Nothing is written before the model is built. With ``out_dir`` the
-    trainer holds the directory's lock (:class:`~muop.utils.locks.RunDirLock`): a second command on
-    the same directory is refused at once, naming this one."""
+    trainer holds the directory's lock (:class:`~muop.utils.locks.RunDirLock`) from the moment its
+    model is built: a second command on the same directory is refused then, before it reads or writes
+    anything there, naming this one; the lock is let go if this function fails after taking it."""
     t0 = time.perf_counter()
     check_precision(cfg.train.precision, resolve_device(cfg.train.device))  # before any data is made
     main = dist is None or dist.is_main
@@ -128,13 +129,18 @@ def make_trainer(
     trainer = Trainer(cfg, data, callbacks=callbacks, started=t0, dist=dist)
     if out and main:  # one writer per run directory, until complete() has saved the outputs
         trainer.run_lock = RunDirLock(out, "--out").acquire()
-    if out:
-        state = load_training_state(out, cfg.identities())
-        if state is not None:
-            trainer.load_state_dict(state)
-        if main:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "config.yaml").write_text(cfg.to_yaml())
+    try:
+        if out:
+            state = load_training_state(out, cfg.identities())
+            if state is not None:
+                trainer.load_state_dict(state)
+            if main:
+                out.mkdir(parents=True, exist_ok=True)
+                (out / "config.yaml").write_text(cfg.to_yaml())
+    except BaseException:  # a state of another config, an unwritable file: let the directory go again
+        if trainer.run_lock is not None:
+            trainer.run_lock.release()
+        raise
     return trainer
 
 

@@ -62,7 +62,7 @@ class RunDirLock:
     the whole life of a run.
 
     :meth:`acquire` fails at once with :class:`DirectoryInUse` naming the holder (host, process,
-    command, start time) when another live process holds it. The kernel drops the lock of a process
+    start time) when another live process holds it. The kernel drops the lock of a process
     that dies, so the lock of a killed run is taken over without anyone deleting a file.
     """
 

@@ -50,9 +50,9 @@ class RunsView:
                     damaged.append(line)
         return out
 
-    def records(self) -> dict[tuple, dict]:
-        """This sweep's records in the file, by job."""
-        recs = (json.loads(line) for line in self._lines())
+    def records(self, lines: list[str] | None = None) -> dict[tuple, dict]:
+        """This sweep's records in the file (or in ``lines`` already read from it), by job."""
+        recs = (json.loads(line) for line in (self._lines() if lines is None else lines))
         return {record_key(r): r for r in recs if isinstance(r, dict) and r.get("config_hash") in self.idents}
 
     def import_into(self, study: optuna.Study, value: Callable[[dict], float]) -> int:
@@ -78,7 +78,7 @@ class RunsView:
             repair_tail(self.path)
             damaged: list[str] = []
             lines = self._lines(damaged)
-            have = set(self.records())
+            have = set(self.records(lines))
             new = [r for r in study_records(study) if r.get("config_hash") in self.idents and record_key(r) not in have]
             if damaged:  # lines that are not JSON: kept aside, never silently dropped
                 backup = torn_backup(self.path)
