@@ -16,7 +16,8 @@ from typing import NoReturn
 
 from ..config import load_config
 from ..errors import InputError
-from ..study import TrialsFailing, WorkersLost, configure_optuna_logging, redact, with_validation
+from ..study import TrialsFailing, WorkersLost, configure_optuna_logging, redact, was_interrupted, with_validation
+from ..study.run import quiet_interrupts
 from ..training import launch
 from ..training.distributed import check_batch
 from ..utils import muop_version
@@ -71,6 +72,7 @@ def _without_nproc(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``muop`` console script; returns the exit code."""
     configure_optuna_logging()
+    quiet_interrupts()  # Ctrl-C inside a finalizer: no traceback from Python either
     given = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(attach_negative_values(parser, given))
@@ -91,7 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TrialsFailing, WorkersLost) as e:  # trials that keep raising, workers that keep dying
         print(f"muop: error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except BaseException as e:  # Ctrl-C, or an error raised while a library handled it
+        if not was_interrupted(e):
+            raise
         again = " ".join(redact(a) for a in given)
         print(
             "muop: interrupted. Finished work is kept (trials in the study, runs in runs.jsonl, training "

@@ -22,7 +22,7 @@ from .coordination import (
     queued_params,
 )
 from .objective import Objective, RunObjective
-from .run import run_processes, run_study
+from .run import run_processes, run_study, was_interrupted
 from .space import draw, suggest
 from .storage import journal_path, redact, resolve_storage, storage_key
 from .tune import TuneObjective, study_summary, with_validation
@@ -63,6 +63,7 @@ __all__ = [
     "storage_key",
     "study_summary",
     "suggest",
+    "was_interrupted",
     "with_validation",
     "worker_loop",
 ]

@@ -38,7 +38,15 @@ from .worker import (
     worker_loop,
 )
 
-__all__ = ["FATAL_EXIT", "run_study", "run_processes", "interruptible", "exit_with_parent", "threads_per_worker"]
+__all__ = [
+    "FATAL_EXIT",
+    "was_interrupted",
+    "run_study",
+    "run_processes",
+    "interruptible",
+    "exit_with_parent",
+    "threads_per_worker",
+]
 
 FATAL_EXIT = 3  # a worker process exits with this when its trials keep failing: do not replace it
 
@@ -55,12 +63,24 @@ def _process_main(settings: WorkerSettings, objective: Objective, index: int, at
     interruptible()
     try:
         worker_loop(study, settings.n_trials, objective, settings.lock, settings.options)
-    except KeyboardInterrupt:
-        sys.stderr.flush()
-        os._exit(130)  # no interpreter shutdown: the heartbeat threads must not run on into it
     except (TrialsFailing, InputError) as e:
         print(f"muop worker {index}: {e}", file=sys.stderr)
         sys.exit(FATAL_EXIT)
+    except BaseException as e:
+        if not was_interrupted(e):
+            raise
+        sys.stderr.flush()
+        os._exit(130)  # no interpreter shutdown: the heartbeat threads must not run on into it
+
+
+def was_interrupted(e: BaseException) -> bool:
+    """Whether ``e`` is Ctrl-C, or an error raised while Ctrl-C was being handled (Optuna's own trial
+    bookkeeping can fail that way when the interrupt lands while it records a trial's end)."""
+    while e is not None:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        e = e.__context__
+    return False
 
 
 def run_processes(
@@ -182,8 +202,21 @@ def run_study(
 
 
 def interruptible() -> None:
-    """In a worker process that started with Ctrl-C ignored: take it again (KeyboardInterrupt)."""
+    """In a worker process that started with Ctrl-C ignored: take it again (KeyboardInterrupt), quietly."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    quiet_interrupts()
+
+
+def quiet_interrupts() -> None:
+    """Ctrl-C that lands inside a finalizer or a weakref callback is reported by Python as "Exception
+    ignored in ... Traceback ... KeyboardInterrupt"; the interrupt itself is handled where it belongs,
+    so that report is dropped (every other unraisable exception is reported as usual)."""
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            sys.__unraisablehook__(unraisable)
+
+    sys.unraisablehook = hook
 
 
 def exit_with_parent(poll_s: float = 1.0) -> None:
