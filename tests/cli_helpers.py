@@ -2,6 +2,9 @@
 commands' progress bar (:func:`muop.cli.common.progress_bar`)."""
 
 import argparse
+import os
+
+from muop.cli import main
 
 
 def parsers(p: argparse.ArgumentParser, name: str = "muop"):
@@ -31,3 +34,17 @@ class Bars:
 
     def update(self, task, **kw):
         self.tasks[task].update(kw, updates=self.tasks[task]["updates"] + 1)
+
+
+def assert_refused(argv: list[str], match: str, tmp_path, monkeypatch, capsys) -> None:
+    """``muop ARGV --out o`` in ``tmp_path``: exit 2, ``match`` in the one last line of stderr, no
+    traceback, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main([*argv, "--out", "o"])
+    except SystemExit as e:  # argparse's errors
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert match in err.strip().splitlines()[-1] and "Traceback" not in err
+    assert os.listdir(tmp_path) == []

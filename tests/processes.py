@@ -173,3 +173,21 @@ def running_trial(run_dir: Path, name: str, storage: str | None = None, fresh: f
 def is_running(trial: optuna.trial.FrozenTrial, fresh: float | None = None) -> bool:
     """Whether a worker runs ``trial`` (it recorded its process), started less than ``fresh`` seconds ago."""
     return trial.state == optuna.trial.TrialState.RUNNING and PID in trial.user_attrs and started_within(trial, fresh)
+
+
+def dead_pid() -> int:
+    """The process id of a process that has already exited (forked, exited, reaped)."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+
+def orphan_trial(study: optuna.Study, **attrs) -> optuna.trial.FrozenTrial:
+    """A RUNNING trial as a worker leaves it when it dies: one drawn value and the given user attributes."""
+    t = study.ask()
+    t.suggest_float("x", 0, 1)
+    for k, v in attrs.items():
+        t.set_user_attr(k, v)
+    return study.trials[t.number]

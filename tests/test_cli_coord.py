@@ -2,10 +2,10 @@
 input."""
 
 import json
-import os
 
 import pytest
 
+from cli_helpers import assert_refused
 from muop.cli import main
 
 
@@ -60,12 +60,4 @@ def test_coord_check_config_and_shape_flags_are_exclusive(tmp_path, muop_cli):
 )
 def test_cli_rejects_bad_depth_input(tmp_path, monkeypatch, capsys, args, match):
     """Exit 2, one line, nothing written."""
-    monkeypatch.chdir(tmp_path)
-    try:
-        code = main([*args, "--out", "o"])
-    except SystemExit as e:  # argparse's errors
-        code = e.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert match in err.strip().splitlines()[-1] and "Traceback" not in err
-    assert os.listdir(tmp_path) == []
+    assert_refused(args, match, tmp_path, monkeypatch, capsys)

@@ -1,11 +1,9 @@
 """``muop transfer`` (muop.cli.transfer): its progress bars, its bad depth input."""
 
-import os
-
 import pytest
 
 import muop.cli.transfer
-from cli_helpers import Bars
+from cli_helpers import Bars, assert_refused
 from muop.cli import main
 
 
@@ -42,12 +40,4 @@ def test_transfer_shows_the_target_run_and_the_direct_trials(tmp_path, monkeypat
 )
 def test_cli_rejects_bad_depth_input(tmp_path, monkeypatch, capsys, args, match):
     """Exit 2, one line, nothing written."""
-    monkeypatch.chdir(tmp_path)
-    try:
-        code = main([*args, "--out", "o"])
-    except SystemExit as e:  # argparse's errors
-        code = e.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert match in err.strip().splitlines()[-1] and "Traceback" not in err
-    assert os.listdir(tmp_path) == []
+    assert_refused(args, match, tmp_path, monkeypatch, capsys)

@@ -2,7 +2,6 @@
 locks. What needs a storage (retries, queued jobs, twins) is in tests/test_study_storage.py's
 contract suite, run against every storage."""
 
-import os
 import socket
 import time
 
@@ -11,36 +10,20 @@ import pytest
 
 from muop.study import WorkerOptions
 from muop.study.coordination import HEARTBEAT, HOST, PID, is_stale, lock_path
+from processes import dead_pid, orphan_trial
 
 OPTS = WorkerOptions(heartbeat_s=0.1, grace_s=0.5, poll_s=0.01)
 
 
-def _dead_pid() -> int:
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-    return pid
-
-
-def _orphan(study: optuna.Study, **attrs) -> optuna.trial.FrozenTrial:
-    """A RUNNING trial as a worker leaves it when it dies."""
-    t = study.ask()
-    t.suggest_float("x", 0, 1)
-    for k, v in attrs.items():
-        t.set_user_attr(k, v)
-    return study.trials[t.number]
-
-
 def test_trial_of_a_dead_local_process_is_stale_at_once():
     study = optuna.create_study()
-    t = _orphan(study, **{HOST: socket.gethostname(), PID: _dead_pid(), HEARTBEAT: time.time()})
+    t = orphan_trial(study, **{HOST: socket.gethostname(), PID: dead_pid(), HEARTBEAT: time.time()})
     assert is_stale(t, WorkerOptions())  # fresh heartbeat, but its process is gone
 
 
 def test_trial_with_an_old_heartbeat_is_stale_only_after_the_grace_period():
     study = optuna.create_study()
-    t = _orphan(study, **{HOST: "another-machine", PID: 1, HEARTBEAT: time.time()})
+    t = orphan_trial(study, **{HOST: "another-machine", PID: 1, HEARTBEAT: time.time()})
     assert not is_stale(t, OPTS)
     assert is_stale(t, OPTS, now=time.time() + 1.0)
 

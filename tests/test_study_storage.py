@@ -42,7 +42,7 @@ from muop.study.coordination import ATTEMPT, HEARTBEAT, HOST, PID, RETRY_OF, has
 from muop.study.storage import _PG_SCHEMA_LOCK, split_password
 from muop.study.worker import sampler_seed
 from pg_server import PASSWORD, create_database
-from processes import ENV, fault_config, is_running, kill, start_muop, states, wait_for
+from processes import ENV, dead_pid, fault_config, is_running, kill, orphan_trial, start_muop, states, wait_for
 
 OPTS = WorkerOptions(heartbeat_s=0.1, grace_s=0.5, poll_s=0.01)
 
@@ -130,23 +130,6 @@ def _study(url: str, run_dir) -> optuna.Study:
     return optuna.create_study(storage=resolve_storage(url, run_dir))
 
 
-def _dead_pid() -> int:
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-    return pid
-
-
-def _orphan(study: optuna.Study, **attrs) -> optuna.trial.FrozenTrial:
-    """A RUNNING trial as a worker leaves it when it dies."""
-    t = study.ask()
-    t.suggest_float("x", 0, 1)
-    for k, v in attrs.items():
-        t.set_user_attr(k, v)
-    return study.trials[t.number]
-
-
 def test_a_study_outlives_the_storage_that_wrote_it(storage_url, tmp_path):
     storage = resolve_storage(storage_url, tmp_path)
     study = optuna.create_study(study_name="keep", storage=storage)
@@ -165,13 +148,13 @@ def test_a_study_outlives_the_storage_that_wrote_it(storage_url, tmp_path):
 
 def test_live_trials_are_left_alone(storage_url, tmp_path):
     study = _study(storage_url, tmp_path)
-    _orphan(study, **{HOST: socket.gethostname(), PID: os.getpid(), HEARTBEAT: time.time()})
+    orphan_trial(study, **{HOST: socket.gethostname(), PID: os.getpid(), HEARTBEAT: time.time()})
     assert fail_stale(study, OPTS) == [] and counts(study).running == 1
 
 
 def test_a_dead_trial_is_retried_at_most_max_retries_times(storage_url, tmp_path):
     study = _study(storage_url, tmp_path)
-    t = _orphan(study, **{HOST: socket.gethostname(), PID: _dead_pid(), HEARTBEAT: time.time()})
+    t = orphan_trial(study, **{HOST: socket.gethostname(), PID: dead_pid(), HEARTBEAT: time.time()})
     origin = t.number
     for attempt in (1, 2):
         assert fail_stale(study, OPTS) == [t.number]
@@ -181,7 +164,7 @@ def test_a_dead_trial_is_retried_at_most_max_retries_times(storage_url, tmp_path
             study.trials[retry.number].user_attrs[ATTEMPT] == attempt
             and study.trials[retry.number].user_attrs[RETRY_OF] == origin
         )
-        for k, v in {HOST: socket.gethostname(), PID: _dead_pid(), HEARTBEAT: time.time()}.items():
+        for k, v in {HOST: socket.gethostname(), PID: dead_pid(), HEARTBEAT: time.time()}.items():
             retry.set_user_attr(k, v)
         t = study.trials[retry.number]
     assert fail_stale(study, OPTS) == [t.number]
@@ -197,7 +180,7 @@ def test_a_queued_trial_killed_between_two_suggestions_is_retried_whole(storage_
     study.enqueue_trial(job)
     t = study.ask()
     t.suggest_float("lr", 1e-3, 1e-1, log=True)  # ... and then SIGKILL, before suggest("seed")
-    for k, v in {HOST: socket.gethostname(), PID: _dead_pid(), HEARTBEAT: time.time()}.items():
+    for k, v in {HOST: socket.gethostname(), PID: dead_pid(), HEARTBEAT: time.time()}.items():
         t.set_user_attr(k, v)
     dead = study.trials[t.number]
     assert dead.params == {"lr": 0.01} and queued_params(dead) == job
