@@ -1,12 +1,14 @@
 """One worker's loop and opening a study (muop.study.worker): exactly n trials, failing trials and a
 user's mistake stop the worker, a new study's draws are reproducible."""
 
+import logging
+
 import optuna
 import pytest
 
 from muop.errors import ConfigError
 from muop.study import Objective, TrialsFailing, WorkerOptions, WorkerSettings, counts, run_study, worker_loop
-from muop.study.worker import sampler_seed
+from muop.study.worker import configure_optuna_logging, sampler_seed
 
 OPTS = WorkerOptions(heartbeat_s=0.1, grace_s=0.5, poll_s=0.01)
 
@@ -45,6 +47,35 @@ def test_a_users_mistake_inside_a_trial_stops_the_worker_with_it(tmp_path):
     with pytest.raises(ConfigError, match="CUDA is not available"):
         worker_loop(study, 5, obj, tmp_path / "lock", OPTS)
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL]  # one trial, not five
+
+
+def _interrupted_then(error: Exception) -> Exception:
+    """``error`` raised while a KeyboardInterrupt was being handled (as Optuna's journal lock does
+    when Ctrl-C lands inside its release)."""
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise error from None  # ``from None`` hides the cause from the report, not the context
+    except Exception as e:
+        return e
+
+
+@pytest.mark.parametrize("error", [RuntimeError("lock lost"), FileNotFoundError("lock.rename")])
+def test_ctrl_c_that_surfaces_as_another_error_stops_the_worker_as_ctrl_c(tmp_path, error, caplog):
+    study = optuna.create_study()
+    configure_optuna_logging()
+
+    def obj(trial):
+        trial.suggest_float("x", 0, 1)
+        raise _interrupted_then(error)
+
+    with pytest.raises(KeyboardInterrupt):  # not TrialFailed (the worker would go on), not the error itself
+        worker_loop(study, 5, obj, tmp_path / "lock", OPTS)
+    assert len(study.trials) == 1
+    record = logging.LogRecord("optuna", logging.WARNING, "", 0, "Trial 0 failed", None, None)
+    record.exc_info = (type(error), error, None)
+    assert not all(f.filter(record) for h in logging.getLogger("optuna").handlers for f in h.filters)
 
 
 class Draw(Objective):

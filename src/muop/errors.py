@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["InputError", "UsageError", "ConfigError", "DataError", "StorageError", "StateError", "expect"]
+__all__ = [
+    "InputError",
+    "UsageError",
+    "ConfigError",
+    "DataError",
+    "StorageError",
+    "StateError",
+    "expect",
+    "was_interrupted",
+]
 
 
 class InputError(ValueError):
@@ -41,3 +50,14 @@ def expect(ok: bool, where: str, value: Any, expected: str) -> None:
     """Raise ``ConfigError("where=value: expected ...")`` unless ``ok``: the one-line check of a config field."""
     if not ok:
         raise ConfigError(f"{where}={value!r}: expected {expected}")
+
+
+def was_interrupted(e: BaseException | None) -> bool:
+    """Whether ``e`` is Ctrl-C, or an error raised while Ctrl-C was being handled (a library's own
+    bookkeeping, e.g. Optuna releasing its journal lock, can fail that way when the interrupt lands
+    inside it): the chain of ``__context__`` holds a KeyboardInterrupt."""
+    while e is not None:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        e = e.__context__
+    return False

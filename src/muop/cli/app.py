@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..config import load_config
-from ..errors import InputError
-from ..study import TrialsFailing, WorkersLost, configure_optuna_logging, redact, was_interrupted, with_validation
+from ..errors import InputError, was_interrupted
+from ..study import TrialsFailing, WorkersLost, configure_optuna_logging, redact, with_validation
 from ..study.run import quiet_interrupts
 from ..training import launch
 from ..training.distributed import check_batch

@@ -25,7 +25,7 @@ from dataclasses import replace
 
 import optuna
 
-from ..errors import InputError, UsageError
+from ..errors import InputError, UsageError, was_interrupted
 from .coordination import counts
 from .objective import Objective
 from .worker import (
@@ -71,16 +71,6 @@ def _process_main(settings: WorkerSettings, objective: Objective, index: int, at
             raise
         sys.stderr.flush()
         os._exit(130)  # no interpreter shutdown: the heartbeat threads must not run on into it
-
-
-def was_interrupted(e: BaseException) -> bool:
-    """Whether ``e`` is Ctrl-C, or an error raised while Ctrl-C was being handled (Optuna's own trial
-    bookkeeping can fail that way when the interrupt lands while it records a trial's end)."""
-    while e is not None:
-        if isinstance(e, KeyboardInterrupt):
-            return True
-        e = e.__context__
-    return False
 
 
 def run_processes(

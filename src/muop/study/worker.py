@@ -47,7 +47,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from ..errors import InputError, UsageError
+from ..errors import InputError, UsageError, was_interrupted
 from ..utils.locks import FileLock
 from .coordination import Heartbeat, WorkerOptions, counts, fail_stale, has_twin, lock_path, mark_started
 from .storage import resolve_storage, storage_key
@@ -70,9 +70,8 @@ class _NoInterruptTraceback(logging.Filter):
     """Ctrl-C is a request, not an error: keep Optuna from logging it with a traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return (
-            not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
-            and "KeyboardInterrupt" not in record.getMessage()
+        return not (record.exc_info and was_interrupted(record.exc_info[1])) and "KeyboardInterrupt" not in (
+            record.getMessage()
         )
 
 
@@ -205,8 +204,12 @@ def worker_loop(
                 return objective(trial)
             except InputError:  # the user's mistake, the same for every trial: stop with it
                 raise
-            except catch as e:  # this trial failed; the worker goes on
-                raise TrialFailed(f"{type(e).__name__}: {e}") from e
+            except Exception as e:
+                if was_interrupted(e):  # Ctrl-C that surfaced as another error: still Ctrl-C, not a failed trial
+                    raise KeyboardInterrupt from e
+                if isinstance(e, catch):  # this trial failed; the worker goes on
+                    raise TrialFailed(f"{type(e).__name__}: {e}") from e
+                raise
 
     while True:
         held.acquire()
