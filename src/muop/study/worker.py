@@ -175,6 +175,24 @@ def study_for(settings: WorkerSettings, worker: int, storage: Any = None) -> opt
     )
 
 
+def _classified(
+    objective: Callable[[optuna.Trial], float], trial: optuna.Trial, catch: tuple[type[Exception], ...]
+) -> float:
+    """Run one trial's objective and sort what it raises: a user's mistake (InputError) stops the worker;
+    Ctrl-C that surfaced as another error is Ctrl-C again; an error of a ``catch`` type is a failed trial
+    (TrialFailed, and the worker goes on); anything else is a bug and propagates."""
+    try:
+        return objective(trial)
+    except InputError:
+        raise
+    except Exception as e:
+        if was_interrupted(e):
+            raise KeyboardInterrupt from e
+        if isinstance(e, catch):
+            raise TrialFailed(f"{type(e).__name__}: {e}") from e
+        raise
+
+
 def worker_loop(
     study: optuna.Study,
     n_trials: int | None,
@@ -200,16 +218,7 @@ def worker_loop(
         if n_trials is None and has_twin(study, trial.number):
             raise optuna.TrialPruned()
         with Heartbeat(trial.set_user_attr, opts.heartbeat_s):
-            try:
-                return objective(trial)
-            except InputError:  # the user's mistake, the same for every trial: stop with it
-                raise
-            except Exception as e:
-                if was_interrupted(e):  # Ctrl-C that surfaced as another error: still Ctrl-C, not a failed trial
-                    raise KeyboardInterrupt from e
-                if isinstance(e, catch):  # this trial failed; the worker goes on
-                    raise TrialFailed(f"{type(e).__name__}: {e}") from e
-                raise
+            return _classified(objective, trial, catch)
 
     while True:
         held.acquire()
