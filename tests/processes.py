@@ -112,6 +112,22 @@ def children(pid: int) -> list[int]:
     return [c for c in out if not dead(c)]
 
 
+def ranks_of(pid: int) -> dict[int, int]:
+    """The processes of a data-parallel run that ``pid`` started (``muop ... --nproc N``: its torchrun
+    agent's children), by their ``RANK``; empty until they have all started."""
+    out = {}
+    for agent in children(pid):
+        for c in children(agent):
+            try:
+                env = Path(f"/proc/{c}/environ").read_bytes().split(b"\0")
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            rank = [e.removeprefix(b"RANK=") for e in env if e.startswith(b"RANK=")]
+            if rank:
+                out[int(rank[0])] = c
+    return out
+
+
 def workers_of(pid: int) -> list[int]:
     """The worker processes (multiprocessing spawn) that ``pid`` started."""
 

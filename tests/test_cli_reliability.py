@@ -29,11 +29,11 @@ def test_two_commands_never_write_one_run_directory(tmp_path, capsys):
     cfg.write_text(TINY.replace("CACHE", str(tmp_path / "cache")))
     out = tmp_path / "run"
     assert main(["train", "--config", str(cfg), "--out", str(out)]) == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    with RunDirLock(out):  # a first command still writing
+    with RunDirLock(out):  # a first command still writing (its lock file names it: taken before the snapshot)
+        before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
         assert main(["train", "--config", str(cfg), "--out", str(out)]) == 2
         assert "another muop command is writing this run directory" in _err(capsys)
-    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # nothing touched
+        assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # nothing touched
 
 
 @pytest.mark.parametrize(

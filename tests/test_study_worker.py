@@ -95,3 +95,16 @@ def test_a_new_study_is_reproducible(tmp_path):
         draws.append([t.params["x"] for t in study.trials])
     assert draws[0] == draws[1]
     assert sampler_seed(3, 1) != sampler_seed(3, 0) and sampler_seed(3, 0, "4@h:1") != sampler_seed(3, 0, "4@h:2")
+
+
+def test_a_users_mistake_is_logged_by_the_command_once_not_by_optuna_with_a_traceback():
+    configure_optuna_logging()
+    filters = [f for h in logging.getLogger("optuna").handlers for f in h.filters]
+
+    def record(error):
+        r = logging.LogRecord("optuna", logging.WARNING, "", 0, "Trial 0 failed", None, None)
+        r.exc_info = (type(error), error, None)
+        return r
+
+    assert not all(f.filter(record(ConfigError("model.width=0: expected a positive integer"))) for f in filters)
+    assert all(f.filter(record(RuntimeError("a real bug"))) for f in filters)  # a bug keeps its traceback

@@ -2,7 +2,8 @@
 
 Each subcommand is a thin layer over the Python API, in its own module (``add_parser`` and its
 ``run_*``). Bad input exits with code 2 and a one-line ``muop: error: ...`` message, never a
-traceback; trials that keep failing or workers that keep dying exit with 1; Ctrl-C with 130.
+traceback; trials that keep failing, workers that keep dying and a data-parallel process that died exit
+with 1; Ctrl-C with 130.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..errors import InputError, was_interrupted
 from ..study import TrialsFailing, WorkersLost, configure_optuna_logging, redact, with_validation
 from ..study.run import quiet_interrupts
 from ..training import launch
-from ..training.distributed import check_batch
+from ..training.distributed import LAUNCHED, PeerLost, check_batch
 from ..utils import muop_version
 from ..workflows import check_ladder, check_target
 from . import coord, data, demo, sweep, train, transfer, tune
@@ -76,8 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(attach_negative_values(parser, given))
-    if not getattr(args, "command", None):
-        parser.print_help()
+    if not getattr(args, "command", None):  # usage and one line, as argparse reports a usage error
+        parser.print_usage(sys.stderr)
+        names = ", ".join(next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices)
+        print(f"muop: error: give a command: one of {names} (muop --help describes them)", file=sys.stderr)
         return 2
     try:
         if getattr(args, "nproc", 1) > 1 and "WORLD_SIZE" not in os.environ:
@@ -93,9 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TrialsFailing, WorkersLost) as e:  # trials that keep raising, workers that keep dying
         print(f"muop: error: {e}", file=sys.stderr)
         return 1
+    except PeerLost as e:  # another process of a data-parallel run died: `--nproc N`'s launcher says which
+        if LAUNCHED not in os.environ:
+            print(f"muop: error: {e}", file=sys.stderr)
+        return 1
     except BaseException as e:  # Ctrl-C, or an error raised while a library handled it
         if not was_interrupted(e):
             raise
+        if LAUNCHED in os.environ:  # a process of `--nproc N`: its launcher says it once
+            return 130
         again = " ".join(redact(a) for a in given)
         print(
             "muop: interrupted. Finished work is kept (trials in the study, runs in runs.jsonl, training "

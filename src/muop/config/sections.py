@@ -225,6 +225,7 @@ class OptimConfig:
             "two numbers in [0, 1)",
         )
         expect(self.weight_decay >= 0, "optimizer.weight_decay", self.weight_decay, ">= 0")
+        expect(is_number(self.momentum) and self.momentum >= 0, "optimizer.momentum", self.momentum, ">= 0")
         expect(
             self.grad_clip is None or self.grad_clip > 0,
             "optimizer.grad_clip",
@@ -276,6 +277,9 @@ class TrainConfig:
         for name in ("epochs", "batch_size"):
             v = getattr(self, name)
             expect(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"train.{name}", v, "a positive integer")
+        expect(
+            0 <= self.seed < 2**32, "train.seed", self.seed, "an integer in [0, 2^32) (Optuna's samplers take it too)"
+        )
         expect(
             isinstance(self.device, str)
             and (self.device in ("cpu", "auto", "cuda") or self.device.startswith("cuda:")),

@@ -67,16 +67,16 @@ __all__ = [
 
 
 class _NoInterruptTraceback(logging.Filter):
-    """Ctrl-C is a request, not an error: keep Optuna from logging it with a traceback."""
+    """Ctrl-C is a request, not an error, and a user's mistake (InputError) is reported by the command in
+    one line: keep Optuna from logging either again with a traceback when it fails the trial."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and was_interrupted(record.exc_info[1])) and "KeyboardInterrupt" not in (
-            record.getMessage()
-        )
+        e = record.exc_info[1] if record.exc_info else None
+        return not (was_interrupted(e) or isinstance(e, InputError)) and "KeyboardInterrupt" not in record.getMessage()
 
 
 def configure_optuna_logging(verbosity: int = logging.WARNING) -> None:
-    """Optuna's log level, and no traceback for Ctrl-C. Called by the CLI, and in worker processes
+    """Optuna's log level, and no traceback for Ctrl-C or a user's mistake. Called by the CLI, and in worker processes
     with the level of the process that started them; the library itself never sets it."""
     optuna.logging.set_verbosity(verbosity)
     for h in logging.getLogger("optuna").handlers:

@@ -32,8 +32,9 @@ def memory_estimate(fcfg: FNOConfig, grid: Sequence[int], batch: int, checkpoint
     try:
         with torch.device("meta"):  # shapes only: nothing is allocated
             n = sum(p.numel() for p in FNO(fcfg).parameters())
-    except RuntimeError:  # a tensor of more than 2^63 elements: the spectral weights alone, roughly
+    except (RuntimeError, TypeError):  # a size past 2^63 (TypeError: one dimension): spectral and projection weights
         n = fcfg.depth * fcfg.width**2 * 2 * math.prod(2 * k for k in fcfg.modes)
+        n += 2 * fcfg.width * max(1, round(fcfg.projection_ratio * fcfg.width))
     per_layer = (fcfg.depth + 8) if checkpointed else 8 * fcfg.depth
     acts = batch * max(fcfg.width, 1) * math.prod(grid) * (per_layer + 4)
     return n, 4 * (4 * n + acts)

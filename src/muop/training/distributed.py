@@ -17,6 +17,11 @@ What stays the same as one process, so N processes train the same model:
 * checkpoints hold the unwrapped model's full state, so a run saved by N processes resumes on M.
 
 Only rank 0 writes files and prints.
+
+When a process of the run dies (killed, out of memory), the others fail in their next collective
+(:class:`PeerLost`, one line) and ``torchrun`` stops them; ``muop ... --nproc N`` then reports the
+dead process in one line (exit 1) instead of torchrun's report. Rerunning the same command resumes
+from the last ``state.pt`` (``train.checkpoint_every``), as after any kill.
 """
 
 from __future__ import annotations
@@ -39,10 +44,27 @@ __all__ = [
     "load_full_state",
     "launch",
     "is_main_process",
+    "PeerLost",
+    "peer_lost",
+    "LAUNCHED",
     "STRATEGIES",
 ]
 
 STRATEGIES = ("ddp", "fsdp")
+
+#: Set in the processes that ``muop ... --nproc N`` launches: the launcher reports a lost process, they keep quiet.
+LAUNCHED = "MUOP_LAUNCHED"
+
+
+class PeerLost(RuntimeError):
+    """A collective failed because another process of this data-parallel run is gone; this one cannot go on."""
+
+
+def peer_lost(e: BaseException) -> bool:
+    """Whether ``e`` (raised by a collective) means another process of the run is gone: a torch.distributed
+    backend or store error, or gloo's connection to it closed or reset."""
+    msg = str(e)
+    return isinstance(e, dist.DistError) or ("gloo" in msg and any(w in msg for w in ("Connection", "Broken pipe")))
 
 
 @dataclass(frozen=True)
@@ -185,25 +207,64 @@ def load_full_state(
     set_optimizer_state_dict(module, optimizer, optim_state, options=opts)
 
 
+#: The ``torchrun`` agent that :func:`launch` starts (``python -c``): torchrun itself, but a process that
+#: dies is one line (which process, which signal; exit 1) instead of its log lines and traceback; a
+#: process that exits with an error has said why itself, and its exit code is passed on.
+_AGENT = """
+import logging, sys
+from torch.distributed.elastic.multiprocessing.api import SignalException
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.run import main
+for name in ["torch.distributed.elastic", *logging.root.manager.loggerDict]:  # quiet: the agent's own log lines
+    if name.startswith("torch.distributed.elastic"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+try:
+    main()
+except SignalException as e:  # Ctrl-C or a kill: torchrun has stopped the processes; the launcher says so
+    sys.exit(128 + int(e.sigval))
+except ChildFailedError as e:
+    killed = {r: f.signal_name() for r, f in e.failures.items() if f.exitcode < 0 and f.signal_name() != "SIGTERM"}
+    killed = killed or {r: f.signal_name() for r, f in e.failures.items() if f.exitcode < 0}
+    if not killed:
+        sys.exit(max(f.exitcode for f in e.failures.values()))
+    which = " and ".join(f"rank {r} was killed ({s})" for r, s in sorted(killed.items()))
+    sys.exit(
+        f"muop: error: the data-parallel process of {which}; the others were stopped. Run the same command "
+        "again to resume from the last checkpoint (train.checkpoint_every)"
+    )
+"""
+
+
 def launch(nproc: int, args: list[str]) -> int:
     """Run the command line ``muop ARGS`` in ``nproc`` local processes under ``torchrun``
-    (standalone: a rendezvous on this machine); returns its exit code. The cores are shared out
-    (``OMP_NUM_THREADS``) unless it is set already."""
+    (standalone: a rendezvous on this machine); returns its exit code (1, with one line, when a
+    process was killed). The cores are shared out (``OMP_NUM_THREADS``) unless it is set already."""
     import subprocess
     import sys
 
     if not isinstance(nproc, int) or nproc < 1:
         raise UsageError(f"--nproc {nproc!r}: expected a positive number of processes")
-    env = dict(os.environ)
+    env = {**os.environ, LAUNCHED: "1"}
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc-per-node={nproc}",
-        "-m",
-        "muop.cli",
-        *args,
-    ]
-    return subprocess.call(cmd, env=env)
+    cmd = [sys.executable, "-c", _AGENT, "--standalone", f"--nproc-per-node={nproc}", "-m", "muop.cli", *args]
+    agent = subprocess.Popen(cmd, env=env)
+    try:
+        return agent.wait()
+    except BaseException:  # Ctrl-C here: the agent stops its processes (never SIGKILL it: they would run on)
+        _stop(agent)
+        raise
+
+
+def _stop(agent) -> None:
+    """Let the torchrun agent stop its processes (Ctrl-C reached it too, or SIGTERM now), within bounds."""
+    import signal
+    import subprocess
+
+    for sig, wait in ((None, 2.0), (signal.SIGTERM, 30.0), (signal.SIGKILL, 5.0)):
+        if sig is not None and agent.poll() is None:
+            agent.send_signal(sig)
+        try:
+            agent.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue

@@ -35,7 +35,7 @@ from ..utils.atomic import atomic_write
 from ..utils.locks import RunDirLock
 from .callbacks import Checkpoint, DivergenceStop, EpochHook, MetricsLog, load_training_state
 from .device import resolve_device
-from .distributed import Distributed
+from .distributed import Distributed, PeerLost, peer_lost
 from .precision import check_precision
 from .trainer import Trainer
 
@@ -146,12 +146,21 @@ def make_trainer(
 
 def complete(trainer: Trainer, out_dir: str | Path | None = None) -> RunResult:
     """Fit ``trainer``, evaluate it, and with ``out_dir`` save ``checkpoint.pt`` and ``result.json``;
-    then let go of the run directory's lock (:func:`make_trainer` took it)."""
+    then let go of the run directory's lock (:func:`make_trainer` took it). In a data-parallel run
+    whose other process died, :class:`~muop.training.distributed.PeerLost` (one line)."""
+    d = trainer.setup.dist
     try:
         trainer.fit()
         result = result_of(trainer)
         if out_dir is not None:
             save_outputs(trainer, result, Path(out_dir))
+    except RuntimeError as e:
+        if d is None or isinstance(e, PeerLost) or not peer_lost(e):
+            raise
+        raise PeerLost(
+            f"process {d.rank} of {d.world}: another process of this run is gone ({str(e).splitlines()[0][:160]}); "
+            "run the command again to resume from the last checkpoint"
+        ) from None
     finally:
         if trainer.run_lock is not None:
             trainer.run_lock.release()
