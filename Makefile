@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.torch
-	$(PIP) -e '.[dev,ray,postgres]'
+	$(PIP) -e '.[dev,ray,postgres,sphere]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

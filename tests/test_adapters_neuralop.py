@@ -210,18 +210,10 @@ def test_unsupported_options_are_one_line_errors(make, match):
 
 
 def test_unsupported_neuralop_model_is_named():
-    from neuralop.models import UNO
+    from neuralop.models import UQNO
 
-    m = UNO(
-        in_channels=1,
-        out_channels=1,
-        hidden_channels=4,
-        n_layers=1,
-        uno_out_channels=[4],
-        uno_n_modes=[[4, 4]],
-        uno_scalings=[[1, 1]],
-    )
-    with pytest.raises(UsageError, match=r"neuralop's UNO; supported: neuralop\.models\.FNO and TFNO"):
+    m = UQNO(base_model=NFNO(n_modes=(4,), in_channels=1, out_channels=1, hidden_channels=4, n_layers=1))
+    with pytest.raises(UsageError, match=r"neuralop's UQNO; supported: neuralop\.models\.FNO and TFNO"):
         parametrize(m, "mup")
 
 

@@ -64,7 +64,7 @@ def test_run_config_names_a_neuralop_model():
             r"model.options: neuralop's FNO takes no argument\(s\) \['rnak'\]; allowed: \[.*'rank'",
         ),
         ({"library": "neuralop", "options": {"hidden_channels": 8}}, "come from the model fields"),
-        ({"library": "neuralop", "name": "UNO"}, "model.name='UNO': expected one of FNO, TFNO"),
+        ({"library": "neuralop", "name": "GINO"}, "model.name='GINO': expected one of FNO, TFNO, SFNO, UNO"),
         ({"library": "flax"}, "model.library='flax'"),
         ({"options": {"rank": 0.1}}, r"muop's FNO takes no option\(s\) \['rank'\]"),
         ({"library": "neuralop", "block": "classic"}, "model.block='classic'"),

@@ -34,6 +34,7 @@ spectral weight are rescaled to the SP std of their stage (``init="normalize"``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import torch
@@ -51,7 +52,8 @@ __all__ = ["declare_model", "SUPPORTED", "watched_modules"]
 
 SUPPORTED = (
     "neuralop.models.FNO and TFNO (any dimension, real data): dense, Tucker, CP or TT spectral weights; "
-    "linear, soft-gating or identity skips; channel MLPs; group, batch or instance norm; grid embedding"
+    "linear, soft-gating or identity skips; channel MLPs; group, batch or instance norm; grid embedding; "
+    "SFNO with dense spherical weights; UNO over width"
 )
 
 
@@ -196,19 +198,20 @@ def declare_model(model: nn.Module) -> None:
     except ValueError as e:
         raise UsageError(f"neuralop's {name} with n_modes={tuple(model.n_modes)}: {e}") from None
     modes_shape = (*[2 * k for k in modes[:-1]], modes[-1])
+    declare_body(model, lambda conv, where: _spectral(conv, where, modes_shape), modes)
+
+
+def declare_body(model: nn.Module, spectral: Callable[[nn.Module, str], None], modes: tuple[int, ...]) -> None:
+    """Declare an FNO-layout model's lifting, blocks and projection (``spectral(conv, where)``
+    declares each spectral convolution) and set its ``muop_shape`` with ``modes``: shared by the
+    FNO/TFNO adapter here and the SFNO one (:mod:`muop.adapters.neuralop_sphere`)."""
+    name = type(model).__name__
     blocks = model.fno_blocks
     _channel_mlp(model.lifting, "lifting", Role.INPUT, Role.HIDDEN, w_in=False, w_out=True)
     _channel_mlp(model.projection, "projection", Role.HIDDEN, Role.OUTPUT, w_in=True, w_out=False)
     for i, conv in enumerate(blocks.convs):
-        _spectral(conv, f"fno_blocks.convs.{i}", modes_shape)
-    for attr in ("fno_skips", "channel_mlp_skips"):
-        for i, skip in enumerate(getattr(blocks, attr, None) or ()):
-            _skip(skip, f"fno_blocks.{attr}.{i}")
-    if blocks.use_channel_mlp:
-        for i, mlp in enumerate(blocks.channel_mlp):
-            _channel_mlp(mlp, f"fno_blocks.channel_mlp.{i}", Role.HIDDEN, Role.HIDDEN, w_in=True, w_out=True)
-    for i, norm in enumerate(blocks.norm or ()):
-        _norm(norm, f"fno_blocks.norm.{i}")
+        spectral(conv, f"fno_blocks.convs.{i}")
+    _block_extras(blocks, "fno_blocks")
     left = [(n, owner) for n, owner, _, _, spec in iter_specs(model) if spec is None]
     if left:
         n, owner = left[0]
@@ -219,6 +222,18 @@ def declare_model(model: nn.Module) -> None:
     model.__dict__["muop_shape"] = Shape(model.hidden_channels, modes, model.n_layers if residual else None)
     model.__dict__["muop_depth"] = model.n_layers
     model.__dict__["_muop_adapter"] = "neuralop"
+
+
+def _block_extras(blocks: nn.Module, where: str) -> None:
+    """The skips, channel MLPs and norms of an ``FNOBlocks`` (all width -> width)."""
+    for attr in ("fno_skips", "channel_mlp_skips"):
+        for i, skip in enumerate(getattr(blocks, attr, None) or ()):
+            _skip(skip, f"{where}.{attr}.{i}")
+    if blocks.use_channel_mlp:
+        for i, mlp in enumerate(blocks.channel_mlp):
+            _channel_mlp(mlp, f"{where}.channel_mlp.{i}", Role.HIDDEN, Role.HIDDEN, w_in=True, w_out=True)
+    for i, norm in enumerate(blocks.norm or ()):
+        _norm(norm, f"{where}.norm.{i}")
 
 
 def to_muop(model: nn.Module) -> FNO:

@@ -15,8 +15,11 @@ Every multiplier is a monomial in five numbers that the engine computes per para
 
 ``g`` (:attr:`muop.ParamPlan.mode_factor`) is the μTransfer-FNO rule: spectral weights need init
 std and Adam learning rate ∝ 1/sqrt(d log K); relative to a base with K_base modes that ratio is
-``g``. For anisotropic modes ``d log K`` becomes ``sum_i log K_i`` (our generalisation, untested by
-the paper; docs/parametrization.md, "Fourier modes").
+``g``. In general g = sqrt(log N_base / log N) with N the number of independent spectral weight
+blocks (K^d for the FFT); on the sphere :func:`spherical_mode_factor` counts them per layout (a
+Driscoll-Healy layer has N = lmax, so its shape carries ``modes = (lmax,)``). For anisotropic
+modes ``d log K`` becomes ``sum_i log K_i`` (our generalisation, untested by the paper;
+docs/parametrization.md, "Fourier modes").
 
 Columns (each relative to standard parametrization, SP, *at the model's own shape*):
 
@@ -76,6 +79,9 @@ __all__ = [
     "ALPHAS",
     "check_alpha",
     "branch_multiplier",
+    "SPHERICAL_LAYOUTS",
+    "spherical_blocks",
+    "spherical_mode_factor",
 ]
 
 #: The depth exponents alpha the rules define (branch multiplier a = m_L^-alpha): Depth-μP's 1/2,
@@ -232,3 +238,38 @@ def branch_multiplier(depth: int, base_depth: int, alpha: float) -> tuple[float,
             raise UsageError(f"{what}={v!r}: expected a positive integer (number of residual blocks)")
     m_L = depth / base_depth
     return m_L, m_L ** -check_alpha(alpha)
+
+
+#: Weight layouts of a spectral convolution on the sphere (torch-harmonics' ``SpectralConvS2``
+#: operator types): ``"driscoll-healy"`` one (out, in) block per degree l, shared by every order m
+#: (neuraloperator's ``SphericalConv``); ``"diagonal"`` one block per (l, m).
+SPHERICAL_LAYOUTS = ("driscoll-healy", "diagonal")
+
+
+def spherical_blocks(lmax: int, mmax: int, layout: str = "driscoll-healy") -> int:
+    """N, the number of independent (out, in) weight blocks of a spherical spectral layer.
+
+    ``lmax`` degrees ``l = 0..lmax-1`` and ``mmax`` orders ``m = 0..mmax-1`` are kept; only pairs
+    with ``m <= l`` carry coefficients. Driscoll-Healy: N = lmax (the block R_l acts on every m of
+    degree l). Diagonal: N = sum_l min(l + 1, mmax) (one block per kept (l, m) pair).
+    """
+    for what, v in (("lmax", lmax), ("mmax", mmax)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise UsageError(f"{what}={v!r}: expected a positive integer (spherical harmonic degrees/orders kept)")
+    if layout == "driscoll-healy":
+        return lmax
+    if layout == "diagonal":
+        return sum(min(deg + 1, mmax) for deg in range(lmax))
+    raise UsageError(f"spherical layout={layout!r}: expected one of {', '.join(SPHERICAL_LAYOUTS)}")
+
+
+def spherical_mode_factor(modes: tuple[int, int], base_modes: tuple[int, int], layout: str = "driscoll-healy") -> float:
+    """``g = sqrt(log N_base / log N)`` for spherical spectral weights (docs/parametrization.md,
+    "Spherical modes"); ``modes``/``base_modes`` are ``(lmax, mmax)`` and N is
+    :func:`spherical_blocks`. Needs N >= 2 (log 1 = 0). Driscoll-Healy: g depends on lmax only."""
+    n, n_base = spherical_blocks(*modes, layout), spherical_blocks(*base_modes, layout)
+    if min(n, n_base) < 2:
+        raise UsageError(
+            f"spherical modes {tuple(modes)} / base {tuple(base_modes)}: the log-N rule needs N >= 2 blocks"
+        )
+    return 1.0 if n == n_base else math.sqrt(math.log(n_base) / math.log(n))

@@ -17,7 +17,7 @@ from torch import nn
 from ..core.modes import max_modes, modes_to_neuralop, normalize_modes
 from ..core.shape import Shape
 from ..errors import ConfigError, expect
-from .fno import FNO, FNOConfig
+from .fno import FNO, LIFTING_RATIO, FNOConfig
 from .layers import ACTIVATIONS
 
 __all__ = ["ModelConfig", "MODEL_LIBRARIES", "check_modes_fit"]
@@ -35,7 +35,7 @@ def check_modes_fit(modes: Sequence[int], grid: Sequence[int], what: str) -> Non
 
 #: Model libraries a run config can name, and the model classes of each (``model.library``,
 #: ``model.name``); the neuraloperator ones are those :mod:`muop.adapters.neuralop` parametrizes.
-MODEL_LIBRARIES = {"muop": ("FNO",), "neuralop": ("FNO", "TFNO")}
+MODEL_LIBRARIES = {"muop": ("FNO",), "neuralop": ("FNO", "TFNO", "SFNO", "UNO")}
 #: ModelConfig fields that describe which model to build rather than an FNOConfig field.
 _MODEL_SOURCE = ("library", "name", "options")
 
@@ -55,6 +55,12 @@ class ModelConfig:
     ``non_linearity``, append_coords -> ``positional_embedding`` ("grid" or None). Example::
 
         model: {library: neuralop, name: TFNO, modes: [8, 8], width: 32, depth: 4, options: {rank: 0.2}}
+
+    SFNO: ``modes: [L, M]`` are the degrees and orders kept (``n_modes = (L, 2M)``); its μP shape
+    has modes ``(L,)`` (docs/parametrization.md, "Spherical modes"). UNO: every block gets ``modes``
+    and ``width`` unless ``options`` set ``uno_n_modes``/``uno_out_channels``; the muop option
+    ``width_ratios: [r_1, ...]`` gives block widths ``r_i * width`` (so they scale with width), and
+    lifting/projection channels are ``2 * width`` and ``projection_ratio * width``.
     """
 
     modes: list = field(default_factory=lambda: [16])
@@ -85,8 +91,10 @@ class ModelConfig:
 
     @property
     def shape(self) -> Shape:
-        """Width and modes (muop's convention) of this model: the shape μP scales from."""
-        return Shape(self.width, normalize_modes(tuple(self.modes) if isinstance(self.modes, list) else self.modes))
+        """Width and modes (muop's convention) of this model: the shape μP scales from (an SFNO's
+        modes are its degrees ``(L,)`` only)."""
+        modes = normalize_modes(tuple(self.modes) if isinstance(self.modes, list) else self.modes)
+        return Shape(self.width, modes[:1] if (self.library, self.name) == ("neuralop", "SFNO") else modes)
 
     def fno(self, in_channels: int, out_channels: int) -> FNOConfig:
         """The :class:`muop.FNOConfig` of this model for data with these channel counts."""
@@ -132,35 +140,56 @@ class ModelConfig:
             raise ConfigError(
                 "model.library='neuralop': the neuraloperator package is not installed (pip install neuraloperator)"
             ) from None
-        cls = getattr(nm, self.name)
+        cls = getattr(nm, self.name, None)
+        if cls is None:
+            raise ConfigError(f"model.name={self.name!r}: neuralop has no such model here (SFNO needs muop[sphere])")
+        modes = tuple(self.modes) if isinstance(self.modes, list) else self.modes
         try:
-            n_modes = modes_to_neuralop(tuple(self.modes) if isinstance(self.modes, list) else self.modes)
-        except ValueError as e:
+            n_modes = (modes[0], 2 * modes[1]) if self.name == "SFNO" and len(modes) == 2 else modes_to_neuralop(modes)
+        except (ValueError, TypeError) as e:
             raise ConfigError(f"model.modes={self.modes!r}: {e}") from None
         expect(self.activation in ACTIVATIONS, "model.activation", self.activation, f"one of {sorted(ACTIVATIONS)}")
         kwargs = dict(
-            n_modes=n_modes,
             in_channels=in_channels,
             out_channels=out_channels,
             hidden_channels=self.width,
             n_layers=self.depth,
-            projection_channel_ratio=self.projection_ratio,
             non_linearity=ACTIVATIONS[self.activation],
             positional_embedding="grid" if self.append_coords else None,
         )
+        options = dict(self.options)
+        if self.name == "UNO":
+            kwargs |= self._uno_kwargs(n_modes, options)
+        else:
+            kwargs |= dict(n_modes=n_modes, projection_channel_ratio=self.projection_ratio)
         for klass in cls.__mro__:  # TFNO(*args, **kwargs) passes them on to FNO
             params = inspect.signature(klass.__init__).parameters.values()
             if any(p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params if p.name != "self"):
                 break
         takes = {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)} - {"self"} - set(kwargs)
-        bad = sorted(set(self.options) - takes)
+        bad = sorted(set(options) - takes)
         if bad:
             shared = sorted(set(bad) & set(kwargs))
             hint = f"; {shared} come from the model fields (modes, width, depth, ...)" if shared else ""
             raise ConfigError(
                 f"model.options: neuralop's {self.name} takes no argument(s) {bad}{hint}; allowed: {sorted(takes)}"
             )
-        return cls, {**kwargs, **self.options}
+        return cls, {**kwargs, **options}
+
+    def _uno_kwargs(self, n_modes: tuple[int, ...], options: dict) -> dict:
+        """A UNO's per-block widths, modes and scalings (scaled with width; see the class docstring).
+        Pops muop's ``width_ratios`` from ``options``."""
+        ratios = options.pop("width_ratios", [1] * self.depth)
+        ok = isinstance(ratios, list) and len(ratios) == self.depth and all(isinstance(r, (int, float)) for r in ratios)
+        expect(ok, "model.options.width_ratios", ratios, f"a list of {self.depth} numbers (one per block)")
+        return dict(
+            lifting_channels=LIFTING_RATIO * self.width,
+            projection_channels=round(self.projection_ratio * self.width),
+            uno_out_channels=[max(1, round(r * self.width)) for r in ratios],
+            uno_n_modes=[list(n_modes)] * self.depth,
+            uno_scalings=[[1] * len(n_modes)] * self.depth,
+            channel_mlp_skip="linear",
+        )
 
     def layout(self, in_channels: int, out_channels: int) -> FNOConfig:
         """The :class:`muop.FNOConfig` whose shapes stand for this model: muop's FNO's own config;
