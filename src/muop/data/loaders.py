@@ -11,6 +11,9 @@ Formats (chosen by content, not only by extension):
   than the input (Navier–Stokes ``u`` (N, s, s, T)) has that axis moved to the channel position.
 * PDEBench HDF5: ``tensor`` (N, T, *grid); input = frame ``t_in`` (default 0), output = frame
   ``t_out`` (default last).
+* The Well's HDF5 (``t0_fields``/``t1_fields``/``t2_fields``, ``dimensions``, ``boundary_conditions``):
+  fields to channels and frames t → t + k to samples as :mod:`muop.data.well` says (``well``, a
+  :class:`~muop.data.well.WellWindow`; default one frame to the next).
 * neuraloperator ``.pt`` dicts ``x``/``y``, loaded with ``torch.load(weights_only=True)``; arrays
   are (N, *grid) or channels-first (N, C, *grid).
 * plain ``.npz``/``.h5`` with named arrays, channels-first, keys given or one of the known pairs.
@@ -32,6 +35,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from .store import FORMAT, DataError, check_finite, read_dataset
+from .well import WellWindow, is_well, well_arrays
 
 __all__ = ["OperatorData", "load", "has_splits", "KEY_PAIRS", "SPLIT_KEYS"]
 
@@ -166,18 +170,20 @@ def load(
     t_out: int = -1,
     dtype: torch.dtype = torch.float32,
     grid_dims: int | None = None,
+    well: WellWindow | None = None,
 ) -> OperatorData:
     """Load a dataset file of any supported format (see module docstring).
 
     ``stride`` subsamples every grid axis; ``grid_dims`` fixes the number of spatial axes when the
     layout is ambiguous (e.g. (N, 2, 8) could be a 2-D grid or 2 channels on a 1-D grid).
+    ``well`` picks the frames of a Well file's samples (:class:`~muop.data.well.WellWindow`).
     ``split`` ('train' or 'test') matters for files that hold both: muop's own and files with
     ``x_train``/``y_train``/``x_test``/``y_test`` arrays (see :func:`has_splits`); other files are
     one array set, whatever ``split`` says.
     A file that cannot be used raises :class:`DataError` naming the file and the problem, whatever
     the reader underneath raised; nothing is ever unpickled.
     """
-    req = _Read(input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims)
+    req = _Read(input_key, output_key, split, stride, t_in, t_out, dtype, grid_dims, well or WellWindow())
     return _guarded(Path(path), lambda p: _load(p, req))
 
 
@@ -193,6 +199,7 @@ class _Read:
     t_out: int
     dtype: torch.dtype
     grid_dims: int | None
+    well: WellWindow = WellWindow()
 
 
 def has_splits(path: str | Path) -> bool:
@@ -304,7 +311,10 @@ def _load_hdf5(path: Path, r: _Read) -> OperatorData:
 
 
 def _load_foreign_hdf5(f: h5py.File, path: Path, r: _Read) -> OperatorData:
-    """An open HDF5 file that is not muop's: PDEBench's ``tensor``, MATLAB v7.3, or named arrays."""
+    """An open HDF5 file that is not muop's: The Well's, PDEBench's ``tensor``, MATLAB v7.3, or named arrays."""
+    if is_well(f):
+        x, y, meta = well_arrays(f, path, r.well)
+        return _finish(x, y, path, "the-well", meta, r.stride, r.dtype)
     keys = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
     try:
         if "tensor" in keys:

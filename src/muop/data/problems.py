@@ -17,8 +17,10 @@ from ..errors import UsageError
 from ..utils.device import available_memory, check_device
 from .burgers import BurgersParams, burgers_initial, burgers_solve
 from .darcy import DarcyParams, darcy_generate
+from .fno_paper import FNOBurgersParams, FNODarcyParams, FNONSParams, fno_burgers, fno_darcy, fno_ns, unit_grid
 from .navier_stokes import NSParams, ns_initial, ns_solve
 from .parallel import map_batch
+from .shallow_water import ShallowWaterParams, shallow_water_generate
 from .store import write_dataset
 
 __all__ = ["PROBLEMS", "Problem", "generate", "make_params", "check_work"]
@@ -70,6 +72,8 @@ def _ns(p: NSTask, n: int, s: int, g: torch.Generator, workers: int, dtype, devi
 
 
 PROBLEMS: dict[str, Problem] = {
+    # muop's shock-forming variant: the FNO paper's initial-condition formula read on (0, 2π); the paper's own
+    # setting is "fno-burgers" below (docs/literature.md)
     "burgers": Problem(
         "burgers",
         BurgersParams,
@@ -96,6 +100,46 @@ PROBLEMS: dict[str, Problem] = {
         lambda p, s: ((p.input_frames, s, s), (p.n_frames - p.input_frames, s, s)),
         "inputs: vorticity frames t = 0 .. input_frames-1 as channels (N, input_frames, s, s); outputs: the "
         "following frames to T (N, n_frames - input_frames, s, s); torus grid j/s",
+    ),
+    # The FNO paper's benchmarks (Li et al., ICLR 2021), muop.data.fno_paper; published errors in docs/literature.md
+    "fno-burgers": Problem(
+        "fno-burgers",
+        FNOBurgersParams,
+        fno_burgers,
+        lambda p, s: [unit_grid(s)],
+        lambda p, s: ((1, s), (1, s)),
+        "inputs: u0 (N, 1, s); outputs: u(T) (N, 1, s); periodic grid x_j = j / s of (0, 1), solved on s * "
+        "solve_factor points",
+    ),
+    "fno-darcy": Problem(
+        "fno-darcy",
+        FNODarcyParams,
+        fno_darcy,
+        lambda p, s: [np.linspace(0, 1, s)] * 2,
+        lambda p, s: ((1, s, s), (1, s, s)),
+        "inputs: coefficient a in {4, 12} (N, 1, s, s); outputs: pressure u (N, 1, s, s); nodes i/(s-1), solved on "
+        "(s-1) * solve_factor + 1 nodes",
+        min_resolution=4,
+    ),
+    "fno-ns": Problem(
+        "fno-ns",
+        FNONSParams,
+        fno_ns,
+        lambda p, s: [unit_grid(s)] * 2,
+        lambda p, s: ((p.input_frames, s, s), (p.output_frames, s, s)),
+        "inputs: vorticity at t = 1 .. input_frames (N, input_frames, s, s); outputs: the next output_frames "
+        "frames (N, output_frames, s, s); torus grid j/s",
+    ),
+    # Spherical shallow water (muop.data.shallow_water; needs torch-harmonics, the "sphere" extra)
+    "shallow-water": Problem(
+        "shallow-water",
+        ShallowWaterParams,
+        shallow_water_generate,
+        lambda p, s: [np.linspace(90, -90, s), np.arange(2 * s) * 180 / s],
+        lambda p, s: ((3, s, 2 * s), (3, s, 2 * s)),
+        "inputs: (height anomaly, vorticity, divergence) at t, dimensionless (N, 3, s, 2s); outputs: the same at t + "
+        "delta_t_hours; equiangular grid, s latitudes (degrees, poles included) x 2s longitudes",
+        min_resolution=4,
     ),
 }
 
