@@ -126,18 +126,35 @@ def add_study(p: argparse.ArgumentParser, study_help: str, storage_help: str) ->
     p.add_argument("--run-dir", default="runs/tune", help="where the default journal lives (default runs/tune)")
 
 
-def add_sizes(p: argparse.ArgumentParser, modes: str, widths: str, depths: str) -> None:
-    """The size axis, exactly one of ``--modes``, ``--widths``, ``--depths`` (each a list of integers)."""
+#: The options of :func:`add_sizes` and the axis each one sweeps, size axes first, then budget axes.
+SIZE_OPTIONS = {"modes": "modes", "widths": "width", "depths": "depth"}
+BUDGET_OPTIONS = {"epochs": "epochs", "n_train": "n_train", "resolutions": "resolution", "batch_sizes": "batch_size"}
+
+
+def add_sizes(p: argparse.ArgumentParser, modes: str, widths: str, depths: str, budgets: bool = False) -> None:
+    """The axis, exactly one of ``--modes``, ``--widths``, ``--depths`` (each a list of integers); with
+    ``budgets`` also the training-budget axes ``--epochs``, ``--n-train``, ``--resolutions``, ``--batch-sizes``."""
     size = p.add_mutually_exclusive_group(required=True)
     size.add_argument("--modes", type=int_list, help=modes)
     size.add_argument("--widths", type=int_list, help=widths)
     size.add_argument("--depths", type=int_list, help=depths)
+    if budgets:
+        size.add_argument("--epochs", type=int_list, help="training epochs (budget axis; each run its own schedule)")
+        size.add_argument(
+            "--n-train", type=int_list, help="training samples: the first N of the config's (budget axis)"
+        )
+        size.add_argument(
+            "--resolutions", type=int_list, help="grid points per dimension, divisors of data.resolution (budget axis)"
+        )
+        size.add_argument("--batch-sizes", type=int_list, help="training batch sizes (budget axis)")
 
 
 def size_axis(args: argparse.Namespace) -> tuple[str, tuple[int, ...]]:
-    """The axis (``modes``, ``depth`` or ``width``) and the sizes of :func:`add_sizes`'s options."""
-    axis = "modes" if args.modes else "depth" if args.depths else "width"
-    return axis, tuple(args.modes or args.depths or args.widths)
+    """The axis (``modes``, ``width``, ``depth`` or a budget axis) and the sizes of :func:`add_sizes`'s options."""
+    for dest, axis in {**SIZE_OPTIONS, **BUDGET_OPTIONS}.items():
+        if getattr(args, dest, None):
+            return axis, tuple(getattr(args, dest))
+    raise UsageError(f"give one axis: --{', --'.join(d.replace('_', '-') for d in {**SIZE_OPTIONS, **BUDGET_OPTIONS})}")
 
 
 def _unwritable(d: Path) -> str | None:

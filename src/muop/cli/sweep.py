@@ -23,6 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="transfer check: test error vs LR (or another hyperparameter) at several sizes, SP vs μP, "
         "and the regret of transferring",
         description="Train every (parametrization, size, LR, seed) and write runs.jsonl, sweep.json and sweep.png. "
+        "The axis is a model size (--widths, --modes, --depths) or a training budget (--epochs, --n-train, "
+        "--resolutions, --batch-sizes). "
         "For each target size, regret = (target's error at the proxy's best LR) / (target's best error) - 1, "
         "with a 95% bootstrap interval over seeds.",
     )
@@ -32,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         modes="K values (the first is the μP base)",
         widths="widths (the first is the μP base)",
         depths="numbers of residual blocks (the first is the μP base; needs model.residual pre or post)",
+        budgets=True,
     )
     p.add_argument(
         "--lrs",
@@ -51,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="SIZE",
-        help="the size regret is measured from (default: the smallest)",
+        help="the size (or budget) regret is measured from (default: the smallest)",
     )
     p.add_argument("--parametrization", default="sp,mup", help="comma-separated subset of sp,mup (default both)")
     p.add_argument("--seeds", default="1", help="number of seeds N (seeds 0..N-1) or a comma list (default 1)")

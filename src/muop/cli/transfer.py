@@ -16,6 +16,7 @@ from ..config import load_config
 from ..training import is_main_process
 from ..workflows import check_target
 from ..workflows.transfer import transfer
+from ..workflows.transfer_axes import describe
 from ..workflows.transfer_proxies import check_ladder
 from .common import add_config, add_nproc, add_study, check_outputs, int_list, positive_int, progress_bar
 
@@ -40,6 +41,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         study_help="the proxy's study name, as given to tune (default muop)",
         storage_help="the proxy study's Optuna storage, as given to tune; the direct study goes there too "
         "(default RUN_DIR/optuna.journal)",
+    )
+    p.add_argument(
+        "--target-config",
+        metavar="FILE",
+        help="the target's own YAML config: the proxy (--config) may differ from it in width, modes, depth, epochs, "
+        "n_train, grid and batch size at once (same problem, data source, model family, optimizer and schedule; "
+        "checked); replaces --target-modes/--target-width/--target-depth",
     )
     p.add_argument("--target-modes", type=int_list, help="target K (one value for all dims, or one per dim)")
     p.add_argument("--target-width", type=positive_int, help="target width")
@@ -101,9 +109,13 @@ def _warning(message: str) -> None:
 
 
 def run_transfer(args: argparse.Namespace) -> int:
-    check_target(args.target_modes, args.target_width, args.target_depth)
-    if args.proxies is not None or args.from_sweep is not None:
-        check_ladder(args.proxies, args.from_sweep, args.target_modes, args.target_width, args.target_depth)
+    target = None
+    if args.target_config is None:
+        check_target(args.target_modes, args.target_width, args.target_depth)
+        if args.proxies is not None or args.from_sweep is not None:
+            check_ladder(args.proxies, args.from_sweep, args.target_modes, args.target_width, args.target_depth)
+    else:
+        target = load_config(args.target_config)
     cfg = load_config(args.config, args.set)
     check_outputs(args, cfg)
     with progress_bar() as prog:
@@ -122,10 +134,13 @@ def run_transfer(args: argparse.Namespace) -> int:
             proxies=args.proxies,
             from_sweep=args.from_sweep,
             warn=_warning,
+            target=target,
         )
     if not is_main_process():  # the other ranks of a data-parallel target run
         return 0
     Console().print(_transfer_table(doc))
+    if "axes_moved" in doc:
+        print(f"proxy -> target: {describe(doc['axes_moved'])}")
     if "drift" in doc:
         d = doc["drift"]
         print(

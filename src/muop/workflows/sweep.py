@@ -15,6 +15,10 @@ A sweep varies the learning rate by default. ``Sweep(hparam=NAME, values=...)`` 
 hyperparameter instead (:data:`HPARAMS`: the init scale, a role's forward multiplier, weight decay,
 Adam's β2, the batch size), the LR staying the config's; its jobs and records carry the swept
 value under ``value`` (records also name the ``hparam``), and regret is computed on that axis.
+
+The axis may also be a training budget (``epochs``, ``n_train``, ``resolution``, ``batch_size``;
+:mod:`muop.workflows.sweep_spec`): the records then carry the axis value under its name too (e.g.
+``"epochs": 5``) besides ``size``, and regret and the drift model read it like a model size.
 """
 
 from __future__ import annotations
@@ -46,7 +50,18 @@ from .drift_regret import extrapolated_table
 from .plots import plot_sweep
 from .regret import regret_table
 from .sweep_records import RunsView, refuse_another_sweep, study_records
-from .sweep_spec import HPARAMS, JOB_DISTRIBUTIONS, Sweep, job_distributions, job_of, log_grid, record_key, sweep_idents
+from .sweep_spec import (
+    BUDGET_AXES,
+    HPARAMS,
+    JOB_DISTRIBUTIONS,
+    Sweep,
+    first_samples,
+    job_distributions,
+    job_of,
+    log_grid,
+    record_key,
+    sweep_idents,
+)
 
 __all__ = [
     "Sweep",
@@ -69,13 +84,26 @@ class SweepObjective(RunObjective):
     def __init__(self, base: RunConfig, sweep: Sweep, ident: str, data: Datasets | None = None) -> None:
         self.base, self.sweep, self.ident, self.data_config, self.data = base, sweep, ident, base.data, data
 
+    def _data(self, job: dict) -> Datasets | None:
+        """The data of a job: the base config's (loaded once per process), but over ``n_train`` its first
+        ``size`` training samples, and over ``resolution`` the job's own grid (None: loaded by the run)."""
+        if self.sweep.axis == "resolution":
+            return None
+        if self.sweep.axis != "n_train":
+            return self.data
+        if self.data is None:
+            self.data = prepare_data(self.base.data)
+        return first_samples(self.data, int(job["size"]))
+
     def __call__(self, trial: optuna.Trial) -> float:
         job = {name: draw(trial, name, d) for name, d in job_distributions(self.sweep).items()}  # the queued values
-        res = train_run(self.sweep.run_config_of(self.base, job), data=self.data)
+        res = train_run(self.sweep.run_config_of(self.base, job), data=self._data(job))
         swept = {} if self.sweep.hparam == "lr" else {"hparam": self.sweep.hparam}
+        budget = {self.sweep.axis: int(job["size"])} if self.sweep.axis in BUDGET_AXES else {}
         rec = {
             **job,
             **swept,
+            **budget,
             "test_rel_l2": res.test_rel_l2,
             "train_loss": res.train_loss,
             "diverged": res.diverged,

@@ -2,6 +2,19 @@
 
 A sweep has an axis, sizes, a grid, parametrizations and seeds.
 
+**Axes.** The *size* axes (:data:`SIZE_AXES`: ``width``, ``modes``, ``depth``) change the model's
+shape; the first size is the μP base and μP's rules map the LR across them (derived). The *budget*
+axes (:data:`BUDGET_AXES`) change what a run trains on and for how long, the model and its μP base
+staying the base config's; how the best LR moves along them is measured (``docs/proxies.md``):
+
+* ``epochs``: ``train.epochs`` (the LR schedule runs over each run's own epochs);
+* ``n_train``: the number of training samples. Every run trains on the *first* N samples of the
+  base config's training split (``data.n_train - data.n_val``; nested sets, :func:`first_samples`),
+  with the base config's validation and test sets, so every size is tested on the same samples;
+* ``resolution``: grid points per dimension, taken from the base config's generated grid
+  (``data.resolution``) by ``data.stride = data.resolution / resolution``;
+* ``batch_size``: ``train.batch_size``.
+
 A sweep varies the learning rate by default. ``Sweep(hparam=NAME, values=...)`` varies another
 hyperparameter of the registry (:data:`muop.config.hparams.HYPERPARAMETERS`) instead, the LR
 staying the config's; its jobs and records carry the swept value under ``value`` (records also
@@ -11,7 +24,7 @@ name the ``hparam``), and regret is computed on that axis.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import optuna
@@ -20,10 +33,15 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from ..config import RunConfig, config_hash, with_fields
 from ..config.hparams import sweepable
 from ..core.rules import TABLES
+from ..data import Datasets
 from ..errors import UsageError
 from ..study import queued_params
 
 __all__ = [
+    "AXES",
+    "BUDGET_AXES",
+    "SIZE_AXES",
+    "first_samples",
     "Sweep",
     "JOB_DISTRIBUTIONS",
     "HPARAMS",
@@ -44,6 +62,12 @@ JOB_DISTRIBUTIONS = {
     "value": FloatDistribution(1e-12, 1e12, log=True),
     "seed": IntDistribution(0, 1 << 31),
 }
+
+#: The axes that change the model's shape (μP's rules map the LR across them) and those that change the
+#: training budget (the model stays the base config's; the LR's drift along them is measured).
+SIZE_AXES = ("modes", "width", "depth")
+BUDGET_AXES = ("epochs", "n_train", "resolution", "batch_size")
+AXES = SIZE_AXES + BUDGET_AXES
 
 #: What ``Sweep(hparam=...)`` / ``muop sweep --hparam`` can vary (values on a log axis): the registry.
 HPARAMS = sweepable()
@@ -68,9 +92,11 @@ def log_grid(lo: float, hi: float, n: int) -> list[float]:
 
 @dataclass(frozen=True)
 class Sweep:
-    """What to sweep: ``axis`` (modes, width or depth), sizes (the first is the μP base), LRs, parametrizations, seeds.
+    """What to sweep: ``axis`` (one of :data:`AXES`), sizes, LRs, parametrizations, seeds.
 
-    A ``depth`` sweep varies the number of residual blocks (the base config's ``model.residual``
+    Over a size axis (modes, width, depth) the first size is the μP base; over a budget axis
+    (epochs, n_train, resolution, batch_size: module docstring) the model and its base are the
+    config's. A ``depth`` sweep varies the number of residual blocks (the base config's ``model.residual``
     must be ``pre`` or ``post``); its μP base depth is the first size.
 
     ``hparam`` (default ``lr``): the hyperparameter varied, one of :data:`HPARAMS`; for any other
@@ -88,8 +114,10 @@ class Sweep:
     proxy: int | None = None
 
     def __post_init__(self) -> None:
-        if self.axis not in ("modes", "width", "depth"):
-            raise UsageError(f"axis={self.axis!r}: expected 'modes', 'width' or 'depth'")
+        if self.axis not in AXES:
+            raise UsageError(f"axis={self.axis!r}: expected one of {', '.join(AXES)}")
+        if self.axis == self.hparam:
+            raise UsageError(f"hparam={self.hparam!r} is the sweep's axis: sweep the LR (or another hyperparameter)")
         if len(self.sizes) < 1 or any(s < 1 for s in self.sizes):
             raise UsageError(f"sizes={list(self.sizes)}: expected positive sizes")
         if self.axis == "modes" and min(self.sizes) < 2:
@@ -147,6 +175,15 @@ class Sweep:
 
     def run_config(self, base: RunConfig, parametrization: str, size: int, x: float, seed: int) -> RunConfig:
         """The config of one run: ``base`` at this size, swept value ``x`` and seed, with the first size as μP base."""
+        if self.axis in BUDGET_AXES:
+            sections = {
+                **_budget_sections(base, self.axis, size),
+                "parametrization": {"kind": parametrization},
+                "train": {"seed": seed},
+            }
+            if self.axis in ("epochs", "batch_size"):
+                sections["train"][self.axis] = size
+            return _with_hparam(base, sections, self.hparam, x)
         dim = len(base.model.modes)
         base0 = self.sizes[0]
         if self.axis == "modes":
@@ -170,14 +207,49 @@ class Sweep:
         else:
             model = {"width": size}
             pz = {"kind": parametrization, "base_width": base0, "base_modes": list(base.model.modes)}
-        sections = {"model": model, "parametrization": pz, "train": {"seed": seed}}
-        for sec, vals in HPARAMS[self.hparam].set(base, x).items():
-            sections[sec] = {**sections.get(sec, {}), **vals}
-        return with_fields(base, **sections)
+        return _with_hparam(base, {"model": model, "parametrization": pz, "train": {"seed": seed}}, self.hparam, x)
 
     def run_config_of(self, base: RunConfig, job: dict) -> RunConfig:
         """:meth:`run_config` of a job dict (:meth:`jobs`)."""
         return self.run_config(base, job["parametrization"], job["size"], job[self.x], job["seed"])
+
+
+def _with_hparam(base: RunConfig, sections: dict, hparam: str, x: float) -> RunConfig:
+    """``base`` with ``sections`` and the swept hyperparameter at ``x``."""
+    for sec, vals in HPARAMS[hparam].set(base, x).items():
+        sections[sec] = {**sections.get(sec, {}), **vals}
+    return with_fields(base, **sections)
+
+
+def _budget_sections(base: RunConfig, axis: str, size: int) -> dict:
+    """The data fields of a budget-axis run (module docstring); a one-line UsageError when ``base``
+    cannot give that many training samples or that grid."""
+    if axis == "n_train":
+        have = base.data.n_train - base.data.n_val
+        if size > have:
+            raise UsageError(
+                f"n_train {size}: runs train on the first N of the config's {have} training samples "
+                f"(data.n_train={base.data.n_train} minus data.n_val={base.data.n_val}); expected at most {have} "
+                "(raise data.n_train)"
+            )
+    if axis != "resolution":
+        return {}
+    if base.data.problem is None:
+        raise UsageError(
+            "a sweep over resolution needs a built-in data.problem (its grid is data.resolution points); a data "
+            "file's grid is not known before it is read"
+        )
+    if base.data.resolution % size:
+        raise UsageError(
+            f"resolution {size}: expected a divisor of data.resolution={base.data.resolution} (the grid is "
+            "subsampled by stride data.resolution / resolution)"
+        )
+    return {"data": {"stride": base.data.resolution // size}}
+
+
+def first_samples(data: Datasets, n: int) -> Datasets:
+    """``data`` with only its first ``n`` training samples (validation and test sets unchanged)."""
+    return replace(data, train=data.train.subsample(samples=slice(0, n)))
 
 
 def record_key(rec: dict) -> tuple:

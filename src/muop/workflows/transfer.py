@@ -14,6 +14,10 @@ the FLOPs the estimated training FLOPs (:func:`muop.models.fno_flops`).
 With several proxies (``proxies``, ``from_sweep``) the LR is the drift model's prediction
 (:mod:`muop.workflows.transfer_proxies`, :mod:`muop.workflows.drift`) and the proxies' costs add up;
 a single proxy across a large size ratio gets one line of advice first (:mod:`muop.workflows.advice`).
+
+With ``target`` (a second config, ``--target-config``) the proxy may differ from the target in its
+training budget too (epochs, training samples, grid, batch size), checked for compatibility first
+(:mod:`muop.workflows.transfer_axes`). Every transfer records the axes that moved (``axes_moved``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ..study.tune import tune
 from ..training import complete, from_env, make_trainer
 from ..utils.atomic import atomic_write
 from .advice import single_proxy_advice
+from .transfer_axes import axes_moved, check_compatible, hybrid_config
 from .transfer_proxies import Ladder, check_ladder, ladder_from_studies, ladder_from_sweep, load_proxy_study
 
 __all__ = ["target_config", "lr_map", "transfer", "check_target", "cost_ratios"]
@@ -154,6 +159,7 @@ def transfer(
     proxies: Sequence[int] | None = None,
     from_sweep: str | Path | None = None,
     warn: Callable[[str], None] = _warn,
+    target: RunConfig | None = None,
 ) -> dict:
     """Train the target with the proxy study's best hyperparameters; write ``transfer.json``.
 
@@ -164,24 +170,25 @@ def transfer(
     (studies ``STUDY-SIZE`` or the sweep's runs; :mod:`muop.workflows.transfer_proxies`), recorded
     under ``drift`` with its interval and rule, and every proxy's cost counts. ``warn`` receives the
     one-line advice before a single-proxy transfer across a large size ratio (default: ``warnings.warn``).
+    ``target``: the target's own config (:mod:`muop.workflows.transfer_axes`), instead of the target options.
     """
-    check_target(target_modes, target_width, target_depth)
+    targets = _targets(cfg, target, target_modes, target_width, target_depth, proxies, from_sweep)
     out = Path(out_dir)
     run_dir = Path(run_dir) if run_dir is not None else out
-    targets = (target_modes, target_width, target_depth)
     base, proxy, params, ladder = _proxy_side(cfg, study_name, storage, run_dir, targets, proxies, from_sweep, warn)
     cfg = with_validation(base)
-    tcfg = target_config(cfg, params, target_modes, target_width, target_overrides, target_depth)
+    onto = cfg if target is None else with_validation(hybrid_config(cfg, target))
+    tcfg = target_config(onto, params, *targets[:2], target_overrides, targets[2])
     data = prepare_data(tcfg.data)
     t0 = time.perf_counter()
     epochs = (lambda rec: progress("target", rec["epoch"], tcfg.train.epochs)) if progress else None
     dist = from_env(tcfg.train.device)  # under torchrun every rank trains the target; rank 0 does the rest
     trainer = make_trainer(tcfg, out / "target", data, on_epoch=epochs, dist=dist)
-    target = complete(trainer, out / "target")
+    result = complete(trainer, out / "target")
     target_wall = time.perf_counter() - t0
     if dist is not None and not dist.is_main:
-        return {"target": asdict(target)}
-    doc = _document(cfg, tcfg, proxy, asdict(target), list(data.train.grid), target_overrides)
+        return {"target": asdict(result)}
+    doc = _document(cfg, tcfg, proxy, asdict(result), list(data.train.grid), target_overrides)
     if ladder is not None:
         doc["drift"] = ladder.document()
     doc["mapping"] = lr_map(trainer.setup.plan, tcfg.optimizer.name)
@@ -192,10 +199,39 @@ def transfer(
             tune(tcfg, proxy["n_trials"], f"{study_name}-direct", storage, run_dir, data=data, progress=report)
         )
         doc["direct"] = direct
-        doc.update(cost_ratios(proxy, asdict(target), target_wall, direct))
+        doc.update(cost_ratios(proxy, asdict(result), target_wall, direct))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "transfer.json", json.dumps(doc, indent=1, default=str))
     return doc
+
+
+def _targets(
+    cfg: RunConfig,
+    target: RunConfig | None,
+    modes: list[int] | None,
+    width: int | None,
+    depth: int | None,
+    proxies: Sequence[int] | None,
+    from_sweep: str | Path | None,
+) -> tuple:
+    """The target's (modes, width, depth): the options (at least one), or ``target``'s model once it is
+    checked against the proxy ``cfg`` (then without the options or a proxy ladder); one-line UsageErrors."""
+    if target is None:
+        check_target(modes, width, depth)
+        return modes, width, depth
+    if modes or width or depth:
+        raise UsageError(
+            "--target-config gives the target's shape: drop --target-modes/--target-width/--target-depth (or set "
+            "them in the target config)"
+        )
+    if proxies is not None or from_sweep is not None:
+        raise UsageError(
+            "--target-config works with one proxy study; a proxy ladder (--proxies, --from-sweep) takes the target "
+            "from --target-width/--target-modes/--target-depth"
+        )
+    check_compatible(cfg, target)
+    depth = target.model.depth if target.model.depth != cfg.model.depth else None  # none: no residual blocks needed
+    return list(target.model.modes), target.model.width, depth
 
 
 def _document(
@@ -222,6 +258,7 @@ def _document(
             "overrides": list(overrides or []),
             **target,
         },
+        "axes_moved": axes_moved(apply_params(cfg, proxy["best_params"]), tcfg),  # the proxy's best trial's
         "parametrization": tcfg.parametrization.kind,
         "metric": "relative L2, per-sample mean, physical units; tuning on the validation split, errors reported on "
         "the test split",
