@@ -11,10 +11,12 @@ symmetric minimum-degree ordering). Optionally solve on a finer grid and subsamp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 import torch
 
 from ..errors import UsageError
@@ -65,6 +67,8 @@ def darcy_operator(a: np.ndarray) -> sp.csc_matrix:
     off_w = w.ravel()[1:]
     off_n = -north.ravel()[:-m]
     off_s = -south.ravel()[m:]
+    import scipy.sparse as sp  # imported on first use: every command start would pay ~0.2 s for it
+
     return sp.diags([diag, off_e, off_w, off_n, off_s], [0, 1, -1, m, -m], format="csc")
 
 
@@ -76,6 +80,8 @@ def darcy_solve(a: np.ndarray, f: float | np.ndarray = 1.0) -> np.ndarray:
     h = 1.0 / (s - 1)
     rhs = (np.broadcast_to(np.asarray(f, dtype=np.float64), (s, s))[1:-1, 1:-1] * h * h).ravel()
     u = np.zeros((s, s))
+    import scipy.sparse.linalg as spla
+
     u[1:-1, 1:-1] = spla.splu(darcy_operator(a), permc_spec="MMD_AT_PLUS_A").solve(rhs).reshape(s - 2, s - 2)
     return u
 

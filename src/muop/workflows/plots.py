@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_sweep", "plot_coord"]
 
@@ -20,6 +20,8 @@ _MARKS = {"X": "at the proxy's best", "D": "at the drift model's prediction"}  #
 
 
 def _colors(n: int):
+    import matplotlib  # imported on first use: every command start would pay ~0.4 s for it
+
     return matplotlib.colormaps["viridis"].resampled(max(n, 2))
 
 
@@ -97,6 +99,8 @@ def plot_sweep(doc: dict, path: str | Path) -> None:
     Errors above 10 (runs that blew up) are cut off the top.
     """
     pars = list(doc["mean_test_rel_l2"])
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(5 * len(pars), 4))
     axes = fig.subplots(1, len(pars), sharey=True, squeeze=False)[0]
     sizes = sorted({int(s) for p in pars for s in doc["mean_test_rel_l2"][p]})
@@ -141,6 +145,8 @@ def plot_coord(doc: dict, path: str | Path) -> None:
     """One column per step; top row ``out_rms``, bottom row ``delta_rms``; size on a log x-axis."""
     steps = sorted({r["step"] for r in doc["records"]})
     layers = list(dict.fromkeys(r["layer"] for r in doc["records"]))
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(2.6 * len(steps), 5.2))
     axes = fig.subplots(2, len(steps), sharex=True, squeeze=False)
     for j, t in enumerate(steps):
