@@ -137,3 +137,11 @@ def test_run_data_section_reads_a_well_train_file_and_test_file(tmp_path):
     )  # fmt: skip
     sets = prepare_data(cfg)
     assert tuple(sets.train.x.shape) == (6, 8, 3, 2) and tuple(sets.test.y.shape) == (3, 8, 3, 2)
+
+
+def test_trajectories_reads_only_the_first_ones_and_keeps_their_values(tmp_path):
+    path = write_well(tmp_path / "w.hdf5", scalar_const=True)
+    x, y, meta = read_well(path, trajectories=1)
+    assert meta["trajectories"] == 1 and x.shape == (T - 1, 7 + 1, W, H) and y.shape == (T - 1, 7, W, H)
+    np.testing.assert_allclose(x[T - 2, 0, 2, 3], value(1, 0, T - 2, 2, 3), atol=1e-3)  # trajectory 0, last start
+    np.testing.assert_allclose(x[:, -1], np.broadcast_to(np.add.outer(np.arange(W), np.arange(H)), (T - 1, W, H)))

@@ -42,12 +42,12 @@ def test_ray_backend_fills_the_same_study_and_transfer_reads_it(ray_local, tmp_p
         }
     )
     run_dir = tmp_path / "t"
-    study = tune_ray(cfg, 5, "r", run_dir=run_dir, options=RayOptions(grace_epochs=1, reduction_factor=2))
+    study = tune_ray(cfg, 3, "r", run_dir=run_dir, options=RayOptions(grace_epochs=1, reduction_factor=2))
     states = [t.state for t in study.trials]
     finished = [
         t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     ]
-    assert len(finished) == 5 and optuna.trial.TrialState.RUNNING not in states
+    assert len(finished) == 3 and optuna.trial.TrialState.RUNNING not in states
     for t in finished:  # every trial records its cost and the run it came from, as with the default backend
         assert t.user_attrs["seconds"] > 0 and t.user_attrs["train_flops"] > 0 and "muop_host" in t.user_attrs
         assert set(t.params) == {"lr", "batch_size"}
@@ -58,7 +58,7 @@ def test_ray_backend_fills_the_same_study_and_transfer_reads_it(ray_local, tmp_p
         if t.state == optuna.trial.TrialState.PRUNED:
             assert t.user_attrs["epochs_run"] < 4
     # rerunning with the same count does nothing; a larger count adds only the missing trials
-    assert len(tune_ray(cfg, 5, "r", run_dir=run_dir).trials) == len(study.trials)
+    assert len(tune_ray(cfg, 3, "r", run_dir=run_dir).trials) == len(study.trials)
     # the study is a plain Optuna study: the default backend's tools read it
     same = optuna.load_study(study_name="r", storage=resolve_storage(None, run_dir))
     assert study_summary(same)["n_trials"] == len(complete)

@@ -48,11 +48,12 @@ __all__ = [
     "PUBLISHED",
 ]
 
-#: The paper's FNO test errors (relative L2): see docs/literature.md for the table each comes from.
+#: The paper's FNO test errors (relative L2), as docs/literature.md reports them (with where each
+#: number comes from; they were not re-read from the paper's tables here).
 PUBLISHED = {
-    "fno-burgers": 0.0018,  # Table 1 (ICLR 2021 version), FNO at s = 1024
-    "fno-darcy": 0.0108,  # Table 2, FNO at s = 85
-    "fno-ns": 0.0128,  # Table 3, FNO-2D, ν = 1e-3, T = 50, N = 1000 (FNO-3D: 0.0086)
+    "fno-burgers": 0.0018,  # FNO at s = 1024
+    "fno-darcy": 0.0108,  # FNO at s = 85
+    "fno-ns": 0.0128,  # FNO-2D, ν = 1e-3, T = 50, N = 1000 (FNO-3D: 0.0086)
 }
 
 

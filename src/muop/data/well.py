@@ -20,7 +20,13 @@ Frames to samples: with a :class:`WellWindow` (n_in, n_out, k), every trajectory
 start t: frames t, t+k, ..., t+(n_in−1)k in, the next n_out frames at the same spacing out; a
 sample's channels are frame-major (channel ``i·C + c`` is field channel c of its i-th frame), then
 the constant channels. Samples are trajectory-major. The Well ships train/valid/test as separate files: windows of one
-trajectory are alike, so take the test set from another file (``data.test_path``).
+trajectory are alike, so take the test set from another file (``data.test_path``). The validation split
+(``data.n_val``) is the *tail of the training samples*, so its windows may share a trajectory with
+training windows (a too-optimistic validation error for tuning) unless ``n_val`` is a whole number of
+trajectories' windows; muop does not round it for you.
+
+Memory: the file's fields are read whole (only the first ``trajectories``), and the windows copy
+them once more (about twice the arrays read).
 """
 
 from __future__ import annotations
@@ -125,8 +131,9 @@ def _channel_names(f: h5py.File, axes: list[str], path: Path) -> tuple[list[str]
 
 def _field(ds: h5py.Dataset, order: int, grid: tuple[int, ...], n_traj: int, path: Path, name: str) -> np.ndarray:
     """One field as (n_traj, n_steps or 1, *grid, D**order), repeated along the trajectories and spatial
-    axes it does not vary along (``sample_varying``, ``dim_varying``)."""
-    a = ds[()]
+    axes it does not vary along (``sample_varying``, ``dim_varying``); only the first ``n_traj``
+    trajectories are read from the file."""
+    a = ds[:n_traj] if _varies(ds, "sample_varying") else ds[()]
     d = len(grid)
     if not _varies(ds, "sample_varying"):
         a = a[None]
@@ -146,7 +153,7 @@ def _field(ds: h5py.Dataset, order: int, grid: tuple[int, ...], n_traj: int, pat
 
 def _stack(f: h5py.File, axes: list[str], n_traj: int, path: Path) -> tuple[np.ndarray, np.ndarray]:
     """The time-varying fields as (n_traj, n_steps, C, *grid) and the constant ones as (n_traj, C', *grid)."""
-    grid = tuple(len(f["dimensions"][a]) for a in axes)
+    grid = tuple(f["dimensions"][a].shape[-1] for a in axes)  # (n,) or, sample-varying, (n_traj, n)
     parts: tuple[list, list] = ([], [])
     for order, group in enumerate(FIELD_GROUPS):
         for name in _fields(f, group, path):
@@ -187,8 +194,15 @@ def well_arrays(
     """:func:`read_well` on an open file (``path`` names it in errors)."""
     axes, n_traj, n_steps = _check_layout(f, path)
     channels, constant = _channel_names(f, axes, path)
-    var, const = _stack(f, axes, n_traj, path)
-    var, const = var[:trajectories], const[:trajectories]
+    if trajectories is not None:
+        n_traj = min(n_traj, trajectories)
+    try:
+        var, const = _stack(f, axes, n_traj, path)
+    except MemoryError:
+        raise DataError(
+            f"{path}: {n_traj} trajectories do not fit in memory (the windows hold about twice the file's "
+            "arrays); read fewer (trajectories=N)"
+        ) from None
     if var.shape[1] != n_steps:
         raise DataError(f"{path}: fields hold {var.shape[1]} frames but dimensions/time has {n_steps}")
     n_win = window.starts(n_steps)
