@@ -9,10 +9,12 @@ import pytest
 import torch
 
 from muop import make_plan, parametrize
-from muop.config import ModelConfig
+from muop.config import ModelConfig, RunConfig, check_modes_fit, with_fields
 from muop.core.rules import spherical_blocks, spherical_mode_factor
+from muop.data import Datasets, OperatorData
 from muop.errors import ConfigError, UsageError
 from muop.parametrization import Shape
+from muop.training.trainer import build
 
 pytest.importorskip("neuralop")
 pytest.importorskip("torch_harmonics")
@@ -116,3 +118,35 @@ def test_run_config_builds_sfno_and_uno_with_their_shapes():
         ModelConfig(
             library="neuralop", name="UNO", modes=[3, 3], width=4, depth=3, options={"width_ratios": [1]}
         ).validate()
+
+
+def test_sfno_modes_bound_is_what_the_spherical_convolution_accepts():
+    """On an nlat x nlon grid torch-harmonics resolves degrees l < nlat and the real FFT orders m <= nlon / 2, so
+    an SFNO keeps at most L = nlat and M = nlon // 2 + 1 (n_modes = (L, 2M)); the config check says the same."""
+    x = torch.randn(1, 1, 8, 16, generator=torch.Generator().manual_seed(0))
+    top = SFNO(n_modes=(8, 2 * 9), in_channels=1, out_channels=1, hidden_channels=2, n_layers=1)
+    assert top(x).shape == x.shape and top(x).isfinite().all()
+    with pytest.raises(RuntimeError):  # one order more than the grid has
+        SFNO(n_modes=(8, 2 * 10), in_channels=1, out_channels=1, hidden_channels=2, n_layers=1)(x)
+    check_modes_fit([8, 9], [8, 16], "x", spherical=True)
+    for bad in ([9, 9], [8, 10]):
+        with pytest.raises(ConfigError, match=r"at most \[8, 9\] \(SFNO: L <= nlat"):
+            check_modes_fit(bad, [8, 16], "x", spherical=True)
+
+
+def test_sfno_with_more_modes_than_the_fft_rule_trains_on_the_sphere():
+    """modes [12, 12] at resolution 16 (a 16 x 32 grid) are valid for an SFNO (L <= 16, M <= 17); the FFT rule
+    of a square grid (at most [8, 9]) refused them in the config and in the trainer."""
+    cfg = RunConfig.from_dict(
+        {
+            "data": {"problem": "shallow-water", "resolution": 16, "n_train": 2, "n_test": 1},
+            "model": {"library": "neuralop", "name": "SFNO", "modes": [12, 12], "width": 4, "depth": 1},
+            "train": {"batch_size": 2},
+        }
+    )
+    g = torch.Generator().manual_seed(0)
+    d = OperatorData(torch.randn(2, 3, 16, 32, generator=g), torch.randn(2, 3, 16, 32, generator=g), "random")
+    setup = build(cfg, Datasets(train=d, test=d))
+    assert tuple(setup.model.n_modes) == (12, 24) and setup.model(d.x).shape == d.y.shape
+    with pytest.raises(ConfigError, match=r"model.modes=\[17, 12\].*16x32 grid.*at most \[16, 17\]"):
+        with_fields(cfg, model={"modes": [17, 12]})

@@ -4,6 +4,7 @@ neuraloperator model, and every bad value is a one-line config error."""
 from dataclasses import fields
 
 import pytest
+import torch
 
 import muop
 from muop.config import RunConfig
@@ -96,3 +97,50 @@ def test_bad_depth_input_is_one_line(make, match):
     with pytest.raises((UsageError, ConfigError)) as e:
         make()
     assert match in str(e.value) and "\n" not in str(e.value)
+
+
+def test_uno_options_from_a_run_config_reach_the_model():
+    """uno_scalings / uno_n_modes / uno_out_channels in options are the UNO's (they were refused as 'model
+    fields'); a block with scaling 1/2 runs on half the grid, and the model returns to the input grid."""
+    pytest.importorskip("neuralop")
+    scalings = [[1, 1], [0.5, 0.5], [2, 2]]
+    model = {"library": "neuralop", "name": "UNO", "modes": [3, 3], "width": 4, "depth": 3}
+    cfg = RunConfig.from_dict(
+        {
+            "data": {"problem": "darcy", "resolution": 16},
+            "model": {**model, "options": {"uno_scalings": scalings, "uno_n_modes": [[6, 4], [4, 4], [6, 4]]}},
+        }
+    )
+    uno = cfg.model.build(1, 1)
+    assert uno.uno_scalings == scalings and uno.uno_n_modes == [[6, 4], [4, 4], [6, 4]]
+    assert uno.uno_out_channels == [4, 4, 4] and uno.lifting_channels == 8  # muop's defaults for the rest
+    grids = []
+    uno.fno_blocks[1].register_forward_hook(lambda m, i, out: grids.append(tuple(out.shape[-2:])))
+    x = torch.randn(1, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert uno(x).shape == x.shape and grids == [(8, 8)]
+    widths = ModelConfig(**model, options={"uno_out_channels": [4, 8, 4]}).build(1, 1).uno_out_channels
+    assert widths == [4, 8, 4]
+    with pytest.raises(ConfigError, match="both width_ratios and uno_out_channels"):
+        ModelConfig(**model, options={"uno_out_channels": [4, 8, 4], "width_ratios": [1, 2, 1]}).validate()
+
+
+@pytest.mark.parametrize(
+    "fields_,match",
+    [
+        (
+            {"width": 6, "options": {"width_ratios": [1, 0.75, 1]}},
+            r"model.options.width_ratios: 0.75 x model.width=6 = 4.5",
+        ),
+        ({"width": 6, "projection_ratio": 1.25}, r"model.projection_ratio: 1.25 x model.width=6 = 7.5"),
+    ],
+)
+def test_uno_widths_that_are_not_whole_channels_are_refused(fields_, match):
+    """r * width channels must be a whole number: rounding 4.5 to 4 would break the ratio μP scales."""
+    pytest.importorskip("neuralop")
+    with pytest.raises(ConfigError, match=match) as e:
+        ModelConfig(library="neuralop", name="UNO", modes=[3, 3], depth=3, **fields_).validate()
+    assert "\n" not in str(e.value)
+    ok = ModelConfig(
+        library="neuralop", name="UNO", modes=[3, 3], width=8, depth=3, options={"width_ratios": [1, 0.75, 1.5]}
+    )
+    assert ok.build(1, 1).uno_out_channels == [8, 6, 12]

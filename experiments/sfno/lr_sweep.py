@@ -3,7 +3,8 @@
 Tiny on purpose (CPU, one thread): 16 x 32 equiangular grid, 2-layer SFNO, Adam, a fixed number of
 steps. For each axis the LR is tuned at the smallest size (the base) and reused at the others;
 regret = loss at the transferred LR / best loss over the grid at that size - 1 (losses averaged
-over seeds, intervals by bootstrap over seeds). Writes ``results.json`` and ``summary.md``.
+over seeds, intervals by bootstrap over seeds). Writes ``lr_sweep.json`` (every loss) and ``lr_sweep.md``
+(the table) under ``--out``.
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python experiments/sfno/lr_sweep.py --out results/sfno
 """

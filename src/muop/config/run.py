@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import yaml
 
 from ..core.modes import normalize_modes
+from ..data.problems import PROBLEMS, make_params
 from ..errors import ConfigError
 from ..models.spec import ModelConfig, check_modes_fit
 from ..utils.hashing import content_key
@@ -62,8 +63,10 @@ class RunConfig:
         d = self.data
         if d.problem is not None:  # the grid is known before any data is made: check the modes against it
             modes = normalize_modes(tuple(self.model.modes) if isinstance(self.model.modes, list) else self.model.modes)
-            n = -(-d.resolution // d.stride)
-            check_modes_fit(modes, [n] * len(modes), f"data.resolution={d.resolution} with data.stride={d.stride}")
+            shape = PROBLEMS[d.problem].shapes(make_params(d.problem, d.params), d.resolution)[0][1:]
+            grid = [-(-n // d.stride) for n in shape]  # the problem's real grid, e.g. s x 2s on the sphere
+            where = f"data.resolution={d.resolution} with data.stride={d.stride}"
+            check_modes_fit(modes, grid, where, spherical=self.model.spherical)
         if self.train.checkpoint_activations and self.model.library != "muop":
             raise ConfigError(
                 f"train.checkpoint_activations=true: only muop's FNO checkpoints its layers (model.library: muop), not "

@@ -10,7 +10,9 @@ divergence δ,
 with f = 2Ω sin(latitude) and u recovered from (ζ, δ) by inverting the Laplacian. Products are
 formed on the grid, derivatives taken with torch-harmonics' scalar and vector spherical harmonic
 transforms (``RealSHT``, ``RealVectorSHT``; Bonev et al., ICML 2023, whose example solver this
-follows, with classical RK4 in time instead of Adams-Bashforth). A 4th-order hyperdiffusion on ζ and
+follows, with classical RK4 in time instead of Adams-Bashforth; the step is at most ``step_seconds``
+and at most half RK4's stability bound for the fastest gravity wave, :func:`stable_step_seconds`,
+so fine grids stay stable; a non-finite result is a DataError). A 4th-order hyperdiffusion on ζ and
 δ after each step damps the smallest scales (e-folding time ``diffusion_hours`` at the top degree).
 
 Mass is ∫φ dA/g, the (0, 0) spherical-harmonic coefficient of φ: its tendency is -∇·(φu), whose
@@ -31,9 +33,36 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..errors import UsageError
+from ..errors import DataError, UsageError
 
-__all__ = ["ShallowWaterParams", "ShallowWater", "shallow_water_generate"]
+__all__ = [
+    "ShallowWaterParams",
+    "ShallowWater",
+    "shallow_water_generate",
+    "stable_step_seconds",
+    "step_count",
+    "STEP_SAFETY",
+]
+
+#: RK4 is stable for oscillations e^{iωt} while |ω dt| <= 2 sqrt(2) (its stability region on the
+#: imaginary axis); the step is at most this fraction of that bound, for the fastest gravity wave.
+#: The margin (2x) covers Doppler shifts of flows up to the gravity-wave speed (the default flows are
+#: Mach 0.2) and the Coriolis term.
+STEP_SAFETY = 0.5
+RK4_IMAGINARY_BOUND = 2 * math.sqrt(2)
+
+
+def stable_step_seconds(p: ShallowWaterParams, lmax: int) -> float:
+    """The largest RK4 step (s) kept for ``lmax`` spherical-harmonic degrees: ``STEP_SAFETY * 2 sqrt(2) / ω``
+    with ω = sqrt(g h̄) lmax / a, the frequency (1/s) of the fastest gravity wave (degree ~ lmax)."""
+    omega = math.sqrt(p.gravity * p.havg) * lmax / p.radius
+    return STEP_SAFETY * RK4_IMAGINARY_BOUND / omega
+
+
+def step_count(p: ShallowWaterParams, lmax: int) -> int:
+    """RK4 steps per output interval Δt: the fewest whose length is at most ``step_seconds`` and
+    :func:`stable_step_seconds` (an integer number, so Δt is exact)."""
+    return max(1, math.ceil(p.delta_t_hours * 3600 / min(p.step_seconds, stable_step_seconds(p, lmax))))
 
 
 @dataclass(frozen=True)
@@ -41,7 +70,7 @@ class ShallowWaterParams:
     """Physical (SI, Earth by default) and solver parameters."""
 
     delta_t_hours: float = 1.0  # Δt of the map t -> t + Δt
-    step_seconds: float = 300.0  # RK4 step (at most; rounded down so the steps fill Δt)
+    step_seconds: float = 300.0  # RK4 step, at most; smaller where stability needs it (stable_step_seconds)
     mach: float = 0.2
     cutoff: float = 0.25  # random coefficients below degree cutoff * lmax
     hamp: float = 120.0  # m, amplitude of the height perturbation
@@ -89,7 +118,7 @@ class ShallowWater:
         lats = -torch.arcsin(cost.to(**opt))
         self.coriolis = (2 * p.omega * torch.sin(lats)).reshape(-1, 1)
         self.area_weights = w.to(**opt).reshape(-1, 1) * (2 * math.pi / self.nlon) * p.radius**2
-        self.steps = max(1, math.ceil(p.delta_t_hours * 3600 / p.step_seconds))
+        self.steps = step_count(p, self.lmax)
         self.dt = p.delta_t_hours * 3600 / self.steps
         self.hyperdiff = torch.exp(-self.dt / (p.diffusion_hours * 3600) * (self.lap / self.lap[-1, 0]) ** 4)
 
@@ -164,5 +193,10 @@ def shallow_water_generate(
     ``workers`` is unused: the whole chunk is one batched solve."""
     solver = ShallowWater(s, p, device)
     u0 = solver.initial(n, g)
-    u1 = solver.advance(u0)
-    return solver.dimensionless(u0).to(dtype), solver.dimensionless(u1).to(dtype)
+    x, y = solver.dimensionless(u0), solver.dimensionless(solver.advance(u0))
+    if not (x.isfinite().all() and y.isfinite().all()):
+        raise DataError(
+            f"shallow-water: the solve went non-finite at resolution={s} ({solver.steps} RK4 steps of {solver.dt:g} s "
+            f"per delta_t_hours={p.delta_t_hours}, mach={p.mach}, havg={p.havg}); lower step_seconds or mach"
+        )
+    return x.to(dtype), y.to(dtype)

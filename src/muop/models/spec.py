@@ -23,14 +23,30 @@ from .layers import ACTIVATIONS
 __all__ = ["ModelConfig", "MODEL_LIBRARIES", "check_modes_fit"]
 
 
-def check_modes_fit(modes: Sequence[int], grid: Sequence[int], what: str) -> None:
-    """ConfigError unless every K_i fits the grid (see :func:`muop.core.modes.max_modes`)."""
-    top = max_modes(grid)
+def check_modes_fit(modes: Sequence[int], grid: Sequence[int], what: str, spherical: bool = False) -> None:
+    """ConfigError unless every K_i fits the grid: the FFT bounds of :func:`muop.core.modes.max_modes`,
+    or with ``spherical`` an SFNO's (L degrees, M orders) on an nlat x nlon equiangular grid:
+    L <= nlat (torch-harmonics' largest degree there) and M <= nlon // 2 + 1 (the real FFT's orders)."""
+    sphere = spherical and len(grid) == 2
+    top = (grid[0], grid[1] // 2 + 1) if sphere else max_modes(grid)
     if any(k > m for k, m in zip(modes, top)):
+        rule = " (SFNO: L <= nlat degrees, M <= nlon // 2 + 1 orders)" if sphere else ""
         raise ConfigError(
             f"model.modes={list(modes)}: more than the {'x'.join(map(str, grid))} grid of {what} resolves; allowed: at "
-            f"most {list(top)}"
+            f"most {list(top)}{rule}"
         )
+
+
+def _channels(ratio: float, width: int, what: str) -> int:
+    """``ratio * width`` channels: ConfigError unless it is a positive integer (rounding would break
+    the ratio that μP scales, docs/neuralop.md)."""
+    n = ratio * width
+    if not (n >= 1 and abs(n - round(n)) < 1e-9):
+        raise ConfigError(
+            f"{what}: {ratio} x model.width={width} = {n:g} channels; expected a positive whole number of channels "
+            "(choose the ratio or the width so that their product is one)"
+        )
+    return round(n)
 
 
 #: Model libraries a run config can name, and the model classes of each (``model.library``,
@@ -56,11 +72,13 @@ class ModelConfig:
 
         model: {library: neuralop, name: TFNO, modes: [8, 8], width: 32, depth: 4, options: {rank: 0.2}}
 
-    SFNO: ``modes: [L, M]`` are the degrees and orders kept (``n_modes = (L, 2M)``); its μP shape
-    has modes ``(L,)`` (docs/parametrization.md, "Spherical modes"). UNO: every block gets ``modes``
-    and ``width`` unless ``options`` set ``uno_n_modes``/``uno_out_channels``; the muop option
-    ``width_ratios: [r_1, ...]`` gives block widths ``r_i * width`` (so they scale with width), and
-    lifting/projection channels are ``2 * width`` and ``projection_ratio * width``.
+    SFNO: ``modes: [L, M]`` are the degrees and orders kept (``n_modes = (L, 2M)``), at most
+    ``nlat`` and ``nlon // 2 + 1`` on the grid (:func:`check_modes_fit`); its μP shape has modes
+    ``(L,)`` (docs/parametrization.md, "Spherical modes"). UNO: every block gets ``modes``, ``width``
+    and scaling 1 unless ``options`` set ``uno_n_modes``/``uno_out_channels``/``uno_scalings``; the
+    muop option ``width_ratios: [r_1, ...]`` gives block widths ``r_i * width`` (so they scale with
+    width), and lifting/projection channels are ``2 * width`` and ``projection_ratio * width``
+    (each a whole number of channels, else a ConfigError; docs/neuralop.md, "SFNO and UNO").
     """
 
     modes: list = field(default_factory=lambda: [16])
@@ -90,11 +108,16 @@ class ModelConfig:
         self.fno(1, 1) if self.library == "muop" else self._neuralop_kwargs(1, 1)
 
     @property
+    def spherical(self) -> bool:
+        """Whether this is an SFNO, whose modes are (degrees, orders) (:func:`check_modes_fit`)."""
+        return (self.library, self.name) == ("neuralop", "SFNO")
+
+    @property
     def shape(self) -> Shape:
         """Width and modes (muop's convention) of this model: the shape μP scales from (an SFNO's
         modes are its degrees ``(L,)`` only)."""
         modes = normalize_modes(tuple(self.modes) if isinstance(self.modes, list) else self.modes)
-        return Shape(self.width, modes[:1] if (self.library, self.name) == ("neuralop", "SFNO") else modes)
+        return Shape(self.width, modes[:1] if self.spherical else modes)
 
     def fno(self, in_channels: int, out_channels: int) -> FNOConfig:
         """The :class:`muop.FNOConfig` of this model for data with these channel counts."""
@@ -157,9 +180,9 @@ class ModelConfig:
             non_linearity=ACTIVATIONS[self.activation],
             positional_embedding="grid" if self.append_coords else None,
         )
-        options = dict(self.options)
-        if self.name == "UNO":
-            kwargs |= self._uno_kwargs(n_modes, options)
+        options, defaults = dict(self.options), {}
+        if self.name == "UNO":  # muop's per-block defaults, each of which options may set instead
+            defaults = self._uno_kwargs(n_modes, options)
         else:
             kwargs |= dict(n_modes=n_modes, projection_channel_ratio=self.projection_ratio)
         for klass in cls.__mro__:  # TFNO(*args, **kwargs) passes them on to FNO
@@ -174,22 +197,30 @@ class ModelConfig:
             raise ConfigError(
                 f"model.options: neuralop's {self.name} takes no argument(s) {bad}{hint}; allowed: {sorted(takes)}"
             )
-        return cls, {**kwargs, **options}
+        return cls, {**kwargs, **defaults, **options}
 
     def _uno_kwargs(self, n_modes: tuple[int, ...], options: dict) -> dict:
-        """A UNO's per-block widths, modes and scalings (scaled with width; see the class docstring).
-        Pops muop's ``width_ratios`` from ``options``."""
-        ratios = options.pop("width_ratios", [1] * self.depth)
+        """A UNO's default per-block widths, modes and scalings (scaled with width; see the class
+        docstring); ``options`` override them. Pops muop's ``width_ratios`` from ``options``."""
+        ratios = options.pop("width_ratios", None)
+        if ratios is not None and "uno_out_channels" in options:
+            raise ConfigError(
+                "model.options: both width_ratios and uno_out_channels set the UNO's block widths; give one of them"
+            )
+        ratios = [1] * self.depth if ratios is None else ratios
         ok = isinstance(ratios, list) and len(ratios) == self.depth and all(isinstance(r, (int, float)) for r in ratios)
         expect(ok, "model.options.width_ratios", ratios, f"a list of {self.depth} numbers (one per block)")
-        return dict(
+        out = dict(
             lifting_channels=LIFTING_RATIO * self.width,
-            projection_channels=round(self.projection_ratio * self.width),
-            uno_out_channels=[max(1, round(r * self.width)) for r in ratios],
             uno_n_modes=[list(n_modes)] * self.depth,
             uno_scalings=[[1] * len(n_modes)] * self.depth,
             channel_mlp_skip="linear",
         )
+        if "projection_channels" not in options:
+            out["projection_channels"] = _channels(self.projection_ratio, self.width, "model.projection_ratio")
+        if "uno_out_channels" not in options:
+            out["uno_out_channels"] = [_channels(r, self.width, "model.options.width_ratios") for r in ratios]
+        return out
 
     def layout(self, in_channels: int, out_channels: int) -> FNOConfig:
         """The :class:`muop.FNOConfig` whose shapes stand for this model: muop's FNO's own config;

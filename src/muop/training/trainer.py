@@ -102,7 +102,7 @@ def build(cfg: RunConfig, data: Datasets, dist: Distributed | None = None) -> Se
             f"model.modes={list(fcfg.modes)} has {len(fcfg.modes)} entries but the data has {tr.x.dim() - 2} spatial "
             "dims"
         )
-    check_modes_fit(fcfg.modes, tr.grid, "the training data")
+    check_modes_fit(fcfg.modes, tr.grid, "the training data", spherical=cfg.model.spherical)
     dev = resolve_device(cfg.train.device) if dist is None or dist.backend != "nccl" else dist.device
     if dist is not None:
         check_batch(cfg.train.batch_size, len(tr), dist.world)
