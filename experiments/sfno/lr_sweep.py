@@ -86,17 +86,21 @@ def main() -> None:
     ap.add_argument("--lmaxes", default="4,8,16", help="spherical-modes axis (at width --width)")
     ap.add_argument("--width", type=int, default=8)
     ap.add_argument("--lmax", type=int, default=8)
+    ap.add_argument("--axes", default="width,modes", help="which axes to sweep")
+    ap.add_argument("--params", default="sp,mup", help="which parametrizations")
+    ap.add_argument("--lr-exponents", default="-3,-2.5,-2,-1.5,-1", help="LRs as powers of 10")
     args = ap.parse_args()
     torch.set_num_threads(1)
     t0 = time.time()
     data = make_data(96, 32, 16)
-    lrs = [10**e for e in (-3.0, -2.5, -2.0, -1.5, -1.0)]
+    lrs = [10 ** float(e) for e in args.lr_exponents.split(",")]
     seeds = list(range(args.seeds))
     widths, lmaxes = [int(v) for v in args.widths.split(",")], [int(v) for v in args.lmaxes.split(",")]
     axes = {"width": [(w, args.lmax) for w in widths], "modes": [(args.width, deg) for deg in lmaxes]}
+    axes = {a: axes[a] for a in args.axes.split(",")}
     out, rng = {"lrs": lrs, "seeds": seeds, "steps": args.steps, "grid": [16, 32], "axes": {}}, np.random.default_rng(0)
     for axis, sizes in axes.items():
-        for param in ("sp", "mup"):
+        for param in args.params.split(","):
             losses = {}
             for size in sizes:
                 for lr in lrs:
