@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from muop.config import RunConfig
+from tiny_configs import tiny_burgers
 
 #: A training run of a second or less: Burgers at 64 points, a width-8 FNO with 6 modes, 3 epochs.
 TINY = {
@@ -90,20 +91,11 @@ def tiny(tiny_dict) -> RunConfig:
 def tune_cfg(tmp_path) -> RunConfig:
     """A proxy to tune: Burgers at 64 points with a validation split, 2 epochs, a search space of three."""
     return RunConfig.from_dict(
-        {
-            "data": {
-                "problem": "burgers",
-                "n_train": 30,
-                "n_test": 8,
-                "n_val": 6,
-                "resolution": 64,
-                "params": {"T": 0.2},
-                "cache_dir": str(tmp_path / "cache"),
-            },
-            "model": {"modes": [4], "width": 8, "depth": 2},
-            "train": {"epochs": 2, "batch_size": 8},
-            "tune": {"lr": [1e-3, 1e-1], "batch_size": [6, 12], "beta2": [0.9, 0.999]},
-        }
+        tiny_burgers(
+            tmp_path / "cache",
+            train={"epochs": 2, "batch_size": 8},
+            tune={"lr": [1e-3, 1e-1], "batch_size": [6, 12], "beta2": [0.9, 0.999]},
+        )
     )
 
 

@@ -21,6 +21,7 @@ import yaml
 
 from muop.study.coordination import PID
 from muop.study.storage import resolve_storage
+from tiny_configs import tiny_burgers
 
 T = TypeVar("T")
 
@@ -30,20 +31,12 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 def fault_config(tmp_path: Path, epochs: int = 2, n_train: int = 30) -> Path:
     """A tiny Burgers run with a validation split and a search space, written to ``tmp_path/cfg.yaml``."""
-    cfg = {
-        "data": {
-            "problem": "burgers",
-            "n_train": n_train,
-            "n_test": 8,
-            "n_val": 6,
-            "resolution": 64,
-            "params": {"T": 0.2},
-            "cache_dir": str(tmp_path / "cache"),
-        },
-        "model": {"modes": [4], "width": 8, "depth": 2},
-        "train": {"epochs": epochs, "batch_size": 4, "checkpoint_every": 2},
-        "tune": {"lr": [1e-3, 1e-1], "batch_size": [4, 8], "beta2": [0.9, 0.999]},
-    }
+    cfg = tiny_burgers(
+        tmp_path / "cache",
+        n_train=n_train,
+        train={"epochs": epochs, "batch_size": 4, "checkpoint_every": 2},
+        tune={"lr": [1e-3, 1e-1], "batch_size": [4, 8], "beta2": [0.9, 0.999]},
+    )
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path

@@ -47,6 +47,7 @@ from cli_helpers import parsers
 from muop.cli import main
 from muop.config import RunConfig, load_config
 from muop.data import prepare_data
+from tiny_configs import tiny_burgers
 
 #: Where each command starts its work: replaced by :func:`_accepted` (module, attribute).
 WORK = [
@@ -132,19 +133,9 @@ def _set_values(cfg: RunConfig) -> list[str]:
 def _inputs(base: Path) -> dict[str, list[str]]:
     """The files the draws point at (good, empty, broken, missing), written under ``base``."""
     base.mkdir()
-    cfg = {
-        "data": {
-            "problem": "burgers",
-            "n_train": 24,
-            "n_test": 8,
-            "resolution": 64,
-            "params": {"T": 0.2},
-            "cache_dir": str(base / "cache"),
-        },
-        "model": {"modes": [6], "width": 8, "depth": 2},
-        "train": {"epochs": 1, "batch_size": 8},
-        "tune": {"lr": [1e-3, 1e-1]},
-    }
+    cfg = tiny_burgers(
+        base / "cache", n_train=24, n_val=None, modes=6, train={"epochs": 1, "batch_size": 8}, tune={"lr": [1e-3, 1e-1]}
+    )
     files = {
         "tiny.yaml": yaml.safe_dump(cfg),
         "empty.yaml": "",

@@ -7,15 +7,13 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from fuzzing import FUZZ, ok_or_config_error
 from muop.config import SECTIONS, ConfigError, RunConfig, apply_overrides, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
-FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
-)
 field_names = {name: [f.name for f in fields(typ)] for name, typ in SECTIONS.items()}
 section = st.sampled_from(sorted(SECTIONS))
 
@@ -70,25 +68,13 @@ def test_committed_experiment_configs_are_valid():
 
 
 # ---------------------------------------------------------------- fuzzing
-def _ok_or_config_error(make):
-    try:
-        cfg = make()
-    except ConfigError as e:
-        msg = str(e)
-        assert msg and "\n" not in msg.strip()  # one line, names what is wrong
-        return None
-    assert isinstance(cfg, RunConfig)
-    assert RunConfig.from_dict(cfg.to_dict()) == cfg  # a valid config round-trips
-    return cfg
-
-
 @FUZZ
 @given(st.text(max_size=200))
 def test_yaml_text_parses_or_fails_with_a_config_error(text):
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "c.yaml"
         p.write_text(text)
-        _ok_or_config_error(lambda: load_config(p))
+        ok_or_config_error(lambda: load_config(p))
 
 
 @FUZZ
@@ -107,4 +93,4 @@ def test_yaml_text_parses_or_fails_with_a_config_error(text):
     )
 )
 def test_overrides_apply_or_fail_with_a_config_error(items):
-    _ok_or_config_error(lambda: apply_overrides(RunConfig(), items))
+    ok_or_config_error(lambda: apply_overrides(RunConfig(), items))

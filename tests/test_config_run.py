@@ -6,19 +6,15 @@ import string
 from dataclasses import fields
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from muop.config import SECTIONS, ConfigError, RunConfig, with_fields
+from fuzzing import FUZZ, ok_or_config_error
+from muop.config import SECTIONS, RunConfig, with_fields
 from muop.parametrization import Base
 from muop.utils.hashing import content_key
 from muop.workflows.sweep import Sweep
 from muop.workflows.transfer import target_config
-
-FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
-)
-
 
 scalars = st.one_of(
     st.none(),
@@ -62,28 +58,16 @@ def config_dicts(draw):
     return d
 
 
-def _ok_or_config_error(make):
-    try:
-        cfg = make()
-    except ConfigError as e:
-        msg = str(e)
-        assert msg and "\n" not in msg.strip()  # one line, names what is wrong
-        return None
-    assert isinstance(cfg, RunConfig)
-    assert RunConfig.from_dict(cfg.to_dict()) == cfg  # a valid config round-trips
-    return cfg
-
-
 @FUZZ
 @given(config_dicts())
 def test_config_dicts_parse_or_fail_with_a_config_error(d):
-    _ok_or_config_error(lambda: RunConfig.from_dict(d))
+    ok_or_config_error(lambda: RunConfig.from_dict(d))
 
 
 @FUZZ
 @given(config_dicts())
 def test_config_yaml_round_trip(d):
-    cfg = _ok_or_config_error(lambda: RunConfig.from_dict(d))
+    cfg = ok_or_config_error(lambda: RunConfig.from_dict(d))
     if cfg is not None:
         assert RunConfig.from_dict(yaml.safe_load(cfg.to_yaml())) == cfg
 

@@ -10,16 +10,14 @@ import numpy as np
 import pytest
 import scipy.io
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from array_files import write_arrays
+from fuzzing import FUZZ
 from muop.data import DataError, generate, has_splits, load
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "neuralop"
-FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
-)
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/neuralop not present")

@@ -11,6 +11,7 @@ import pytest
 from muop.config import RunConfig
 from muop.study import resolve_storage, study_summary
 from muop.workflows.transfer import transfer
+from tiny_configs import tiny_burgers
 
 
 @pytest.fixture(scope="module")
@@ -26,20 +27,11 @@ def test_ray_backend_fills_the_same_study_and_transfer_reads_it(ray_local, tmp_p
     from muop.study.ray import RayOptions, tune_ray
 
     cfg = RunConfig.from_dict(
-        {
-            "data": {
-                "problem": "burgers",
-                "n_train": 30,
-                "n_test": 8,
-                "n_val": 6,
-                "resolution": 64,
-                "params": {"T": 0.2},
-                "cache_dir": str(tmp_path / "cache"),
-            },
-            "model": {"modes": [4], "width": 8, "depth": 2},
-            "train": {"epochs": 4, "batch_size": 6},
-            "tune": {"lr": [1e-3, 1e-1], "batch_size": [6, 12]},
-        }
+        tiny_burgers(
+            tmp_path / "cache",
+            train={"epochs": 4, "batch_size": 6},
+            tune={"lr": [1e-3, 1e-1], "batch_size": [6, 12]},
+        )
     )
     run_dir = tmp_path / "t"
     study = tune_ray(cfg, 3, "r", run_dir=run_dir, options=RayOptions(grace_epochs=1, reduction_factor=2))

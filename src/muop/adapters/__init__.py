@@ -24,6 +24,7 @@ from torch import nn
 from ..core.scaling import iter_specs
 from ..core.shape import Shape, model_shape
 from ..errors import UsageError
+from ..models.spec import MODEL_LIBRARIES
 from .neuralop import declare_model, to_muop
 from .neuralop import watched_modules as _fno_watched
 from .neuralop_sphere import declare_sfno, is_sfno
@@ -52,7 +53,7 @@ def recognise(model: nn.Module) -> None:
         return
     if model_shape(model) is None:
         for name, sub in model.named_modules():
-            if name and library_of(sub) == "neuralop" and type(sub).__name__ in ("FNO", "TFNO", "SFNO", "UNO"):
+            if name and library_of(sub) == "neuralop" and type(sub).__name__ in MODEL_LIBRARIES["neuralop"]:
                 raise UsageError(
                     f"{type(model).__name__} contains neuralop's {type(sub).__name__} at {name!r}; pass that model "
                     "to muop.parametrize (muop recognises a model, not one inside another module)"

@@ -168,7 +168,7 @@ class ModelConfig:
             raise ConfigError(f"model.name={self.name!r}: neuralop has no such model here (SFNO needs muop[sphere])")
         modes = tuple(self.modes) if isinstance(self.modes, list) else self.modes
         try:
-            n_modes = (modes[0], 2 * modes[1]) if self.name == "SFNO" and len(modes) == 2 else modes_to_neuralop(modes)
+            n_modes = (modes[0], 2 * modes[1]) if self.spherical and len(modes) == 2 else modes_to_neuralop(modes)
         except (ValueError, TypeError) as e:
             raise ConfigError(f"model.modes={self.modes!r}: {e}") from None
         expect(self.activation in ACTIVATIONS, "model.activation", self.activation, f"one of {sorted(ACTIVATIONS)}")
