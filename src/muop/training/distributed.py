@@ -26,6 +26,7 @@ from the last ``state.pt`` (``train.checkpoint_every``), as after any kill.
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -117,7 +118,16 @@ def from_env(device: str = "cpu") -> Distributed | None:
         if backend == "nccl":
             torch.cuda.set_device(local)
         dist.init_process_group(backend=backend)
+        atexit.register(_leave_group)
     return Distributed(rank, world, local, backend)
+
+
+def _leave_group() -> None:
+    """At exit: destroy the process group this process joined. Left to the interpreter's teardown, gloo's
+    threads were sometimes destroyed while joinable (``terminate called without an active exception``,
+    SIGABRT in a rank that had finished its work)."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def check_plan(optimizer: torch.optim.Optimizer, plan, model: torch.nn.Module, lr: float, optimizer_name: str) -> None:
